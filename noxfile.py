@@ -1,0 +1,71 @@
+"""Nox sessions: lint, typecheck, the full suite, and the Python x ops compatibility matrix.
+
+Run them all with ``python3 tasks.py test`` (which installs nox and uv first), or one with
+``python3 tasks.py test -s lint``.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = True
+
+MAIN_PY = "3.11"
+OPS3 = "ops[testing]>=3,<4"
+OPS2 = "ops[testing]>=2.23,<3"
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7", "pyyaml", "psycopg[binary]>=3.1"]
+LINTED = ["src", "tests", "examples", "benchmarks", "noxfile.py", "tasks.py"]
+
+
+@nox.session(python=MAIN_PY)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
+
+
+@nox.session(python=MAIN_PY)
+def typecheck(session: nox.Session) -> None:
+    """Pyright strict over src and tests."""
+    session.install("pyright>=1.1.380", OPS3, *TEST_DEPS, "-e", ".")
+    session.run("pyright")
+
+
+@nox.session(python=MAIN_PY)
+def tests(session: nox.Session) -> None:
+    """The whole suite on the main interpreter and current ops 3, with branch coverage."""
+    session.install(OPS3, *TEST_DEPS, ".")
+    env = {"PGSQL_TEST_PROFILE": "ci"}
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
+    session.run("coverage", "report")
+
+
+MATRIX = [
+    ("3.8", OPS2),
+    ("3.9", OPS2),
+    ("3.10", OPS3),
+    ("3.11", OPS2),
+    ("3.12", OPS3),
+    ("3.13", OPS3),
+]
+
+
+@nox.session
+@nox.parametrize(("python", "ops"), MATRIX, ids=[f"{p}-ops{o[12]}" for p, o in MATRIX])
+def matrix(session: nox.Session, ops: str) -> None:
+    """The suite on every reachable Python with the latest ops 2.x or 3.x (quick profile)."""
+    session.install(ops, *TEST_DEPS, ".")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
+                env={"PGSQL_TEST_PROFILE": "quick"})
+
+
+@nox.session(python="3.8")
+def oldest(session: nox.Session) -> None:
+    """ops 2.0.0, the oldest supported release: Harness and pure tests (it has no Scenario)."""
+    session.install("ops==2.0.0", *TEST_DEPS, ".")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
+                env={"PGSQL_TEST_PROFILE": "quick"})
