@@ -1,0 +1,908 @@
+"""The ``pgsql`` wire protocol as pure functions over plain databags.
+
+Nothing here imports ``ops`` or performs I/O: every function takes ``Mapping[str, str]`` databags
+(as Juju stores them) and returns values. The ops adapters (:mod:`pgsql.client`,
+:mod:`pgsql.server`), :mod:`pgsql.testing` and :mod:`pgsql.doctor` all decide readiness here, so
+there is exactly one implementation of the rule. The contract is written down in
+``docs/protocol.md``.
+
+Client side::
+
+    >>> request = Request.build(database="mydb", extensions=["citext"])
+    >>> request.databag()
+    {'database': 'mydb', 'extensions': 'citext'}
+    >>> server_unit = {
+    ...     "database": "mydb", "extensions": "citext",
+    ...     "allowed-subnets": "10.0.0.10/32", "allowed-units": "myapp/0",
+    ...     "master": "dbname=mydb host=10.0.0.20 password=secret user=juju_myapp",
+    ... }
+    >>> r = evaluate(request, "myapp/0", {"egress-subnets": "10.0.0.10/32"},
+    ...              "postgresql", {}, {"postgresql/0": server_unit})
+    >>> r.ready, r.master.host, r.source
+    (True, '10.0.0.20', 'postgresql/0')
+
+Server side: :func:`read_request` consolidates what a client application asked for and
+:func:`server_databag` renders the bag a server publishes in reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import (
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from .connstr import ConnectionString, ConnectionStringError
+
+__all__ = [
+    "BROKEN_EVENTS",
+    "EVENT_NAMES",
+    "JUJU_KEYS",
+    "REQUEST_KEYS",
+    "BagVerdict",
+    "Readiness",
+    "Reason",
+    "Request",
+    "RequestError",
+    "Snapshot",
+    "access_grant",
+    "broken_transitions",
+    "evaluate",
+    "parse_extension",
+    "read_request",
+    "server_databag",
+    "split_list",
+    "split_standbys",
+    "split_units",
+    "transitions",
+    "unit_sort_key",
+]
+
+Databag = Mapping[str, str]
+
+#: Keys a client writes to request things; a server echoes them back once acted upon.
+REQUEST_KEYS = ("database", "roles", "extensions")
+#: Keys Juju itself writes into every unit databag.
+JUJU_KEYS = frozenset({"egress-subnets", "ingress-address", "private-address"})
+#: ``state`` values naming the unit that serves the master database.
+PRIMARY_STATES = frozenset({"master", "standalone"})
+#: Every client event, in the order :func:`transitions` emits them (1.x order).
+EVENT_NAMES = (
+    "master_available",
+    "master_changed",
+    "master_gone",
+    "standby_available",
+    "standby_changed",
+    "standby_gone",
+    "database_available",
+    "database_changed",
+    "database_gone",
+)
+#: What relation-broken emits after the gone events (1.x order).
+BROKEN_EVENTS = ("database_relation_broken",)
+
+_NAME_FORBIDDEN = re.compile(r"[,\n\r\x00]")
+_EXTENSION = re.compile(
+    r"""^\s*(?P<name>[^\s:()]+)\s*(?:
+        :\s*(?P<colon>[^\s:()]+)       # name:schema (Canonical charms, 1.x docs)
+        |\(\s*(?P<paren>[^\s:()]+)\s*\) # name(schema) (reactive postgresql, legacy k8s)
+    )?\s*$""",
+    re.VERBOSE,
+)
+# pitfall 4: a comma separates two conn strings only when followed by another keyword
+_STANDBY_SPLIT = re.compile(r",(?=\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")
+
+
+class RequestError(ValueError):
+    """A requested database, role or extension name is invalid (caller misuse)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests (client -> server)
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_extension(item: str) -> Tuple[str, Optional[str]]:
+    """Split an extension request item into ``(name, schema)``.
+
+    Both syntaxes seen in the wild are accepted: ``name:schema`` (Canonical charms and the 1.x
+    documentation) and ``name(schema)`` (the reactive PostgreSQL charm and the legacy
+    Kubernetes charm).
+
+    >>> parse_extension("citext"), parse_extension("pg_trgm:public"), parse_extension("hstore(s)")
+    (('citext', None), ('pg_trgm', 'public'), ('hstore', 's'))
+
+    Raises:
+        RequestError: the item is not one of those forms.
+    """
+    m = _EXTENSION.match(item)
+    if m is None:
+        raise RequestError(
+            f"invalid extension {item!r}: expected name, name:schema or name(schema)"
+        )
+    return m.group("name"), m.group("colon") or m.group("paren")
+
+
+def _extension_name(item: str) -> str:
+    """The extension name alone, leniently (remote data never raises)."""
+    try:
+        return parse_extension(item)[0]
+    except RequestError:
+        return item.strip()
+
+
+def _check_name(kind: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise RequestError(f"{kind} must be a str, not {type(value).__name__}")
+    if not value or value != value.strip():
+        raise RequestError(f"{kind} {value!r} is empty or has surrounding whitespace")
+    if _NAME_FORBIDDEN.search(value):
+        raise RequestError(f"{kind} {value!r} contains a comma, newline or NUL")
+    return value
+
+
+def _check_names(kind: str, values: Union[str, Iterable[str], None]) -> Tuple[str, ...]:
+    if values is None:
+        return ()
+    # pitfall 15: 1.x turned a bare string into its characters; a str is one name
+    items: Iterable[object] = [values] if isinstance(values, str) else values
+    try:
+        checked = {_check_name(kind, v) for v in items}
+    except TypeError:
+        raise RequestError(f"{kind}s must be a str or an iterable of str") from None
+    if kind == "extension":
+        for item in checked:
+            parse_extension(item)
+    return tuple(sorted(checked))
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a client application asks the server for.
+
+    ``database`` ``""`` asks for the server's default (most servers use the client application
+    name; some never provision without a name, so always ask for one). Roles and extensions are
+    kept sorted and de-duplicated, the way they go on the wire.
+    """
+
+    database: str = ""
+    roles: Tuple[str, ...] = ()
+    extensions: Tuple[str, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        database: Optional[str] = None,
+        roles: Union[str, Iterable[str], None] = None,
+        extensions: Union[str, Iterable[str], None] = None,
+    ) -> Request:
+        """Validate caller input and build a request.
+
+        Raises:
+            RequestError: a value is not a str (or iterable of str), is empty, has surrounding
+                whitespace, contains a comma, newline or NUL, or an extension is malformed.
+        """
+        db = "" if database is None or database == "" else _check_name("database", database)
+        return cls(db, _check_names("role", roles), _check_names("extension", extensions))
+
+    @classmethod
+    def from_databag(cls, bag: Databag) -> Request:
+        """Read a request as written on the wire, leniently (never raises)."""
+        return cls(
+            bag.get("database", "").strip(),
+            tuple(sorted(set(split_list(bag.get("roles"))))),
+            tuple(sorted(set(split_list(bag.get("extensions"))))),
+        )
+
+    def databag(self) -> Dict[str, str]:
+        """The request as databag keys: comma-joined, no key for what was not requested."""
+        out: Dict[str, str] = {}
+        if self.database:
+            out["database"] = self.database
+        if self.roles:
+            out["roles"] = ",".join(self.roles)
+        if self.extensions:
+            out["extensions"] = ",".join(self.extensions)
+        return out
+
+    @property
+    def extension_names(self) -> FrozenSet[str]:
+        """Requested extension names without their schema."""
+        return frozenset(_extension_name(e) for e in self.extensions)
+
+    def __bool__(self) -> bool:
+        return bool(self.database or self.roles or self.extensions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting wire values
+# ---------------------------------------------------------------------------------------------
+
+
+def split_list(raw: Optional[str]) -> List[str]:
+    """Split a comma-separated value, dropping blanks."""
+    if not raw:
+        return []
+    return [p for p in (s.strip() for s in raw.split(",")) if p]
+
+
+@lru_cache(maxsize=1024)
+def split_units(raw: Optional[str]) -> FrozenSet[str]:
+    """Split ``allowed-units``: servers use spaces or commas (pitfall 7)."""
+    if not raw:
+        return frozenset()
+    return frozenset(raw.replace(",", " ").split())
+
+
+@lru_cache(maxsize=1024)
+def _split_subnets(raw: Optional[str]) -> FrozenSet[str]:
+    return frozenset(split_list(raw))
+
+
+def split_standbys(raw: Optional[str]) -> List[str]:
+    """Split a ``standbys`` value into connection strings (pitfall 4).
+
+    Servers join them with newlines (the reactive charm, the spec), with commas (Canonical VM
+    PostgreSQL) or publish a single one. A comma separates two strings only outside single quotes
+    and when another ``keyword=`` follows.
+    """
+    if not raw:
+        return []
+    out: List[str] = []
+    for line in raw.splitlines():
+        start = 0
+        quoted = False
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == "'":
+                quoted = not quoted
+            elif c == "," and not quoted and _STANDBY_SPLIT.match(line, i):
+                out.append(line[start:i])
+                start = i + 1
+            i += 1
+        out.append(line[start:])
+    return [s.strip() for s in out if s.strip()]
+
+
+def unit_sort_key(name: str) -> Tuple[str, int, str]:
+    """Sort unit names numerically: ``pg/2`` before ``pg/10`` (pitfall 3)."""
+    app, _, num = name.rpartition("/")
+    return (app, int(num), name) if num.isdigit() else (name, -1, name)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cs(raw: str) -> ConnectionString:
+    # Servers repeat the same strings in every unit bag; parse each distinct one once.
+    return ConnectionString(raw)
+
+
+def _digest(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------------------------
+# Readiness (client side)
+# ---------------------------------------------------------------------------------------------
+
+#: Reason codes. Blocking ones explain why a bag (or the relation) is not ready.
+WAITING = "waiting-for-server"
+NO_REMOTE = "no-remote-units"
+MALFORMED = "malformed"
+EGRESS_NOT_ALLOWED = "egress-not-allowed"
+UNIT_NOT_ALLOWED = "unit-not-allowed"
+NAME_PREFIX_BUG = "name-prefix-bug"
+DATABASE_PENDING = "database-pending"
+DATABASE_MISMATCH = "database-mismatch"
+ROLES_PENDING = "roles-pending"
+ROLES_IGNORED = "roles-ignored"
+EXTENSIONS_PENDING = "extensions-pending"
+REQUEST_UNKNOWN = "request-unknown"
+STALE_APP_BAG = "stale-app-bag"
+MASTERS_DISAGREE = "masters-disagree"
+EXTENSIONS_NOT_ECHOED = "extensions-not-echoed"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding about the relation, safe to log or show (it never holds a password).
+
+    Attributes:
+        code: a stable identifier (``egress-not-allowed``, ``database-pending``, ...).
+        message: a one-line human explanation with the values involved.
+        bag: the server databag it is about (``postgresql/0``, or the application name), if any.
+        blocking: True when it keeps that bag (or the relation) from being ready; False for notes.
+        advice: what an operator can do about it, when there is a known fix.
+    """
+
+    code: str
+    message: str
+    bag: Optional[str] = None
+    blocking: bool = True
+    advice: Optional[str] = None
+
+    def __str__(self) -> str:
+        where = f"{self.bag}: " if self.bag else ""
+        return f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class BagVerdict:
+    """The readiness verdict for one server databag."""
+
+    bag: str
+    is_app: bool
+    publishes_master: bool
+    publishes_standbys: bool
+    ready: bool
+    reasons: Tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Everything a client unit can tell about one relation, computed from databags alone.
+
+    Attributes:
+        ready: a master database is available to this unit (the server granted access and acted
+            on the request).
+        master: the master connection string from the chosen bag, or None.
+        standbys: the standby connection strings (possibly empty).
+        version: the server's PostgreSQL version as published, or None.
+        database: the database name the server echoed in the chosen bag, or None.
+        source: the name of the bag the master (or standbys) came from.
+        reasons: why not ready (blocking) and notes (non-blocking), most relevant first.
+        bags: the verdict for every server bag that was considered.
+    """
+
+    ready: bool
+    master: Optional[ConnectionString] = None
+    standbys: Tuple[ConnectionString, ...] = ()
+    version: Optional[str] = None
+    database: Optional[str] = None
+    source: Optional[str] = None
+    reasons: Tuple[Reason, ...] = ()
+    bags: Tuple[BagVerdict, ...] = ()
+
+    @property
+    def why(self) -> str:
+        """A one-line explanation suitable for a unit status message."""
+        if self.ready:
+            return "ready"
+        blocking = [r for r in self.reasons if r.blocking]
+        if not blocking:
+            return "not ready"
+        first = blocking[0].message
+        more = len({r.code for r in blocking}) - 1
+        return f"{first} (+{more} more)" if more > 0 else first
+
+    def snapshot(self) -> Snapshot:
+        """The change-detection fingerprint of this state (digests, no secrets)."""
+        return Snapshot(
+            _digest(str(self.master)) if self.master is not None else None,
+            tuple(_digest(str(s)) or "" for s in self.standbys),
+        )
+
+
+@dataclass(frozen=True)
+class _Bag:
+    name: str
+    is_app: bool
+    data: Databag
+    master: Optional[ConnectionString]
+    standbys: Tuple[ConnectionString, ...]
+    problems: Tuple[Reason, ...]
+
+    @property
+    def state(self) -> str:
+        return self.data.get("state", "").strip()
+
+
+def _parse_bag(name: str, is_app: bool, data: Databag) -> _Bag:
+    problems: List[Reason] = []
+    master: Optional[ConnectionString] = None
+    raw_master = data.get("master", "").strip()
+    if raw_master:
+        try:
+            master = _parse_cs(raw_master)
+        except ConnectionStringError as e:
+            problems.append(Reason(MALFORMED, f"unusable master connection string: {e}", name))
+    standbys: List[ConnectionString] = []
+    for raw in split_standbys(data.get("standbys")):
+        try:
+            cs = _parse_cs(raw)
+        except ConnectionStringError as e:
+            problems.append(
+                Reason(
+                    MALFORMED, f"skipped an unusable standby connection string: {e}", name, False
+                )
+            )
+            continue
+        if cs not in standbys:
+            standbys.append(cs)
+    return _Bag(name, is_app, data, master, tuple(standbys), tuple(problems))
+
+
+def _access_reasons(
+    bag: _Bag, local_unit: str, egress: FrozenSet[str], remote_app: str
+) -> List[Reason]:
+    data = bag.data
+    raw_subnets = data.get("allowed-subnets")
+    if raw_subnets is not None and raw_subnets.strip():
+        allowed = _split_subnets(raw_subnets)
+        missing = sorted(egress - allowed)
+        if not missing:
+            return []
+        reasons = [
+            Reason(
+                EGRESS_NOT_ALLOWED,
+                f"egress {','.join(missing)} not in allowed-subnets {','.join(sorted(allowed))}",
+                bag.name,
+                advice="wait for the server to grant access; if it persists, check the server",
+            )
+        ]
+    else:
+        # pitfall 8: no allowed-subnets (reactive pgbouncer, v0): fall back to allowed-units
+        raw_units = data.get("allowed-units")
+        if raw_units is None or not raw_units.strip():
+            if not egress:
+                return []  # pre-egress Juju and a server without access lists: 1.x accepted
+            return [
+                Reason(EGRESS_NOT_ALLOWED, "access not granted yet (no allowed-subnets)", bag.name)
+            ]
+        if local_unit in split_units(raw_units):
+            return []
+        reasons = [Reason(UNIT_NOT_ALLOWED, f"{local_unit} not in allowed-units", bag.name)]
+    local_app = local_unit.rpartition("/")[0]
+    if remote_app and local_app != remote_app and local_app.startswith(remote_app):
+        reasons.append(
+            Reason(
+                NAME_PREFIX_BUG,
+                f"client application {local_app!r} starts with the server's name {remote_app!r}: "
+                "Canonical PostgreSQL and pgbouncer charms leave such clients out of "
+                "allowed-subnets",
+                bag.name,
+                advice=f"redeploy the client under a name that does not start with {remote_app!r}",
+            )
+        )
+    return reasons
+
+
+def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
+    data = bag.data
+    reasons: List[Reason] = []
+    got_db = data.get("database")
+    if request.database:  # pitfall 12: when the default is requested, any database will do
+        if got_db is None or not got_db.strip():
+            reasons.append(Reason(DATABASE_PENDING, "database request not echoed yet", bag.name))
+        elif got_db.strip() != request.database:
+            reasons.append(
+                Reason(
+                    DATABASE_MISMATCH,
+                    f"server provides database {got_db.strip()!r}, requested {request.database!r}",
+                    bag.name,
+                    advice="a server that fixed the database before the request arrived "
+                    "(pgbouncer) needs the relation removed and added again",
+                )
+            )
+    if request.roles:
+        got_roles = data.get("roles")
+        if got_roles is None:
+            reasons.append(
+                Reason(
+                    ROLES_IGNORED,
+                    f"roles {','.join(request.roles)} requested but this server does not echo "
+                    "roles (Canonical PostgreSQL refuses them, pgbouncer ignores them)",
+                    bag.name,
+                    advice="stop requesting roles, or use a server that supports them",
+                )
+            )
+        elif set(split_list(got_roles)) != set(request.roles):
+            reasons.append(Reason(ROLES_PENDING, "roles request not echoed yet", bag.name))
+    if request.extensions:
+        got_ext = data.get("extensions")
+        if got_ext is not None:  # pitfall 16: absent means this server does not echo them
+            echoed = {_extension_name(e) for e in split_list(got_ext)}
+            missing = sorted(request.extension_names - echoed)
+            if missing:
+                reasons.append(
+                    Reason(
+                        EXTENSIONS_PENDING,
+                        f"extensions {','.join(missing)} not echoed yet",
+                        bag.name,
+                    )
+                )
+    return reasons
+
+
+def _bag_reasons(
+    request: Optional[Request], local_unit: str, egress: FrozenSet[str], remote_app: str, bag: _Bag
+) -> List[Reason]:
+    reasons = [p for p in bag.problems if p.blocking]
+    reasons.extend(_access_reasons(bag, local_unit, egress, remote_app))
+    if request is not None:
+        reasons.extend(_echo_reasons(request, bag))
+    return reasons
+
+
+def _rank(bags: Sequence[_Bag], pick: Callable[[_Bag], Optional[str]]) -> List[_Bag]:
+    """Order candidate bags: primary ``state`` first, then majority value, then unit number."""
+    votes = Counter(v for v in (pick(b) for b in bags) if v is not None)
+    return sorted(
+        bags,
+        key=lambda b: (
+            b.state not in PRIMARY_STATES,
+            -votes[pick(b) or ""],
+            unit_sort_key(b.name),
+        ),
+    )
+
+
+BagPredicate = Callable[[str, Databag], bool]
+
+
+def evaluate(
+    request: Optional[Request],
+    local_unit: str,
+    local_unit_bag: Databag,
+    remote_app: str,
+    remote_app_bag: Databag,
+    remote_unit_bags: Mapping[str, Databag],
+    *,
+    accept: Optional[BagPredicate] = None,
+) -> Readiness:
+    """Decide what a client unit may use on one relation.
+
+    Every server bag is judged on its own (pitfall 1): it must publish ``master`` or
+    ``standbys``, grant this unit access (its ``egress-subnets`` within ``allowed-subnets``, or
+    its name in ``allowed-units`` when the server publishes no subnets) and echo the request
+    (database, roles, extension names). Ready unit bags are preferred over a ready application
+    bag (pitfall 2: stale application bags); among them the master comes from a bag whose
+    ``state`` is ``master``/``standalone``, then the value most bags agree on, then the lowest
+    unit number (pitfall 3).
+
+    Args:
+        request: what the client application asked for, or None when this unit cannot know
+            (a non-leader without a peer relation or leadership data): the echo is then trusted.
+        local_unit: this unit's name, e.g. ``myapp/0``.
+        local_unit_bag: this unit's own databag (for Juju's ``egress-subnets``).
+        remote_app: the server application's name.
+        remote_app_bag: the server application's databag (``{}`` when unreadable).
+        remote_unit_bags: the server units' databags, by unit name.
+        accept: overrides the per-bag decision (used by 1.x-compatible ``_is_ready`` patching).
+
+    Returns:
+        The verdict; never raises on malformed remote data.
+    """
+    egress = _split_subnets(local_unit_bag.get("egress-subnets"))
+    parsed: List[_Bag] = [
+        _parse_bag(name, False, remote_unit_bags[name])
+        for name in sorted(remote_unit_bags, key=unit_sort_key)
+    ]
+    if remote_app_bag:
+        parsed.append(_parse_bag(remote_app, True, remote_app_bag))
+
+    verdicts: List[BagVerdict] = []
+    ready_units: List[_Bag] = []
+    ready_apps: List[_Bag] = []
+    blocking: List[Reason] = []
+    notes: List[Reason] = [p for b in parsed for p in b.problems if not p.blocking]
+    for bag in parsed:
+        publishes = bag.master is not None or bool(bag.standbys)
+        has_master_key = bool(bag.data.get("master", "").strip())
+        if not publishes and not has_master_key:
+            verdicts.append(BagVerdict(bag.name, bag.is_app, False, False, False))
+            continue
+        if accept is not None:
+            reasons = (
+                []
+                if accept(bag.name, bag.data)
+                else [Reason(REJECTED, "not ready by the charm's own readiness check", bag.name)]
+            )
+            reasons = [p for p in bag.problems if p.blocking] + reasons
+        else:
+            reasons = _bag_reasons(request, local_unit, egress, remote_app, bag)
+        ok = not reasons and publishes
+        verdicts.append(
+            BagVerdict(
+                bag.name, bag.is_app, bag.master is not None, bool(bag.standbys), ok, tuple(reasons)
+            )
+        )
+        blocking.extend(reasons)
+        if ok:
+            (ready_apps if bag.is_app else ready_units).append(bag)
+
+    if request is None:
+        notes.append(
+            Reason(
+                REQUEST_UNKNOWN,
+                "what the leader requested is not known to this unit; trusting the server's echo",
+                blocking=False,
+            )
+        )
+    elif request.extensions:
+        for bag in ready_units + ready_apps:
+            if "extensions" not in bag.data:
+                notes.append(
+                    Reason(
+                        EXTENSIONS_NOT_ECHOED,
+                        "this server does not echo extensions; assuming they were installed",
+                        bag.name,
+                        blocking=False,
+                    )
+                )
+                break
+
+    candidates = ready_units or ready_apps
+    master_bags = _rank([b for b in candidates if b.master is not None], lambda b: str(b.master))
+    source: Optional[_Bag] = master_bags[0] if master_bags else None
+    master = source.master if source is not None else None
+    if source is not None and source.standbys:
+        standby_bag: Optional[_Bag] = source
+    else:
+        ranked = _rank(
+            [b for b in candidates if b.standbys], lambda b: "\n".join(map(str, b.standbys))
+        )
+        standby_bag = ranked[0] if ranked else None
+    standbys = standby_bag.standbys if standby_bag is not None else ()
+
+    if master is not None:
+        disagree = {str(b.master) for b in master_bags}
+        chosen_name = source.name if source is not None else "?"
+        if len(disagree) > 1:
+            notes.append(
+                Reason(
+                    MASTERS_DISAGREE,
+                    f"{len(disagree)} different masters published; using {chosen_name}'s",
+                    blocking=False,
+                )
+            )
+        stale = [
+            b for b in ready_apps if ready_units and b.master is not None and b.master != master
+        ]
+        for b in stale:
+            notes.append(
+                Reason(
+                    STALE_APP_BAG,
+                    "application bag holds an older master than the unit bags; ignored",
+                    b.name,
+                    blocking=False,
+                )
+            )
+
+    chosen = source or standby_bag
+    version = _pick_version(chosen, parsed)
+    database = chosen.data.get("database", "").strip() or None if chosen is not None else None
+    if master is None and not blocking:
+        if not remote_unit_bags and not remote_app_bag:
+            blocking.append(Reason(NO_REMOTE, "no server units on the relation yet"))
+        elif standbys:
+            blocking.append(Reason(WAITING, "no master published (failover in progress?)"))
+        else:
+            blocking.append(Reason(WAITING, "waiting for the server to publish connection details"))
+    if master is not None:
+        blocking = []  # reasons about other bags do not keep a ready relation from being ready
+    return Readiness(
+        ready=master is not None,
+        master=master,
+        standbys=standbys,
+        version=version,
+        database=database,
+        source=chosen.name if chosen is not None else None,
+        reasons=tuple(_dedupe(blocking) + _dedupe(notes)),
+        bags=tuple(verdicts),
+    )
+
+
+def _pick_version(chosen: Optional[_Bag], parsed: Sequence[_Bag]) -> Optional[str]:
+    # pitfall 19: formats vary (12, 14.15); report what the server says
+    if chosen is not None and chosen.data.get("version", "").strip():
+        return chosen.data["version"].strip()
+    for bag in sorted(parsed, key=lambda b: not b.is_app):
+        v = bag.data.get("version", "").strip()
+        if v:
+            return v
+    return None
+
+
+def _dedupe(reasons: Iterable[Reason]) -> List[Reason]:
+    seen: Dict[Tuple[str, str], None] = {}
+    out: List[Reason] = []
+    for r in reasons:
+        key = (r.code, r.message)
+        if key not in seen:
+            seen[key] = None
+            out.append(r)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Events (client side)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the client last told the charm about a relation: digests of the canonical strings.
+
+    Only digests are kept (they go into StoredState), never connection strings or passwords.
+    """
+
+    master: Optional[str] = None
+    standbys: Tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> Dict[str, object]:
+        """A StoredState-friendly form."""
+        return {"master": self.master, "standbys": list(self.standbys)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> Snapshot:
+        """Read :meth:`to_dict` output back, leniently."""
+        master = d.get("master")
+        standbys = d.get("standbys") or []
+        items: Iterable[object] = standbys if isinstance(standbys, (list, tuple)) else []
+        return cls(
+            master if isinstance(master, str) else None,
+            tuple(s for s in items if isinstance(s, str)),
+        )
+
+
+def transitions(prev: Optional[Snapshot], cur: Snapshot) -> Tuple[str, ...]:
+    """The events to emit when the state moves from ``prev`` to ``cur``, in 1.x order.
+
+    ``prev`` None means nothing was told yet (first time, or StoredState was lost): whatever is
+    current is announced as available.
+    """
+    prev = prev or Snapshot()
+    events: List[str] = []
+    available = changed = gone = False
+    if prev.master is None and cur.master is not None:
+        events.append("master_available")
+        available = True
+    if prev.master != cur.master:
+        events.append("master_changed")
+        changed = True
+    if prev.master is not None and cur.master is None:
+        events.append("master_gone")
+        gone = True
+    if not prev.standbys and cur.standbys:
+        events.append("standby_available")
+        available = True
+    if prev.standbys != cur.standbys:
+        events.append("standby_changed")
+        changed = True
+    if prev.standbys and not cur.standbys:
+        events.append("standby_gone")
+        gone = True
+    if available:
+        events.append("database_available")
+    if changed:
+        events.append("database_changed")
+    if gone and cur.master is None and not cur.standbys:
+        events.append("database_gone")
+    return tuple(events)
+
+
+def broken_transitions(prev: Optional[Snapshot]) -> Tuple[str, ...]:
+    """The events relation-broken emits: the gone events for what was announced, then broken."""
+    prev = prev or Snapshot()
+    events: List[str] = []
+    if prev.master is not None:
+        events += ["master_changed", "master_gone"]
+    if prev.standbys:
+        events += ["standby_changed", "standby_gone"]
+    if events:
+        events += ["database_changed", "database_gone"]
+    return (*events, *BROKEN_EVENTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Server side
+# ---------------------------------------------------------------------------------------------
+
+
+def read_request(client_app_bag: Databag, client_unit_bags: Mapping[str, Databag]) -> Request:
+    """The request a client application made: its app bag, else its lowest-numbered unit's.
+
+    Clients of this library write both (pitfall 13); older clients and some proxies only write
+    unit bags. Both extension-schema syntaxes are kept as written.
+    """
+    if any(k in client_app_bag for k in REQUEST_KEYS):
+        return Request.from_databag(client_app_bag)
+    for name in sorted(client_unit_bags, key=unit_sort_key):
+        bag = client_unit_bags[name]
+        if any(k in bag for k in REQUEST_KEYS):
+            return Request.from_databag(bag)
+    return Request()
+
+
+def _egress_of(bag: Databag) -> List[str]:
+    subnets = split_list(bag.get("egress-subnets"))
+    if subnets:
+        return subnets
+    for key in ("ingress-address", "private-address"):
+        addr = bag.get(key, "").strip()
+        if addr:
+            try:
+                ip = ipaddress.ip_address(addr)
+            except ValueError:
+                return []
+            return [f"{ip}/{ip.max_prefixlen}"]
+    return []
+
+
+def access_grant(client_unit_bags: Mapping[str, Databag]) -> Tuple[str, str]:
+    """``(allowed-subnets, allowed-units)`` granting every given client unit.
+
+    Subnets come from each unit's ``egress-subnets`` (else its address as a /32 or /128),
+    sorted and de-duplicated, comma-joined; units are space-joined in numeric order.
+    """
+    subnets = sorted({s for bag in client_unit_bags.values() for s in _egress_of(bag)})
+    units = sorted(client_unit_bags, key=unit_sort_key)
+    return ",".join(subnets), " ".join(units)
+
+
+def server_databag(
+    request: Request,
+    *,
+    master: Optional[ConnectionString],
+    standbys: Sequence[ConnectionString] = (),
+    version: Optional[str] = None,
+    granted_units: Mapping[str, Databag],
+    database: Optional[str] = None,
+    state: Optional[str] = None,
+) -> Dict[str, str]:
+    """The databag a server publishes for one client relation.
+
+    Args:
+        request: the client's request (see :func:`read_request`), echoed back.
+        master: the connection string for the master database, or None while unavailable.
+        standbys: connection strings of hot standbys; joined with newlines.
+        version: the PostgreSQL version.
+        granted_units: the client units granted access, with their databags (for their
+            egress subnets).
+        database: the database actually provided, when the default was requested.
+        state: ``master``, ``standalone`` or ``hot standby`` for this server unit, if known.
+
+    Returns:
+        The full bag; keys with nothing to say are absent (absent is empty on the wire).
+    """
+    bag: Dict[str, str] = {}
+    echo = request.databag()
+    db = request.database or database or ""
+    if db:
+        echo["database"] = db
+    bag.update(echo)
+    subnets, units = access_grant(granted_units)
+    if subnets:
+        bag["allowed-subnets"] = subnets
+    if units:
+        bag["allowed-units"] = units
+    if master is not None:
+        bag["master"] = str(master)
+    if standbys:
+        bag["standbys"] = "\n".join(str(s) for s in standbys)
+    if version:
+        bag["version"] = version
+    if state:
+        bag["state"] = state
+    return bag
