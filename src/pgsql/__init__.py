@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - the lazy imports below, spelt out for ty
         MasterAvailableEvent,
         MasterChangedEvent,
         MasterGoneEvent,
+        NotLeaderError,
         PostgreSQLClient,
         PostgreSQLClientEvents,
         PostgreSQLRelationEvent,
@@ -80,6 +81,7 @@ __all__ = [
     "MasterAvailableEvent",
     "MasterChangedEvent",
     "MasterGoneEvent",
+    "NotLeaderError",
     "PostgreSQLClient",
     "PostgreSQLClientEvents",
     "PostgreSQLRelationEvent",
@@ -99,6 +101,7 @@ __all__ = [
 _LAZY = {
     **{name: "client" for name in __all__ if name.endswith("Event") and not name.startswith("Client")},
     "LEADER_KEY": "client",
+    "NotLeaderError": "client",
     "PostgreSQLClient": "client",
     "PostgreSQLClientEvents": "client",
     "Readiness": "protocol",
