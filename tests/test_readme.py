@@ -68,7 +68,7 @@ MASTER = "host=10.0.0.20 port=5432 dbname=mydbname user=juju_myapp password=pw0"
 
 
 def test_readme_has_the_seed_example_verbatim() -> None:
-    seed = (Path(__file__).resolve().parents[2] / "shared/seed/000_0bb4da167c637fd3.txt").read_text()
+    seed = (Path(__file__).resolve().parent / "data/seed-1.0.0-README.txt").read_text()
     example = re.search(r"```python\n(.*?)```", seed, flags=re.DOTALL)
     assert example is not None
     assert example.group(1) in README.read_text()
