@@ -440,7 +440,8 @@ def _is_socket(host: str) -> bool:
 
 def _format_uri(d: Mapping[str, str], mask: bool = False) -> str:
     def val(key: str) -> str:
-        return MASK if mask and key in SECRET_KEYWORDS else d[key]
+        # The mask needs no encoding, and libpq would read it back literally.
+        return MASK if mask and key in SECRET_KEYWORDS else _pct(d[key])
 
     query = {k: v for k, v in d.items() if k not in _URI_PLACED}
     user = d.get("user")
@@ -451,7 +452,7 @@ def _format_uri(d: Mapping[str, str], mask: bool = False) -> str:
         if user == "":
             query["user"] = ""
         if password:
-            userinfo += ":" + _pct(val("password"))
+            userinfo += ":" + val("password")
         elif password == "":
             query["password"] = ""
         userinfo += "@"
@@ -488,7 +489,7 @@ def _format_uri(d: Mapping[str, str], mask: bool = False) -> str:
         query["dbname"] = ""
     uri = f"postgresql://{userinfo}{authority}{path}"
     if query:
-        uri += "?" + "&".join(f"{k}={_pct(val(k))}" for k in sorted(query))
+        uri += "?" + "&".join(f"{k}={val(k)}" for k in sorted(query))
     return uri
 
 
