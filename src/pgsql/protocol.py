@@ -505,8 +505,8 @@ def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
                 )
             )
     if request.roles:
-        got_roles = data.get("roles")
-        if got_roles is None:
+        got_roles = data.get("roles", "").strip()
+        if not got_roles:  # pitfall 20: "" is absent
             reasons.append(
                 Reason(
                     ROLES_IGNORED,
@@ -519,8 +519,8 @@ def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
         elif set(split_list(got_roles)) != set(request.roles):
             reasons.append(Reason(ROLES_PENDING, "roles request not echoed yet", bag.name))
     if request.extensions:
-        got_ext = data.get("extensions")
-        if got_ext is not None:  # pitfall 16: absent means this server does not echo them
+        got_ext = data.get("extensions", "").strip()
+        if got_ext:  # pitfalls 16, 20: absent (or "") means this server does not echo them
             echoed = {_extension_name(e) for e in split_list(got_ext)}
             missing = sorted(request.extension_names - echoed)
             if missing:
@@ -641,7 +641,7 @@ def evaluate(
         )
     elif request.extensions:
         for bag in ready_units + ready_apps:
-            if "extensions" not in bag.data:
+            if not bag.data.get("extensions", "").strip():
                 notes.append(
                     Reason(
                         EXTENSIONS_NOT_ECHOED,
