@@ -639,18 +639,6 @@ def evaluate(
                 blocking=False,
             )
         )
-    elif request.extensions:
-        for bag in ready_units + ready_apps:
-            if not bag.data.get("extensions", "").strip():
-                notes.append(
-                    Reason(
-                        EXTENSIONS_NOT_ECHOED,
-                        "this server does not echo extensions; assuming they were installed",
-                        bag.name,
-                        blocking=False,
-                    )
-                )
-                break
 
     candidates = ready_units or ready_apps
     master_bags = _rank([b for b in candidates if b.master is not None], lambda b: str(b.master))
@@ -664,6 +652,23 @@ def evaluate(
         )
         standby_bag = ranked[0] if ranked else None
     standbys = standby_bag.standbys if standby_bag is not None else ()
+
+    used = source or standby_bag
+    # only the bag actually used matters: an ignored (e.g. stale app) bag says nothing
+    if (
+        request is not None
+        and request.extensions
+        and used is not None
+        and not used.data.get("extensions", "").strip()
+    ):
+        notes.append(
+            Reason(
+                EXTENSIONS_NOT_ECHOED,
+                "this server does not echo extensions; assuming they were installed",
+                used.name,
+                blocking=False,
+            )
+        )
 
     if master is not None:
         disagree = {str(b.master) for b in master_bags}
