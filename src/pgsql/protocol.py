@@ -850,7 +850,7 @@ def _egress_of(bag: Databag) -> List[str]:
             try:
                 ip = ipaddress.ip_address(addr)
             except ValueError:
-                return []
+                continue  # not an address (a hostname?): try the next key
             return [f"{ip}/{ip.max_prefixlen}"]
     return []
 
