@@ -44,6 +44,7 @@ from typing import (
     Sequence,
     Tuple,
     Union,
+    cast,
 )
 
 from .connstr import ConnectionString, ConnectionStringError
@@ -761,10 +762,17 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> Snapshot:
-        """Read :meth:`to_dict` output back, leniently."""
+        """Read :meth:`to_dict` output back, leniently.
+
+        Any sequence is accepted for ``standbys`` (StoredState hands back its own list type).
+        """
         master = d.get("master")
-        standbys = d.get("standbys") or []
-        items: Iterable[object] = standbys if isinstance(standbys, (list, tuple)) else []
+        standbys: object = d.get("standbys") or []
+        items: Iterable[object] = (
+            cast(Sequence[object], standbys)
+            if isinstance(standbys, Sequence) and not isinstance(standbys, (str, bytes))
+            else []
+        )
         return cls(
             master if isinstance(master, str) else None,
             tuple(s for s in items if isinstance(s, str)),
