@@ -765,6 +765,9 @@ class Snapshot:
         """Read :meth:`to_dict` output back, leniently.
 
         Any sequence is accepted for ``standbys`` (StoredState hands back its own list type).
+        Values that are not digests are 1.x StoredState entries (raw connection strings): they
+        are digested the way :meth:`Readiness.snapshot` does, so upgrading emits no spurious
+        change event and keeps no secret.
         """
         master = d.get("master")
         standbys: object = d.get("standbys") or []
@@ -774,9 +777,22 @@ class Snapshot:
             else []
         )
         return cls(
-            master if isinstance(master, str) else None,
-            tuple(s for s in items if isinstance(s, str)),
+            _as_digest(master) if isinstance(master, str) else None,
+            tuple(_as_digest(s) for s in items if isinstance(s, str)),
         )
+
+
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+
+
+def _as_digest(value: str) -> str:
+    if _DIGEST.fullmatch(value):
+        return value
+    try:
+        canonical = str(_parse_cs(value))
+    except ConnectionStringError:
+        canonical = value
+    return _digest(canonical) or ""
 
 
 def transitions(prev: Optional[Snapshot], cur: Snapshot) -> Tuple[str, ...]:
