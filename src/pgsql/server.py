@@ -1,0 +1,482 @@
+"""The provides side of the ``pgsql`` interface, for PostgreSQL charms and proxies (pgbouncer).
+
+A server charm declares ``provides: db: {interface: pgsql}`` and::
+
+    import pgsql
+
+    class MyPostgreSQLCharm(ops.CharmBase):
+        def __init__(self, framework: ops.Framework):
+            super().__init__(framework)
+            self.db = pgsql.PostgreSQLServer(self, "db")
+            self.framework.observe(self.db.on.request_changed, self._on_request_changed)
+
+        def _on_request_changed(self, event: pgsql.ClientRequestChangedEvent) -> None:
+            request = event.request  # what the client application asked for, read now
+            database = request.database or event.app.name  # the usual default
+            user, password = self.provision(database, request.roles, request.extensions)
+            self.db.publish(
+                event.relation,
+                master=pgsql.ConnectionString(
+                    host=self.primary_ip, port=5432, dbname=database,
+                    user=user, password=password,
+                ),
+                standbys=[...],  # one ConnectionString per hot standby
+                version="16",
+                database=database,
+            )
+
+:meth:`PostgreSQLServer.publish` writes exactly what the protocol says
+(:func:`pgsql.protocol.server_databag`): the echo of the request, ``allowed-subnets`` and
+``allowed-units`` for the granted client units, ``master``, newline-separated ``standbys`` and
+``version``, into this unit's bag and, on the leader, the application bag. It rewrites only keys
+whose value differs, so calling it from every hook (failover, standby added, leader elected, ...)
+is cheap and causes no relation-changed storm. :meth:`PostgreSQLServer.revoke` withdraws it all.
+
+``request_changed`` fires when what should be published changes on the client side: the
+consolidated request (the client application bag, else its lowest-numbered unit's bag; both
+extension-schema syntaxes) or the set of client units and their egress subnets (so ``allowed-*``
+can follow scale-up and scale-down). Your own topology changes (failover, a new standby, this unit
+becoming leader) are yours to act on: call :meth:`~PostgreSQLServer.publish` again for every
+relation in :attr:`~PostgreSQLServer.relations`.
+
+Malformed client data never raises: unusable request items (a database name with a newline, a
+malformed extension) are dropped from :attr:`ClientRequestChangedEvent.request` and listed in
+:attr:`ClientRequestChangedEvent.problems`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+
+import ops
+
+from . import protocol
+from .connstr import ConnectionString
+from .protocol import Request, RequestError
+
+__all__ = [
+    "PUBLISHED_KEYS",
+    "ClientRelationBrokenEvent",
+    "ClientRelationEvent",
+    "ClientRequestChangedEvent",
+    "PostgreSQLServer",
+    "PostgreSQLServerEvents",
+]
+
+log = logging.getLogger(__name__)
+
+#: The keys :meth:`PostgreSQLServer.publish` manages; any other key (Juju's, or ``host``/``port``
+#: a charm writes for very old clients) is left alone.
+PUBLISHED_KEYS: Tuple[str, ...] = (
+    *protocol.REQUEST_KEYS,
+    "allowed-subnets",
+    "allowed-units",
+    "master",
+    "standbys",
+    "version",
+    "state",
+)
+# ``state`` describes one server unit: it goes into unit bags only.
+_UNIT_ONLY_KEYS = frozenset({"state"})
+_MAX_PROBLEM = 200
+
+
+def _bag(relation: ops.Relation, entity: Union[ops.Unit, ops.Application, None]) -> Dict[str, str]:
+    """A plain copy of a remote databag; ``{}`` when Juju will not let us read it."""
+    if entity is None:
+        return {}
+    try:
+        return dict(relation.data[entity])
+    except (ops.ModelError, KeyError):  # e.g. relation-broken: the remote side is gone
+        return {}
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."
+
+
+def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
+    """Drop request items a client library would have refused (remote data never raises)."""
+    problems: List[str] = []
+    database = raw.database
+    if database:
+        try:
+            Request.build(database=database)
+        except RequestError as e:
+            problems.append(_clip(f"ignored the database request: {e}"))
+            database = ""
+    roles: List[str] = []
+    for role in raw.roles:
+        try:
+            Request.build(roles=[role])
+        except RequestError as e:
+            problems.append(_clip(f"ignored a role: {e}"))
+        else:
+            roles.append(role)
+    extensions: List[str] = []
+    for ext in raw.extensions:
+        try:
+            Request.build(extensions=[ext])
+        except RequestError as e:
+            problems.append(_clip(f"ignored an extension: {e}"))
+        else:
+            extensions.append(ext)
+    return Request(database, tuple(roles), tuple(extensions)), tuple(problems)
+
+
+def _remote_app(relation: ops.Relation) -> Optional[ops.Application]:
+    # Typed non-optional in ops 3, but None in some ops 2 / Juju combinations (relation-broken).
+    app: Optional[ops.Application] = getattr(relation, "app", None)
+    return app
+
+
+def _of_app(relation: ops.Relation, unit: ops.Unit) -> bool:
+    app = _remote_app(relation)
+    return app is None or unit.app.name == app.name
+
+
+def _client_unit_bags(
+    relation: ops.Relation, departing: Optional[str] = None
+) -> Dict[str, Dict[str, str]]:
+    return {
+        unit.name: _bag(relation, unit)
+        for unit in relation.units
+        if unit.name != departing and _of_app(relation, unit)
+    }
+
+
+def _read(
+    relation: ops.Relation, departing: Optional[str] = None
+) -> Tuple[Request, Tuple[str, ...]]:
+    raw = protocol.read_request(
+        _bag(relation, _remote_app(relation)), _client_unit_bags(relation, departing)
+    )
+    return _sanitise(raw)
+
+
+class ClientRelationEvent(ops.RelationEvent):
+    """Base of the server events: ``relation``, ``app`` (the client application), ``unit``.
+
+    The request is read from the relation when accessed, so a deferred event sees current data.
+    """
+
+    @property
+    def request(self) -> Request:
+        """What the client application asks for now (unusable items dropped)."""
+        return _read(self.relation)[0]
+
+    @property
+    def problems(self) -> Tuple[str, ...]:
+        """Why parts of the client's request were ignored (empty when all is well)."""
+        return _read(self.relation)[1]
+
+
+class ClientRequestChangedEvent(ClientRelationEvent):
+    """A client application's request, or its set of units, appeared or changed.
+
+    Handle it by provisioning what :attr:`request` asks for and calling
+    :meth:`PostgreSQLServer.publish`.
+    """
+
+
+class ClientRelationBrokenEvent(ClientRelationEvent):
+    """A client relation is going away (relation-broken).
+
+    Revoke the client's access and drop its user if your charm does that. :attr:`request` is
+    usually empty here: the client's data may no longer be readable.
+    """
+
+
+class PostgreSQLServerEvents(ops.ObjectEvents):
+    """Events emitted by :class:`PostgreSQLServer`."""
+
+    request_changed = ops.EventSource(ClientRequestChangedEvent)
+    relation_broken = ops.EventSource(ClientRelationBrokenEvent)
+
+
+class PostgreSQLServer(ops.Object):
+    """The ``pgsql`` provides endpoint of a server charm.
+
+    Args:
+        charm: the charm.
+        relation_name: a ``provides`` endpoint of the charm, e.g. ``db`` or ``db-admin``.
+
+    Raises:
+        ValueError: the charm has no such ``provides`` endpoint.
+    """
+
+    on = PostgreSQLServerEvents()  # pyright: ignore[reportAssignmentType]
+    _stored = ops.StoredState()
+
+    def __init__(self, charm: ops.CharmBase, relation_name: str):
+        super().__init__(charm, relation_name)
+        meta = charm.meta.relations.get(relation_name)
+        if meta is None or relation_name not in charm.meta.provides:
+            role = "not an endpoint" if meta is None else f"a {meta.role.name} endpoint"
+            raise ValueError(
+                f"{relation_name!r} is {role} of {charm.meta.name}; PostgreSQLServer needs a "
+                "'provides' endpoint (for the requires side use PostgreSQLClient)"
+            )
+        self._relation_name = relation_name
+        self._charm = charm
+        self._departing: Optional[str] = None
+        self._stored.set_default(digests={})
+        events = charm.on[relation_name]
+        self.framework.observe(events.relation_joined, self._on_relation_changed)
+        self.framework.observe(events.relation_changed, self._on_relation_changed)
+        self.framework.observe(events.relation_departed, self._on_relation_changed)
+        self.framework.observe(events.relation_broken, self._on_relation_broken)
+
+    @property
+    def relation_name(self) -> str:
+        """The endpoint this object serves."""
+        return self._relation_name
+
+    @property
+    def relations(self) -> List[ops.Relation]:
+        """The live relations on this endpoint (a relation being broken is left out)."""
+        return [
+            r
+            for r in self.model.relations[self._relation_name]
+            if getattr(r, "active", True)  # Relation.active: ops >= 2.10
+        ]
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def request(self, relation: ops.Relation) -> Request:
+        """What the client application on ``relation`` asks for, read now.
+
+        The client application bag wins; else the lowest-numbered client unit's bag (older
+        clients write only unit bags). Unusable items are dropped (see :meth:`request_problems`).
+
+        Raises:
+            TypeError, ValueError: ``relation`` is not a relation of this endpoint.
+        """
+        self._check_relation(relation)
+        return _read(relation, self._departing)[0]
+
+    def request_problems(self, relation: ops.Relation) -> Tuple[str, ...]:
+        """Why parts of the client's request on ``relation`` were ignored (empty when fine).
+
+        Raises:
+            TypeError, ValueError: ``relation`` is not a relation of this endpoint.
+        """
+        self._check_relation(relation)
+        return _read(relation, self._departing)[1]
+
+    def client_units(self, relation: ops.Relation) -> List[ops.Unit]:
+        """The client units on ``relation``, in numeric order (a departing unit is left out).
+
+        Raises:
+            TypeError, ValueError: ``relation`` is not a relation of this endpoint.
+        """
+        self._check_relation(relation)
+        units = [u for u in relation.units if u.name != self._departing and _of_app(relation, u)]
+        return sorted(units, key=lambda u: protocol.unit_sort_key(u.name))
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def publish(
+        self,
+        relation: ops.Relation,
+        *,
+        master: Optional[ConnectionString],
+        standbys: Iterable[ConnectionString] = (),
+        version: Optional[str] = None,
+        database: Optional[str] = None,
+        state: Optional[str] = None,
+        granted_units: Optional[Iterable[Union[ops.Unit, str]]] = None,
+        request: Optional[Request] = None,
+    ) -> bool:
+        """Publish connection details for the client on ``relation``.
+
+        Writes this unit's bag and, on the leader, the application bag (without ``state``,
+        which describes one unit). Only keys whose value differs are written; keys this method
+        manages (:data:`PUBLISHED_KEYS`) that no longer apply are deleted; other keys are kept.
+
+        Args:
+            relation: a relation of this endpoint.
+            master: the master database, or None while there is none (failover).
+            standbys: the hot standbys (read-only replicas).
+            version: the PostgreSQL version, e.g. ``"16"`` or ``"14.15"``.
+            database: the database provided when the client asked for the default (most
+                servers use the client application name); ignored when it asked for one.
+            state: ``master``, ``standalone`` or ``hot standby`` for this unit, if known.
+            granted_units: the client units (or unit names) whose access is configured; None
+                grants every client unit now on the relation. Names no longer on the relation
+                are skipped.
+            request: the request acted upon, echoed back; None echoes the current request.
+
+        Returns:
+            True when a databag was changed.
+
+        Raises:
+            TypeError: a value has the wrong type (``master`` must be a ConnectionString or
+                None, ``standbys`` an iterable of them, ``version``/``database``/``state`` str).
+            ValueError: ``relation`` belongs to another endpoint, ``granted_units`` names a unit
+                of another application, or ``database`` is not a valid name.
+        """
+        self._check_relation(relation)
+        if master is not None and not isinstance(master, ConnectionString):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"master must be a pgsql.ConnectionString or None, not {type(master).__name__}; "
+                "wrap the value: pgsql.ConnectionString(text) or pgsql.ConnectionString(host=...)"
+            )
+        standby_list = self._check_standbys(standbys)
+        for name, value in (("version", version), ("database", database), ("state", state)):
+            if value is not None and not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+        if database:
+            Request.build(database=database)  # RequestError is a ValueError
+        if request is None:
+            request = self.request(relation)
+        elif not isinstance(request, Request):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"request must be a pgsql.Request or None, not {type(request).__name__}"
+            )
+        granted = self._granted_bags(relation, granted_units)
+        bag = protocol.server_databag(
+            request,
+            master=master,
+            standbys=standby_list,
+            version=version or None,
+            granted_units=granted,
+            database=database or None,
+            state=state or None,
+        )
+        changed = self._write(relation.data[self.model.unit], bag)
+        if self.model.unit.is_leader():
+            app_bag = {k: v for k, v in bag.items() if k not in _UNIT_ONLY_KEYS}
+            changed = self._write(relation.data[self.model.app], app_bag) or changed
+        return changed
+
+    def revoke(self, relation: ops.Relation) -> bool:
+        """Withdraw everything :meth:`publish` wrote on ``relation`` (the client stops being ready).
+
+        Returns:
+            True when a databag was changed.
+
+        Raises:
+            TypeError, ValueError: ``relation`` is not a relation of this endpoint.
+        """
+        self._check_relation(relation)
+        changed = self._write(relation.data[self.model.unit], {})
+        if self.model.unit.is_leader():
+            changed = self._write(relation.data[self.model.app], {}) or changed
+        return changed
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _check_relation(self, relation: ops.Relation) -> None:
+        if not isinstance(relation, ops.Relation):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"expected an ops.Relation, not {type(relation).__name__}")
+        if relation.name != self._relation_name:
+            raise ValueError(
+                f"relation {relation.name}:{relation.id} belongs to endpoint {relation.name!r}; "
+                f"this PostgreSQLServer serves {self._relation_name!r}"
+            )
+
+    @staticmethod
+    def _check_standbys(standbys: Iterable[ConnectionString]) -> List[ConnectionString]:
+        if isinstance(standbys, (str, ConnectionString)):
+            raise TypeError(
+                "standbys must be an iterable of pgsql.ConnectionString, not a single "
+                f"{type(standbys).__name__}; pass [standby]"
+            )
+        out: List[ConnectionString] = []
+        for cs in standbys:
+            if not isinstance(cs, ConnectionString):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(
+                    f"standbys must hold pgsql.ConnectionString items, not {type(cs).__name__}"
+                )
+            if cs not in out:
+                out.append(cs)
+        return out
+
+    def _granted_bags(
+        self, relation: ops.Relation, granted: Optional[Iterable[Union[ops.Unit, str]]]
+    ) -> Dict[str, Dict[str, str]]:
+        present = {u.name: u for u in self.client_units(relation)}
+        if granted is None:
+            return {name: _bag(relation, unit) for name, unit in present.items()}
+        if isinstance(granted, (str, ops.Unit)):
+            raise TypeError("granted_units must be an iterable of units or unit names; pass [unit]")
+        app = _remote_app(relation)
+        app_name = app.name if app is not None else None
+        out: Dict[str, Dict[str, str]] = {}
+        for item in granted:
+            name = item.name if isinstance(item, ops.Unit) else item
+            if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(
+                    f"granted_units items must be units or str, not {type(item).__name__}"
+                )
+            if app_name is not None and name.rpartition("/")[0] != app_name:
+                raise ValueError(
+                    f"cannot grant {name!r} on relation {relation.name}:{relation.id}: "
+                    f"the client application is {app_name!r}"
+                )
+            unit = present.get(name)
+            if unit is None:
+                log.debug("not granting %s: no longer on relation %s", name, relation.id)
+                continue
+            out[name] = _bag(relation, unit)
+        return out
+
+    @staticmethod
+    def _write(content: MutableMapping[str, str], wanted: Mapping[str, str]) -> bool:
+        changed = False
+        for key in PUBLISHED_KEYS:
+            new = wanted.get(key)
+            if content.get(key) == new:
+                continue
+            # Assigning "" deletes the key on every ops version.
+            content[key] = new if new is not None else ""
+            changed = True
+        return changed
+
+    def _on_relation_changed(self, event: ops.RelationEvent) -> None:
+        relation = event.relation
+        if isinstance(event, ops.RelationDepartedEvent):
+            departing = getattr(event, "departing_unit", None)  # ops >= 1.5
+            self._departing = departing.name if departing is not None else None
+        elif self._departing is not None and self._departing == _unit_name(event):
+            self._departing = None  # a unit of that name joined again (only seen in tests)
+        unit_bags = _client_unit_bags(relation, self._departing)
+        raw = protocol.read_request(_bag(relation, _remote_app(relation)), unit_bags)
+        request, problems = _sanitise(raw)
+        digest = _digest(request, unit_bags)
+        key = str(relation.id)
+        previous = self._stored.digests.get(key)
+        if previous == digest:
+            return
+        if previous is None and not unit_bags and not request:
+            return  # nothing to act on yet
+        self._stored.digests[key] = digest
+        if problems:
+            log.debug(
+                "relation %s: ignoring parts of the request: %s", relation.id, "; ".join(problems)
+            )
+        log.debug("relation %s: client request or units changed", relation.id)
+        self.on.request_changed.emit(relation, relation.app, event.unit)
+
+    def _on_relation_broken(self, event: ops.RelationBrokenEvent) -> None:
+        digests = self._stored.digests
+        key = str(event.relation.id)
+        if key in digests:
+            del digests[key]
+        self.on.relation_broken.emit(event.relation, event.app, event.unit)
+
+
+def _unit_name(event: ops.RelationEvent) -> Optional[str]:
+    unit: Optional[ops.Unit] = getattr(event, "unit", None)
+    return unit.name if unit is not None else None
+
+
+def _digest(request: Request, unit_bags: Mapping[str, Mapping[str, str]]) -> str:
+    """Fingerprint of what the client side contributes to a publication (no secrets)."""
+    subnets, units = protocol.access_grant(unit_bags)
+    payload = json.dumps([request.databag(), subnets, units], sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
