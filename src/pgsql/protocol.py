@@ -105,7 +105,9 @@ _EXTENSION = re.compile(
     re.VERBOSE,
 )
 # pitfall 4: a comma separates two conn strings only when followed by another keyword
-_STANDBY_SPLIT = re.compile(r",(?=\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")
+_STANDBY_SPLIT = re.compile(r",(?=[A-Za-z_][A-Za-z0-9_]*[ \t\f\v]*=)")
+# libpq's isspace(); Python's str.isspace()/strip() also take e.g. \x1f, legal in values
+_LIBPQ_WS = " \t\n\r\f\v"
 
 
 class RequestError(ValueError):
@@ -258,29 +260,52 @@ def split_standbys(raw: Optional[str]) -> List[str]:
     """Split a ``standbys`` value into connection strings (pitfall 4).
 
     Servers join them with newlines (the reactive charm, the spec), with commas (Canonical VM
-    PostgreSQL) or publish a single one. A comma separates two strings only outside single quotes
-    and when another ``keyword=`` follows.
+    PostgreSQL) or publish a single one. Outside single-quoted values, a newline separates two
+    strings, and so does a comma that ends a value and is directly followed by another
+    ``keyword=`` (so an unquoted value containing ``,keyword=`` is ambiguous). As in libpq, a
+    quote opens a quoted value only at the start of a value; a line with an unbalanced quote is
+    kept to itself.
     """
     if not raw:
         return []
+    parts = _scan_standbys(raw)
+    if parts is None:
+        parts = [p for line in raw.split("\n") for p in (_scan_standbys(line) or [line])]
+    return [p.strip(_LIBPQ_WS) for p in parts if p.strip(_LIBPQ_WS)]
+
+
+def _scan_standbys(raw: str) -> Optional[List[str]]:
+    """Split on unquoted separators; None if a quoted value is left open."""
     out: List[str] = []
-    for line in raw.splitlines():
-        start = 0
-        quoted = False
-        i = 0
-        while i < len(line):
-            c = line[i]
+    start = 0
+    quoted = False
+    value_start = False  # just after "=" (and blanks): a quote here opens a quoted value
+    i, n = 0, len(raw)
+    while i < n:
+        c = raw[i]
+        if quoted:
             if c == "\\":
-                i += 2
-                continue
-            if c == "'":
-                quoted = not quoted
-            elif c == "," and not quoted and _STANDBY_SPLIT.match(line, i):
-                out.append(line[start:i])
-                start = i + 1
+                i += 1
+            elif c == "'":
+                quoted = False
+        elif c == "\\":
             i += 1
-        out.append(line[start:])
-    return [s.strip() for s in out if s.strip()]
+            value_start = False
+        elif c == "'" and value_start:
+            quoted, value_start = True, False
+        elif c in "\r\n" or (c == "," and not value_start and _STANDBY_SPLIT.match(raw, i)):
+            out.append(raw[start:i])
+            start = i + 1
+            value_start = False
+        elif c == "=":
+            value_start = True
+        elif c not in _LIBPQ_WS:
+            value_start = False
+        i += 1
+    if quoted:
+        return None
+    out.append(raw[start:])
+    return out
 
 
 def unit_sort_key(name: str) -> Tuple[str, int, str]:
