@@ -141,6 +141,7 @@ _NEEDS_QUOTING = re.compile(f"[{_WS}'\\\\]")
 _HAS_WS = re.compile(f"[{_WS}]")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})|%00")
 _URI_PREFIXES = ("postgresql://", "postgres://")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _URI_HOST = re.compile(r"[^:/?,]*")
 _URI_PORT = re.compile(r"[^/?,]*")
 
@@ -275,12 +276,9 @@ def _uri_decode(raw: str, offset: Optional[int], what: str) -> str:
         )
     if "%" not in stripped:
         return stripped
-    try:
-        return unquote_to_bytes(stripped).decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConnectionStringError(
-            f"percent-encoded bytes in {what} are not valid UTF-8"
-        ) from None
+    # Bytes that are not UTF-8 are kept as surrogate escapes: libpq accepts them, and a later
+    # value for the same keyword can replace them. Only those left at the end are an error.
+    return unquote_to_bytes(stripped).decode("utf-8", "surrogateescape")
 
 
 def _parse_uri(text: str, prefix_len: int) -> Dict[str, str]:
@@ -358,6 +356,13 @@ def _parse_uri(text: str, prefix_len: int) -> Dict[str, str]:
 
     if prevchar == "?":
         _parse_uri_query(text, p + 1, out)
+    if "%" in text:
+        for key, value in out.items():
+            if _ESCAPED_BYTE.search(value):
+                raise ConnectionStringError(
+                    f'percent-encoded bytes in the value of "{key}" are not valid UTF-8',
+                    keyword=key,
+                )
     return out
 
 
