@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import re
+import sys
 import types
 import warnings
 from pathlib import Path
@@ -43,6 +44,8 @@ def _python_blocks() -> List[str]:
 def _charm_class(source: str) -> Any:
     """Exec a README block as a module of its own and return its ``MyCharm``."""
     module = types.ModuleType("readme_example")
+    module.__file__ = str(README)  # Harness looks the charm's module up by file
+    sys.modules[module.__name__] = module
     namespace: Dict[str, Any] = module.__dict__
     namespace.update(ops=ops)
     with warnings.catch_warnings():
