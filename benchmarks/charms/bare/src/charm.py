@@ -7,8 +7,9 @@ No library. It does the minimum a *correct* client needs with the servers studie
 - on ``db-relation-joined``: request ``database``/``extensions`` in the application bag (leader)
   and in the unit bag (every unit: servers that read only unit bags need it), writing only what
   differs;
-- on ``db-relation-changed``: take ``master``/``standbys`` from a server unit bag that echoes the
-  request and grants this unit's ``egress-subnets`` in ``allowed-subnets``;
+- on ``db-relation-changed``: take ``master``/``standbys`` from the first server unit bag (by
+  name) that echoes the request and grants this unit's ``egress-subnets`` in ``allowed-subnets``,
+  reading no further bags once it has a master;
 - on ``db-relation-broken``: forget the connection details.
 
 It stores the same ``db_conn_str``/``db_uri``/``db_ro_uris`` as the seed charm, so the benchmark
@@ -73,8 +74,10 @@ class MyCharm(ops.charm.CharmBase):
                 continue  # the server has not acted on the request (yet)
             if not egress <= set(_split(bag.get("allowed-subnets"))):
                 continue  # this unit is not granted access (yet)
-            master = master or bag.get("master")
             standbys = standbys or [s for s in bag.get("standbys", "").splitlines() if s]
+            master = bag.get("master")
+            if master:
+                break  # the first ready bag with a master will do (all servers publish it)
         self._store(master, standbys)
 
     def _on_db_relation_broken(self, event):
