@@ -925,7 +925,9 @@ class PostgreSQLClient(ops.framework.Object):
             app_bag = _filter_bag(relation.data[app]) if app is not None else {}
             remote = {"app": app_bag, "units": units, "name": app.name if app else ""}
             rec["remote"] = remote
-        if rec.get("egress") is None:
+        if not rec.get("egress"):
+            # Juju writes egress-subnets before the first relation hook; "" means "not yet"
+            # (tests set it late), so it is read again until there is one.
             rec["egress"] = self._read_egress(relation)
         return cast("Dict[str, Any]", remote)
 
@@ -1115,6 +1117,8 @@ class PostgreSQLClient(ops.framework.Object):
             table: Dict[str, object] = (
                 dict(cast("Dict[str, object]", shared)) if isinstance(shared, dict) else {}
             )
+            if not request and str(relid) not in table:
+                return  # nothing requested, nothing shared yet: nothing to tell
             table[str(relid)] = request.databag()
             live = {str(r.id) for r in self.model.relations[self.relation_name]}
             table = {k: v for k, v in table.items() if k in live or k == str(relid)}
@@ -1130,7 +1134,7 @@ class PostgreSQLClient(ops.framework.Object):
             if isinstance(stored, dict)
             else _get_pgsql_leader_data()  # state lost: read once rather than clobber
         )
-        if table2.get(relid) == _shared_form(request):
+        if table2.get(relid) == _shared_form(request) or (not request and relid not in table2):
             return
         table2[relid] = _shared_form(request)
         _set_pgsql_leader_data(table2)
