@@ -311,7 +311,8 @@ def _scan_standbys(raw: str) -> Optional[List[str]]:
 def unit_sort_key(name: str) -> Tuple[str, int, str]:
     """Sort unit names numerically: ``pg/2`` before ``pg/10`` (pitfall 3)."""
     app, _, num = name.rpartition("/")
-    return (app, int(num), name) if num.isdigit() else (name, -1, name)
+    # isdigit() alone accepts "²", which int() rejects; Juju unit numbers are ASCII digits
+    return (app, int(num), name) if num.isascii() and num.isdigit() else (name, -1, name)
 
 
 @lru_cache(maxsize=4096)
