@@ -137,6 +137,13 @@ _KEY = re.compile(f"[^{_WS}=]*")
 _UNQUOTED = re.compile(f"(?:[^{_WS}\\\\]|\\\\.)*\\\\?", re.DOTALL)
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
 _UNESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+# One whole keyword=value: the lookahead stops a shorter whitespace run before the value from
+# making an empty value (libpq skips all of it); an unquoted value never starts with a quote.
+_PAIR = re.compile(
+    f"[{_WS}]*([^{_WS}=]*)[{_WS}]*=[{_WS}]*(?![{_WS}])"
+    f"(?:'((?:[^'\\\\]|\\\\.)*)'|(?!')((?:[^{_WS}\\\\]|\\\\.)*\\\\?))",
+    re.DOTALL,
+)
 _NEEDS_QUOTING = re.compile(f"[{_WS}'\\\\]")
 _HAS_WS = re.compile(f"[{_WS}]")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})|%00")
@@ -199,6 +206,29 @@ def _store(out: Dict[str, str], key: str, value: str) -> bool:
 
 
 def _parse_keyword_value(text: str) -> Dict[str, str]:
+    # Fast path, one regex match per keyword=value; anything it does not cover (errors, trailing
+    # whitespace) goes to the step-by-step parser, which explains errors.
+    out: Dict[str, str] = {}
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _PAIR.match(text, pos)
+        if m is None:
+            if not text[pos:].strip(_WS):
+                return out
+            break
+        key, quoted, raw = m.groups()
+        if quoted is not None:
+            raw = quoted
+        if not _store(out, key, _UNESCAPE.sub(r"\1", raw) if "\\" in raw else raw):
+            break
+        pos = m.end()
+    else:
+        return out
+    return _parse_keyword_value_slowly(text)
+
+
+def _parse_keyword_value_slowly(text: str) -> Dict[str, str]:
     out: Dict[str, str] = {}
     n = len(text)
     pos = _SKIP_WS.match(text).end()  # type: ignore[union-attr]
