@@ -515,10 +515,7 @@ def _group(units: Sequence[_Unit]) -> Tuple[List[_Relation], List[_Item]]:
         match = [
             r
             for r in relations
-            if item.rid is not None
-            and r.rid == item.rid
-            and item.app not in r.sides
-            and item.endpoint in r.sides.values()
+            if item.rid is not None and r.rid == item.rid and not _conflicts(r, item)
         ]
         if len(match) == 1:
             item.not_peer = True
