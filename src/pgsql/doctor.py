@@ -119,6 +119,8 @@ _PGSQL_KEYS = _SERVER_KEYS | set(REQUEST_KEYS) | JUJU_KEYS
 _SECRET_KEYS = ("password", "schema_password")
 _PG_STATES = frozenset({"master", "standalone", "hot standby", "standby"})
 _MASK = "********"
+#: documents that hold nothing (YAML read with BaseLoader keeps ``null`` as a string)
+_NULLS = (None, "", "null", "Null", "NULL", "~")
 #: protocol codes meaning "the server has not published (to this unit) yet"
 _WAITING = frozenset({"waiting-for-server", "no-remote-units"})
 
@@ -162,10 +164,12 @@ def load_documents(raw: bytes, label: str) -> List[Any]:
             except json.JSONDecodeError as e:
                 json_error = f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
                 try:
-                    return [d for d in yaml.load_all(text, Loader=yaml.BaseLoader) if d is not None]
+                    return [
+                        d for d in yaml.load_all(text, Loader=yaml.BaseLoader) if d not in _NULLS
+                    ]
                 except yaml.YAMLError:
                     raise InputError(f"{label}: {json_error}") from None
-        return [d for d in yaml.load_all(text, Loader=yaml.BaseLoader) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=yaml.BaseLoader) if d not in _NULLS]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -185,7 +189,8 @@ def _json_documents(text: str) -> List[Any]:
         if i >= end:
             return docs
         doc, i = decoder.raw_decode(text, i)
-        docs.append(doc)
+        if doc is not None:
+            docs.append(doc)
 
 
 def _short(value: object) -> str:
@@ -196,6 +201,8 @@ def _short(value: object) -> str:
 def _kind_of(value: object) -> str:
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, bool):
@@ -1173,10 +1180,10 @@ def diagnose(
         for r in pgsql
     ]
     if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
-        seen = ", ".join(sorted({u.unit for r in reports for u in r.units})) or "none"
+        seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
         raise InputError(
             f"{client_unit} is not a client unit of any pgsql relation in the input "
-            f"(client units seen: {seen})"
+            f"(pgsql relations: {seen})"
         )
     return Diagnosis([u.name for u in units], reports, notes, secrets)
 
