@@ -493,12 +493,14 @@ def _access_reasons(
         if raw_units is None or not raw_units.strip():
             if not egress:
                 return []  # pre-egress Juju and a server without access lists: 1.x accepted
-            return [
+            # pitfall 9: a prefix-named sole client leaves both lists empty, i.e. absent
+            reasons = [
                 Reason(EGRESS_NOT_ALLOWED, "access not granted yet (no allowed-subnets)", bag.name)
             ]
-        if local_unit in split_units(raw_units):
+        elif local_unit in split_units(raw_units):
             return []
-        reasons = [Reason(UNIT_NOT_ALLOWED, f"{local_unit} not in allowed-units", bag.name)]
+        else:
+            reasons = [Reason(UNIT_NOT_ALLOWED, f"{local_unit} not in allowed-units", bag.name)]
     local_app = local_unit.rpartition("/")[0]
     if remote_app and local_app != remote_app and local_app.startswith(remote_app):
         reasons.append(
@@ -881,13 +883,17 @@ def read_request(client_app_bag: Databag, client_unit_bags: Mapping[str, Databag
     Clients of this library write both (pitfall 13); older clients and some proxies only write
     unit bags. Both extension-schema syntaxes are kept as written.
     """
-    if any(k in client_app_bag for k in REQUEST_KEYS):
+    if _has_request(client_app_bag):
         return Request.from_databag(client_app_bag)
     for name in sorted(client_unit_bags, key=unit_sort_key):
         bag = client_unit_bags[name]
-        if any(k in bag for k in REQUEST_KEYS):
+        if _has_request(bag):
             return Request.from_databag(bag)
     return Request()
+
+
+def _has_request(bag: Databag) -> bool:
+    return any(bag.get(k, "").strip() for k in REQUEST_KEYS)  # pitfall 20: "" is absent
 
 
 def _egress_of(bag: Databag) -> List[str]:
