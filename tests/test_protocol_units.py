@@ -232,6 +232,15 @@ def test_read_request_skips_units_without_request_keys() -> None:
     assert read_request({"foo": "bar"}, units).database == "one"
 
 
+def test_read_request_blank_keys_are_absent() -> None:
+    units = {"myapp/0": {"database": "fromunit"}}
+    assert read_request({"database": "", "roles": " "}, units).database == "fromunit"
+    assert (
+        read_request({}, {"myapp/0": {"database": ""}, "myapp/1": {"database": "x"}}).database
+        == "x"
+    )
+
+
 def test_read_request_nothing() -> None:
     assert read_request({}, {}) == Request()
     assert read_request({}, {"myapp/0": {"private-address": "10.0.0.10"}}) == Request()
