@@ -468,6 +468,7 @@ def machine(ops_version):
         "python": platform.python_version(),
         "ops": ops_version,
         "platform": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
     }
 
 
@@ -513,7 +514,8 @@ def main(argv=None):
     }
     print(
         f"# pgsql benchmark, {info['date']}: {info['nproc']} x {info['cpu']}; "
-        f"Python {info['python']}, ops {ops_version}; variants {', '.join(variants)}"
+        f"Python {info['python']}, ops {ops_version}; variants {', '.join(variants)}; "
+        f"load average at start {info['loadavg_at_start'][0]:.2f}"
     )
     for n in notes:
         print(f"# {n}")
