@@ -9,13 +9,15 @@ from typing import Any, Dict, List, Optional
 from unittest import mock
 
 import ops
+import ops.charm
+import ops.framework
 import ops.lib
 import pytest
 from ops.testing import Harness
+from test_client_support import EGRESS0, META, META_PEER, harness_for
 
 import pgsql
 import pgsql.client
-from test_client_support import EGRESS0, META, META_PEER, harness_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Harness is deprecated:PendingDeprecationWarning")
 
@@ -48,10 +50,10 @@ EVENTS = [
 ]
 
 
-class AppNameCharm(ops.CharmBase):
+class AppNameCharm(ops.charm.CharmBase):
     """Like hello-juju: the leader requests a database named after the application."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "db")
         self.db_uri: Optional[str] = None
@@ -68,10 +70,10 @@ class AppNameCharm(ops.CharmBase):
         self.masters.append(self.db_uri)
 
 
-class IndicoLike(ops.CharmBase):
+class IndicoLike(ops.charm.CharmBase):
     """Like indico: extensions with schemas, joined handler on the leader."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         lib = ops.lib.use("pgsql", 1, "postgresql-charmers@lists.launchpad.net")
         self.db = lib.PostgreSQLClient(self, "db")
@@ -111,11 +113,15 @@ def test_ops_lib_use_and_opslib_client_are_the_same_module_tree() -> None:
     assert lib.PostgreSQLClient is pgsql.PostgreSQLClient
     assert client is pgsql.client
     assert sys.modules["pgsql.opslib.pgsql.client"] is pgsql.client
-    assert lib.LIBAPI == 1 and lib.LIBPATCH >= 5
+    assert lib.LIBAPI == 1
+    assert lib.LIBPATCH >= 5
 
 
 def test_ops_lib_use_replaced_by_a_function_returning_the_top_level_module() -> None:
-    with mock.patch.object(ops.lib, "use", lambda *_a: pgsql):  # type: ignore[misc]
+    def use(*_args: Any) -> Any:
+        return pgsql
+
+    with mock.patch.object(ops.lib, "use", use):
         harness = harness_for(IndicoLike)
         with mock.patch.object(pgsql.client, "_is_ready", return_value=True):
             rel_id = harness.add_relation("db", "postgresql")
@@ -152,10 +158,11 @@ def test_is_ready_original_judges_one_bag() -> None:
     request = {"database": "mydb"}
     egress = {"egress-subnets": "10.0.0.10/32"}
     ok = {"database": "mydb", "allowed-subnets": "10.0.0.10/32", "master": "host=x"}
-    assert pgsql.client._is_ready(log, request, egress, ok)
-    assert not pgsql.client._is_ready(log, request, egress, {**ok, "database": "other"})
-    assert not pgsql.client._is_ready(log, request, egress, {**ok, "allowed-subnets": "1.2.3.4/32"})
-    assert pgsql.client._is_ready(log, {}, {}, {"database": "anything"})
+    is_ready = pgsql.client._is_ready  # pyright: ignore[reportPrivateUsage]
+    assert is_ready(log, request, egress, ok)
+    assert not is_ready(log, request, egress, {**ok, "database": "other"})
+    assert not is_ready(log, request, egress, {**ok, "allowed-subnets": "1.2.3.4/32"})
+    assert is_ready(log, {}, {}, {"database": "anything"})
 
 
 def test_leader_data_patched_as_dict_copy_and_update_feeds_non_leaders() -> None:
@@ -243,8 +250,12 @@ def test_subprocess_stubs_only_see_leader_set_with_the_1x_key(
     harness.add_relation_unit(rel_id, "postgresql/0")
     harness.cleanup()
     assert seen == []
+
     # with them (Juju 2.9/3.x), only leader-set interface.pgsql=... and leader-get
-    monkeypatch.setattr(pgsql.client.shutil, "which", lambda name: f"/x/{name}")
+    def which(name: str) -> str:
+        return f"/x/{name}"
+
+    monkeypatch.setattr(pgsql.client.shutil, "which", which)
     harness = harness_for(AppNameCharm)
     rel_id = harness.add_relation("db", "postgresql")
     harness.add_relation_unit(rel_id, "postgresql/0")
@@ -270,8 +281,8 @@ def test_on_joined_and_mirror_appdata_patched_on_the_class_after_the_charm_was_b
 
 
 def test_mirror_appdata_patched_stops_mirroring_only() -> None:
-    class Declared(ops.CharmBase):
-        def __init__(self, framework: ops.Framework) -> None:
+    class Declared(ops.charm.CharmBase):
+        def __init__(self, framework: ops.framework.Framework) -> None:
             super().__init__(framework)
             self.db = pgsql.PostgreSQLClient(self, "db", database="mydb")
 
@@ -293,7 +304,7 @@ def test_events_emitted_by_hand_with_four_positional_arguments() -> None:
     remote = harness.model.get_unit("postgresql/0")
     seen: List[pgsql.PostgreSQLRelationEvent] = []
 
-    class Observer(ops.Object):
+    class Observer(ops.framework.Object):
         def on_event(self, event: pgsql.PostgreSQLRelationEvent) -> None:
             seen.append(event)
 
@@ -315,9 +326,15 @@ def test_events_emitted_by_hand_with_four_positional_arguments() -> None:
         "StandbyGoneEvent",
     ]
     event = seen[6]
-    assert event.relation is relation and event.unit is remote and event.app is remote.app
-    assert event.master is None and event.standbys == [] and event.version is None
-    assert event.database == "myapp" and event.roles == [] and event.extensions == []
+    assert event.relation is relation
+    assert event.unit is remote
+    assert event.app is remote.app
+    assert event.master is None
+    assert event.standbys == []
+    assert event.version is None
+    assert event.database == "myapp"
+    assert event.roles == []
+    assert event.extensions == []
     harness.cleanup()
 
 

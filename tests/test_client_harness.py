@@ -6,18 +6,15 @@ import json
 from typing import Any, Dict, List, Optional
 
 import ops
+import ops.charm
+import ops.framework
 import ops.lib
 import pytest
 import yaml
 from ops.testing import Harness
-
-import pgsql
-import pgsql.client
-from pgsql import protocol
 from test_client_support import (
     CONFIG,
     EGRESS0,
-    EGRESS1,
     MASTER,
     META,
     META_PEER,
@@ -29,20 +26,24 @@ from test_client_support import (
     server_bag,
 )
 
+import pgsql
+import pgsql.client
+from pgsql import protocol
+
 DEPRECATED = "ignore:ops.lib is deprecated:DeprecationWarning"
 # Harness is what charms' own 1.x-era tests use; ops 3 marks it pending deprecation
 pytestmark = pytest.mark.filterwarnings("ignore:Harness is deprecated:PendingDeprecationWarning")
 
 
-class Recorder(ops.CharmBase):
+class Recorder(ops.charm.CharmBase):
     """Records every client event with what the event says when it runs."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         self.seen: List[str] = []
         self.masters: List[Optional[str]] = []
         self.db = pgsql.PostgreSQLClient(self, "db", **self.request_kwargs())
-        for name in protocol.EVENT_NAMES + ("database_relation_joined", "database_relation_broken"):
+        for name in (*protocol.EVENT_NAMES, "database_relation_joined", "database_relation_broken"):
             framework.observe(getattr(self.db.on, name), self._record)
 
     def request_kwargs(self) -> Dict[str, Any]:
@@ -63,21 +64,21 @@ class Declared(Recorder):
 class DeclaredFromConfig(Recorder):
     """Declarative, re-declared from config-changed (Harness keeps one charm instance)."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         framework.observe(self.on.config_changed, self._on_config_changed)
 
     def request_kwargs(self) -> Dict[str, Any]:
         return {"database": str(self.config["database"]), "extensions": ["citext"]}
 
-    def _on_config_changed(self, _: ops.ConfigChangedEvent) -> None:
+    def _on_config_changed(self, _: ops.charm.ConfigChangedEvent) -> None:
         self.db.request(database=str(self.config["database"]), extensions=["citext"])
 
 
 class LeaderSets(Recorder):
     """The 1.x way: the leader requests from database_relation_joined."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         framework.observe(self.db.on.database_relation_joined, self._on_joined)
 
@@ -109,7 +110,8 @@ def test_seed_leader_requests_and_connects(via: str) -> None:
         "extensions": "citext",
     }
     unit_bag = harness.get_relation_data(rel_id, "myapp/0")
-    assert unit_bag["database"] == "mydbname" and unit_bag["extensions"] == "citext"
+    assert unit_bag["database"] == "mydbname"
+    assert unit_bag["extensions"] == "citext"
     # not echoed yet: nothing
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("other", extensions=()))
     assert harness.charm._state.db_uri is None
@@ -117,7 +119,9 @@ def test_seed_leader_requests_and_connects(via: str) -> None:
         rel_id, "postgresql/0", server_bag("mydbname", standbys=(STANDBY,))
     )
     state = harness.charm._state
-    assert state.db_uri == f"postgresql://juju_myapp:{'Sup3rS3cretPassw0rd'}@10.0.0.20:5432/mydbname"
+    assert (
+        state.db_uri == f"postgresql://juju_myapp:{'Sup3rS3cretPassw0rd'}@10.0.0.20:5432/mydbname"
+    )
     assert state.db_conn_str == str(pgsql.ConnectionString(MASTER))
     assert list(state.db_ro_uris) == [pgsql.ConnectionString(STANDBY).uri]
     harness.update_relation_data(rel_id, "postgresql/0", {"master": ""})
@@ -131,7 +135,8 @@ def test_seed_via_ops_lib_use_hands_out_the_same_classes() -> None:
     assert lib.PostgreSQLClient is pgsql.PostgreSQLClient
     assert lib.MasterChangedEvent is pgsql.MasterChangedEvent
     assert lib.client is pgsql.client
-    assert pgsql.LIBAPI == 1 and pgsql.LIBPATCH > 4
+    assert pgsql.LIBAPI == 1
+    assert pgsql.LIBPATCH > 4
 
 
 @pytest.mark.filterwarnings(DEPRECATED)
@@ -161,7 +166,8 @@ def test_seed_non_leader_with_peer_learns_the_request_and_mirrors_it() -> None:
     )
     harness.add_relation_unit(rel_id, "postgresql/0")
     bag = harness.get_relation_data(rel_id, "myapp/0")
-    assert bag["database"] == "mydbname" and bag["extensions"] == "citext"
+    assert bag["database"] == "mydbname"
+    assert bag["extensions"] == "citext"
     # a server echoing another database is not good enough: the request is known
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("otherdb"))
     readiness = harness.charm.db.readiness()
@@ -182,23 +188,21 @@ def test_leader_with_peer_shares_the_request_in_the_peer_app_bag() -> None:
 
 
 def test_peer_relation_named_explicitly_or_disabled() -> None:
-    class Named(ops.CharmBase):
-        def __init__(self, framework: ops.Framework) -> None:
+    class Named(ops.charm.CharmBase):
+        def __init__(self, framework: ops.framework.Framework) -> None:
             super().__init__(framework)
             self.db = pgsql.PostgreSQLClient(self, "db", peer="replicas")
             self.none = pgsql.PostgreSQLClient(self, "db2", peer="")
 
     meta = META_PEER + "  db2:\n    interface: pgsql\n"
     meta = meta.replace("peers:", "requires:\n  db2:\n    interface: pgsql\npeers:", 1)
-    meta = META_PEER.replace(
-        "    limit: 1\n", "    limit: 1\n  db2:\n    interface: pgsql\n", 1
-    )
+    meta = META_PEER.replace("    limit: 1\n", "    limit: 1\n  db2:\n    interface: pgsql\n", 1)
     harness = harness_for(Named, meta=meta)
     assert harness.charm.db._peer_name == "replicas"
     assert harness.charm.none._peer_name is None
 
-    class Wrong(ops.CharmBase):
-        def __init__(self, framework: ops.Framework) -> None:
+    class Wrong(ops.charm.CharmBase):
+        def __init__(self, framework: ops.framework.Framework) -> None:
             super().__init__(framework)
             self.db = pgsql.PostgreSQLClient(self, "db", peer="nope")
 
@@ -218,9 +222,13 @@ class FakeLeaderTools:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, settings: Dict[str, str]) -> None:
         self.settings = settings
         self.commands: List[List[str]] = []
-        monkeypatch.setattr(pgsql.client.shutil, "which", lambda name: f"/usr/bin/{name}")
+        monkeypatch.setattr(pgsql.client.shutil, "which", self.which)
         monkeypatch.setattr(pgsql.client.subprocess, "check_output", self.check_output)
         monkeypatch.setattr(pgsql.client.subprocess, "check_call", self.check_call)
+
+    @staticmethod
+    def which(name: str) -> str:
+        return f"/usr/bin/{name}"
 
     def check_output(self, cmd: List[str]) -> bytes:
         self.commands.append(cmd)
@@ -229,7 +237,8 @@ class FakeLeaderTools:
 
     def check_call(self, cmd: List[str]) -> int:
         self.commands.append(cmd)
-        assert cmd[0] == "leader-set" and cmd[1].startswith("interface.pgsql=")
+        assert cmd[0] == "leader-set"
+        assert cmd[1].startswith("interface.pgsql=")
         key, _, value = cmd[1].partition("=")
         self.settings[key] = value
         return 0
@@ -272,7 +281,10 @@ def test_no_leader_tools_no_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("no hook tool may run")
 
-    monkeypatch.setattr(pgsql.client.shutil, "which", lambda _name: None)
+    def which(_name: str) -> None:
+        return None
+
+    monkeypatch.setattr(pgsql.client.shutil, "which", which)
     monkeypatch.setattr(pgsql.client.subprocess, "check_output", boom)
     monkeypatch.setattr(pgsql.client.subprocess, "check_call", boom)
     for leader in (True, False):
@@ -291,7 +303,7 @@ def test_no_leader_tools_no_processes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Setter(Recorder):
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         self.errors: List[Exception] = []
         self.value: Any = None
@@ -379,7 +391,8 @@ def test_request_method_republishes_and_deletes_keys_no_longer_requested() -> No
     harness.charm.db.request(database="mydb", roles=["reader"])
     assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydb", "roles": "reader"}
     unit_bag = harness.get_relation_data(rel_id, "myapp/0")
-    assert "extensions" not in unit_bag and unit_bag["roles"] == "reader"
+    assert "extensions" not in unit_bag
+    assert unit_bag["roles"] == "reader"
     with pytest.raises(protocol.RequestError):
         harness.charm.db.request(database="bad,name")
     harness.cleanup()
@@ -390,7 +403,10 @@ def test_new_leader_publishes_the_declared_request_to_the_app_bag() -> None:
     rel_id = _relate(harness)
     assert harness.get_relation_data(rel_id, "myapp") == {}
     harness.set_leader(True)
-    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydb", "extensions": "citext"}
+    assert harness.get_relation_data(rel_id, "myapp") == {
+        "database": "mydb",
+        "extensions": "citext",
+    }
     harness.cleanup()
 
 
@@ -406,13 +422,23 @@ def test_event_sequence_over_a_lifecycle() -> None:
     assert seen == ["DatabaseRelationJoinedEvent"]
     seen.clear()
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydb"))
-    assert seen == ["MasterAvailableEvent", "MasterChangedEvent", "DatabaseAvailableEvent", "DatabaseChangedEvent"]
+    assert seen == [
+        "MasterAvailableEvent",
+        "MasterChangedEvent",
+        "DatabaseAvailableEvent",
+        "DatabaseChangedEvent",
+    ]
     seen.clear()
     harness.update_relation_data(rel_id, "postgresql/0", {"version": "17"})
     assert seen == []  # nothing new for the charm
     assert harness.charm.db.version() == "17"
     harness.update_relation_data(rel_id, "postgresql/0", {"standbys": STANDBY})
-    assert seen == ["StandbyAvailableEvent", "StandbyChangedEvent", "DatabaseAvailableEvent", "DatabaseChangedEvent"]
+    assert seen == [
+        "StandbyAvailableEvent",
+        "StandbyChangedEvent",
+        "DatabaseAvailableEvent",
+        "DatabaseChangedEvent",
+    ]
     seen.clear()
     harness.update_relation_data(rel_id, "postgresql/0", {"master": ""})
     assert seen == ["MasterChangedEvent", "MasterGoneEvent", "DatabaseChangedEvent"]
@@ -432,22 +458,31 @@ def test_event_sequence_over_a_lifecycle() -> None:
 def test_accessors_without_relation_and_with_one() -> None:
     harness = harness_for(Declared, config=CONFIG)
     db = harness.charm.db
-    assert db.readiness() is None and db.master() is None and db.standbys() == []
-    assert db.version() is None and not db.is_ready()
+    assert db.readiness() is None
+    assert db.master() is None
+    assert db.standbys() == []
+    assert db.version() is None
+    assert not db.is_ready()
     rel_id = _relate(harness)
     readiness = db.readiness()
-    assert readiness is not None and not readiness.ready
+    assert readiness is not None
+    assert not readiness.ready
     assert readiness.why  # a reason, e.g. waiting for the server
     harness.update_relation_data(
-        rel_id, "postgresql/0", server_bag("mydb", granted={"myapp/9": {"egress-subnets": "10.9.9.9/32"}})
+        rel_id,
+        "postgresql/0",
+        server_bag("mydb", granted={"myapp/9": {"egress-subnets": "10.9.9.9/32"}}),
     )
     readiness = db.readiness()
-    assert readiness is not None and not readiness.ready
+    assert readiness is not None
+    assert not readiness.ready
     assert readiness.reasons[0].code == protocol.EGRESS_NOT_ALLOWED
     assert "10.0.0.10/32" in readiness.why
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydb", standbys=(STANDBY,)))
     master = db.master()
-    assert db.is_ready() and master is not None and master.host == "10.0.0.20"
+    assert db.is_ready()
+    assert master is not None
+    assert master.host == "10.0.0.20"
     assert [s.host for s in db.standbys()] == ["10.0.0.21"]
     assert db.version() == "16"
     harness.cleanup()
@@ -498,24 +533,26 @@ def test_pre_ops_leader_unit_request_moves_to_the_app_bag_on_upgrade() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class Bare(ops.CharmBase):
+class Bare(ops.charm.CharmBase):
     """What a charm author would write by hand: read the master from the triggering unit."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         framework.observe(self.on["db"].relation_changed, self._on_changed)
         self.master: Optional[str] = None
 
-    def _on_changed(self, event: ops.RelationChangedEvent) -> None:
+    def _on_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         if event.unit is not None:
             self.master = event.relation.data[event.unit].get("master")
 
 
-def _measure(charm_cls: Any, change: Dict[str, str], config: Optional[str] = CONFIG) -> Dict[str, int]:
+def _measure(
+    charm_cls: Any, change: Dict[str, str], config: Optional[str] = CONFIG
+) -> Dict[str, int]:
     harness = harness_for(charm_cls, config=config)
     rel_id = _relate(harness)
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydb"))
-    spy = CallSpy(harness._backend, harness.framework)  # noqa: SLF001
+    spy = CallSpy(harness._backend, harness.framework)  # pyright: ignore[reportPrivateUsage]
     fresh_model(harness)
     spy.reset()
     harness.update_relation_data(rel_id, "postgresql/0", change)
@@ -527,7 +564,7 @@ def _measure(charm_cls: Any, change: Dict[str, str], config: Optional[str] = CON
 def test_relation_changed_with_nothing_new_costs_at_most_one_call_more_than_bare() -> None:
     bare = _measure(Bare, {"version": "17"}, config=None)
     ours = _measure(Declared, {"version": "17"})
-    print("bare", bare, "ours", ours)  # noqa: T201
+    print("bare", bare, "ours", ours)
     assert sum(ours.values()) <= sum(bare.values()) + 1
     assert ours.get("update_relation_data", 0) + ours.get("relation_set", 0) == 0
     assert ours.get("is_leader", 0) == 0
@@ -536,12 +573,12 @@ def test_relation_changed_with_nothing_new_costs_at_most_one_call_more_than_bare
 def test_ready_relation_changed_costs_few_calls() -> None:
     harness = harness_for(Declared, config=CONFIG)
     rel_id = _relate(harness)
-    spy = CallSpy(harness._backend, harness.framework)  # noqa: SLF001
+    spy = CallSpy(harness._backend, harness.framework)  # pyright: ignore[reportPrivateUsage]
     fresh_model(harness)
     spy.reset()
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydb"))
     counts = spy.summary()
-    print("ready relation-changed", counts)  # noqa: T201
+    print("ready relation-changed", counts)
     assert harness.charm.db.is_ready()
     assert counts.get("relation_get", 0) <= 2  # the triggering unit's bag (+ the local one once)
     assert counts.get("update_relation_data", 0) + counts.get("relation_set", 0) == 0

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import ops
-import ops.lib
+import ops.charm
+import ops.framework
 from ops.testing import Harness
 
 import pgsql
@@ -29,11 +30,14 @@ requires:
     interface: pgsql
     limit: 1
 """
-META_PEER = META + """
+META_PEER = (
+    META
+    + """
 peers:
   replicas:
     interface: myapp-peers
 """
+)
 CONFIG = """
 options:
   database:
@@ -78,7 +82,7 @@ def seed_charm(via: str = "ops.lib.use") -> Any:
         namespace["ops"] = types.SimpleNamespace(
             lib=fake_lib, charm=ops.charm, framework=ops.framework
         )
-    exec(compile(seed_source(), str(SEED), "exec"), namespace)  # noqa: S102
+    exec(compile(seed_source(), str(SEED), "exec"), namespace)
     return namespace["MyCharm"]
 
 
@@ -127,7 +131,7 @@ class CallSpy:
             original = getattr(backend, name, None)
             if original is not None:
                 setattr(backend, name, self._wrap(name, original))
-        emit = framework._emit  # noqa: SLF001
+        emit = framework._emit
 
         def armed_emit(*args: Any, **kwargs: Any) -> Any:
             self._depth += 1
@@ -136,7 +140,7 @@ class CallSpy:
             finally:
                 self._depth -= 1
 
-        framework._emit = armed_emit  # noqa: SLF001
+        framework._emit = armed_emit
 
     def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def spy(*args: Any, **kwargs: Any) -> Any:
@@ -166,7 +170,7 @@ def fresh_model(harness: Harness[Any]) -> None:
     """Drop the model's relation caches, as a new hook process would start without them."""
     model = harness.model
     relations: Any = model.relations
-    data: Dict[str, Any] = relations._data  # noqa: SLF001
+    data: Dict[str, Any] = relations._data
     for name in list(data):
         data[name] = None
 

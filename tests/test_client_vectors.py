@@ -10,9 +10,11 @@ The expected verdicts below were worked out from providers.md, not from running 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import ops
+import ops.charm
+import ops.framework
 import pytest
 import yaml
 
@@ -198,12 +200,12 @@ def test_every_stage_has_an_expectation() -> None:
     assert sorted(_stages()) == sorted(EXPECTED)
 
 
-class Charm(ops.CharmBase):
+class Charm(ops.charm.CharmBase):
     """Requests what the stage's client application bag says, on every unit."""
 
-    request: Dict[str, Any] = {}
+    request: ClassVar[Dict[str, Any]] = {}
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "db", **type(self).request)
         self.events: List[str] = []
@@ -272,7 +274,8 @@ def test_stage(provider: str, stage: str) -> None:
         codes = [r.code for r in readiness.reasons]
         if not ready:
             blocking = [r.code for r in readiness.reasons if r.blocking]
-            assert blocking and blocking[0] == code, where
+            assert blocking, where
+            assert blocking[0] == code, where
             assert readiness.why  # always an explanation
         elif code is not None:
             assert code in codes, where
@@ -280,16 +283,19 @@ def test_stage(provider: str, stage: str) -> None:
         assert n_standbys is None or len(readiness.standbys) == n_standbys, where
         if ready:
             assert events[:2] == ["MasterAvailableEvent", "MasterChangedEvent"], where
-            assert readiness.master is not None and readiness.master.password
+            assert readiness.master is not None
+            assert readiness.master.password
         elif readiness.standbys:
-            assert "StandbyAvailableEvent" in events and "MasterChangedEvent" not in events
+            assert "StandbyAvailableEvent" in events
+            assert "MasterChangedEvent" not in events
         else:
             assert events == [], where
 
 
 def _broken(server_app: Dict[str, str], server_units: Dict[str, Dict[str, str]]) -> None:
     """Stages where everything is gone: relation-broken tells the charm, nothing raises."""
-    assert not server_app and not server_units
+    assert not server_app
+    assert not server_units
     relation = testing.Relation("db", "pgsql", remote_app_name="postgresql")
     ctx = testing.Context(Charm, meta=META)
     with ctx(
