@@ -31,14 +31,13 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
+import psycopg
 import pytest
 from conftest import scaled
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict
 
 from pgsql.connstr import KEYWORDS, ConnectionString, ConnectionStringError
-
-psycopg = pytest.importorskip("psycopg")
-from psycopg import pq  # noqa: E402
-from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
 Result = Optional[Dict[str, str]]  # None: rejected
 
