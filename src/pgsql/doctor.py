@@ -949,7 +949,7 @@ def _judge(ctx: _Context, unit: str, juju_hint: str) -> UnitVerdict:
     readiness = evaluate(request, unit, local_bag or {}, ctx.server, app_bag or {}, server_bags)
     reasons: List[Reason] = list(readiness.reasons)
     any_server_unit = _lowest(_server_units(ctx)) or f"{ctx.server}/0"
-    both = f"juju show-unit {unit} {any_server_unit} --format json{juju_hint} | pgsql doctor"
+    both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
     run: List[str] = []
     unknown: List[Reason] = []
     server_units_visible = any(i.app == ctx.client and i.related for i in ctx.rel.items) or any(
@@ -1174,7 +1174,7 @@ def diagnose(
         notes.append(
             f"application-data shows {_ORIENTATION_TEXT[next(iter(candidates))]} (from its content)"
         )
-    hint = f" # Juju {juju_version}" if juju_version else ""
+    hint = f" --juju-version {juju_version}" if juju_version else ""
     reports = [
         _relation_report(r, roles[id(r)], sorted(candidates), peers, client_unit, endpoint, hint)
         for r in pgsql
@@ -1343,7 +1343,7 @@ def _ambiguous(readings: Sequence[_Reading], juju_hint: str) -> List[UnitVerdict
                 advice="pass --juju-version (see `juju version` or `juju show-controller`)",
             )
         ]
-        run = [f"pgsql doctor --juju-version <controller version> <the same input>{juju_hint}"]
+        run = ["pgsql doctor --juju-version <the controller's version> <the same input>"]
         common: Set[Tuple[str, str]] = {(r.code, r.message) for r in first.reasons}
         for _, v in options[1:]:
             common &= {(r.code, r.message) for r in v.reasons}
