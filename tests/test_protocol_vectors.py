@@ -825,7 +825,7 @@ PITFALLS: List[P] = [
         {"postgresql/0": srv(state="failover")},
         ready("postgresql/0", (R0, "mydb"), version="14.15"),
     ),
-    # 18. v0 keys only (no master): not usable, keep waiting
+    # 18. v0 keys only (no master, no allowed-* anywhere): the primary's keys make the master
     P(
         "18-v0-keys-only",
         {
@@ -836,6 +836,35 @@ PITFALLS: List[P] = [
                 "user": "juju_myapp",
                 "password": PW,
                 "state": "standalone",
+            }
+        },
+        ready("postgresql/0", (R0, "mydb"), version=None, notes=("extensions-not-echoed",)),
+    ),
+    # 18b. v0 keys on a hot standby only: its host is read-only, so still waiting
+    P(
+        "18b-v0-hot-standby-only",
+        {
+            "postgresql/1": {
+                "host": R1,
+                "database": "mydb",
+                "user": "juju_myapp",
+                "password": PW,
+                "state": "hot standby",
+            }
+        },
+        not_ready(W, version=None),
+    ),
+    # 18c. v0 keys beside a v1 server's keys: the v0 keys are ignored (they mean other things)
+    P(
+        "18c-v0-keys-ignored-when-v1-spoken",
+        {
+            "postgresql/0": {
+                "host": R0,
+                "database": "mydb",
+                "user": "juju_myapp",
+                "password": PW,
+                "state": "master",
+                "allowed-units": "myapp/0",
             }
         },
         not_ready(W, version=None),

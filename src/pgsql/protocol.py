@@ -438,6 +438,7 @@ class _Bag:
     master: Optional[ConnectionString]
     standbys: Tuple[ConnectionString, ...]
     problems: Tuple[Reason, ...]
+    legacy: bool = False
 
     @property
     def state(self) -> str:
@@ -563,11 +564,42 @@ def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
     return reasons
 
 
+_V1_KEYS = ("master", "standbys", "allowed-subnets", "allowed-units")
+_V0_KEYS = ("host", "user", "password")
+
+
+def _speaks_v1(data: Databag) -> bool:
+    return any(data.get(k, "").strip() for k in _V1_KEYS)
+
+
+def _legacy_bag(bag: _Bag) -> _Bag:
+    """Build the master of a v0 server (no ``master`` key anywhere) from its unit keys.
+
+    Pitfall 18: ``host``/``port``/``user`` mean different things on newer servers, so this is
+    only done when no bag on the relation speaks v1, and only for the unit whose ``state`` says
+    it is the primary (a hot standby's keys would point at a read-only server).
+    """
+    data = bag.data
+    if bag.is_app or bag.state not in PRIMARY_STATES:
+        return bag
+    if not all(data.get(k, "").strip() for k in _V0_KEYS):
+        return bag
+    parts = {k: data.get(k, "").strip() for k in ("host", "port", "user", "password")}
+    parts["dbname"] = data.get("database", "").strip()
+    try:
+        master = ConnectionString(**{k: v for k, v in parts.items() if v})
+    except (ConnectionStringError, TypeError) as e:
+        problem = Reason(MALFORMED, f"unusable legacy connection details: {e}", bag.name)
+        return _Bag(bag.name, False, data, None, (), (*bag.problems, problem), legacy=True)
+    return _Bag(bag.name, False, data, master, (), bag.problems, legacy=True)
+
+
 def _bag_reasons(
     request: Optional[Request], local_unit: str, egress: FrozenSet[str], remote_app: str, bag: _Bag
 ) -> List[Reason]:
     reasons = [p for p in bag.problems if p.blocking]
-    reasons.extend(_access_reasons(bag, local_unit, egress, remote_app))
+    if not bag.legacy:  # v0 servers published only after granting access, and say nothing of it
+        reasons.extend(_access_reasons(bag, local_unit, egress, remote_app))
     if request is not None:
         reasons.extend(_echo_reasons(request, bag))
     return reasons
@@ -629,6 +661,8 @@ def evaluate(
     ]
     if remote_app_bag:
         parsed.append(_parse_bag(remote_app, True, remote_app_bag))
+    if not any(_speaks_v1(b.data) for b in parsed):
+        parsed = [_legacy_bag(b) for b in parsed]
 
     verdicts: List[BagVerdict] = []
     ready_units: List[_Bag] = []
