@@ -766,15 +766,20 @@ def _request(ctx: _Context) -> Tuple[Optional[Request], str]:
     unit_bags = {u: b for u, b in ctx.asm.unit_bags.items() if _app(u) == ctx.client}
     if app_bag is not None:
         where = f"{ctx.client}'s application databag"
-        if not any(k in app_bag for k in REQUEST_KEYS):
-            with_request = [u for u, b in unit_bags.items() if any(k in b for k in REQUEST_KEYS)]
+        if not _has_request(app_bag):
+            with_request = [u for u, b in unit_bags.items() if _has_request(b)]
             if with_request:
                 where = f"{_lowest(with_request)}'s databag"
         return read_request(app_bag, unit_bags), where
-    with_request = [u for u, b in unit_bags.items() if any(k in b for k in REQUEST_KEYS)]
+    with_request = [u for u, b in unit_bags.items() if _has_request(b)]
     if with_request:
         return read_request({}, unit_bags), f"{_lowest(with_request)}'s databag"
     return None, "not visible"
+
+
+def _has_request(bag: Mapping[str, str]) -> bool:
+    # as protocol.read_request: a blank request key is an absent one (pitfall 20)
+    return any(bag.get(k, "").strip() for k in REQUEST_KEYS)
 
 
 def _looks_like_colon_misreader(ctx: _Context) -> Optional[str]:
@@ -1035,12 +1040,12 @@ def _judge(ctx: _Context, unit: str, juju_hint: str) -> UnitVerdict:
 
 def _request_consistency(ctx: _Context) -> List[Reason]:
     app_bag = ctx.asm.app_bags.get(ctx.client)
-    if not app_bag or not any(k in app_bag for k in REQUEST_KEYS):
+    if not app_bag or not _has_request(app_bag):
         return []
     wanted = Request.from_databag(app_bag)
     out: List[Reason] = []
     for name, bag in sorted(ctx.asm.unit_bags.items(), key=lambda kv: unit_sort_key(kv[0])):
-        if _app(name) != ctx.client or not any(k in bag for k in REQUEST_KEYS):
+        if _app(name) != ctx.client or not _has_request(bag):
             continue
         if Request.from_databag(bag) != wanted:
             out.append(
