@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import weakref
@@ -365,8 +366,20 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
 
     def restore(self, snapshot: Any) -> None:  # noqa: D102
         sup, mine = snapshot
-        super().restore(sup)
-        self._local_unit = self.framework.model.get_unit(mine["local_unit_name"])
+        model = self.framework.model
+        client = _CLIENTS.get((id(self.framework), sup.get("relation_name", "")))
+        relation = None if client is None else client._seen.get(sup.get("relation_id", -1))  # pyright: ignore[reportPrivateUsage]
+        if relation is None:
+            super().restore(sup)
+        else:
+            # The relation this client just emitted about: ops would look it up again (and a
+            # broken relation costs two hook tools per lookup).
+            self.relation = relation
+            app_name = sup.get("app_name")
+            self.app = model.get_app(app_name) if app_name else relation.app
+            unit_name = sup.get("unit_name")
+            self.unit = model.get_unit(unit_name) if unit_name else None
+        self._local_unit = model.get_unit(mine["local_unit_name"])
 
 
 class DatabaseRelationJoinedEvent(PostgreSQLRelationEvent):
@@ -555,7 +568,9 @@ class PostgreSQLClient(ops.framework.Object):
         self._evals: Dict[int, Readiness] = {}
         self._fresh_egress: Set[int] = set()
         self._emitting = 0
+        self._handled = False  # has one of our handlers run in this process yet?
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
+        self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
         _CLIENTS[(id(self.framework), relation_name)] = self
 
         on = charm.on[relation_name]
@@ -666,6 +681,8 @@ class PostgreSQLClient(ops.framework.Object):
             return _broken_readiness()
         request = self.requested(relation)
         rec = self._rec(relation.id)
+        if not self._handled:
+            self._catch_up(relation, rec)
         remote = self._remote(relation, rec)
         readiness = self._compute(relation, rec, remote, request)
         if (
@@ -783,6 +800,7 @@ class PostgreSQLClient(ops.framework.Object):
     # -- event handlers -----------------------------------------------------------------------
 
     def _begin(self) -> None:
+        self._handled = True
         self._evals.clear()
         self._fresh_egress.clear()
 
@@ -917,6 +935,37 @@ class PostgreSQLClient(ops.framework.Object):
         if raw is None or _plain(raw) != rec:
             self._state.rels[relid] = rec
 
+    def _catch_up(self, relation: Relation, rec: Dict[str, Any]) -> None:
+        """Fold in what the running hook brings before our own handler has seen it.
+
+        ops re-runs deferred events before the hook's own event: a deferred event read then
+        must see the data this hook delivers, not the previous hook's.
+        """
+        remote = rec.get("remote")
+        if remote is None:
+            return  # read in full anyway
+        hook = os.environ.get("JUJU_DISPATCH_PATH", "").rpartition("/")[2].replace("_", "-")
+        # Juju says "db:5"; some test runners only "5"
+        if os.environ.get("JUJU_RELATION_ID", "").rpartition(":")[2] != str(relation.id):
+            return
+        if not hook.startswith(f"{self.relation_name.replace('_', '-')}-relation-"):
+            return
+        units = cast("Dict[str, Bag]", cast("Dict[str, Any]", remote)["units"])
+        name = os.environ.get("JUJU_REMOTE_UNIT", "")
+        if hook.endswith("-relation-changed"):
+            if name:
+                units[name] = _filter_bag(relation.data[self.model.get_unit(name)])
+            else:
+                rel_app = cast("Optional[Application]", relation.app)
+                if rel_app is not None:
+                    remote["app"] = _filter_bag(relation.data[rel_app])
+        elif (
+            hook.endswith("-relation-departed")
+            and name
+            and os.environ.get("JUJU_DEPARTING_UNIT") != self.model.unit.name
+        ):
+            units.pop(name, None)
+
     def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
         remote = rec.get("remote")
         if remote is None:
@@ -1009,6 +1058,7 @@ class PostgreSQLClient(ops.framework.Object):
             app = cast("Optional[Application]", relation.app)
         if unit is not None and unit.app != app:
             unit = None
+        self._seen[relation.id] = relation
         self._emitting += 1
         try:
             for name in names:
