@@ -90,7 +90,8 @@ def _bag(relation: ops.Relation, entity: Union[ops.Unit, ops.Application, None])
         return {}
     try:
         return dict(relation.data[entity])
-    except (ops.ModelError, KeyError):  # e.g. relation-broken: the remote side is gone
+    except (ops.ModelError, KeyError, RuntimeError):
+        # relation-broken: the remote side is gone (Harness of ops < 2.10 raises RuntimeError)
         return {}
 
 
