@@ -416,6 +416,48 @@ def import_cost(variants, reps):
     return out
 
 
+def tool_cost(tool_python, workdir, reps):
+    """Wall time of one fake hook-tool call (the harness's own overhead per counted call)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=workdir if os.path.isdir(workdir) else None) as tmp:
+        model = harness.Model(os.path.join(tmp, "model"), leader="myapp/0")
+        model.add_relation(harness.REL_ID, harness.ENDPOINT, harness.SERVER_APP)
+        model.join(harness.REL_ID, "postgresql/0")
+        model.set_bag(harness.REL_ID, "postgresql/0", harness.juju_keys("10.1.0.1"))
+        bin_dir = os.path.join(tmp, "bin")
+        harness.hooktool.write_bin(bin_dir, tool_python, harness.JUJU3)
+        env = {"FAKEJUJU_MODEL": model.root, "JUJU_UNIT_NAME": "myapp/0", "PATH": bin_dir}
+        cases = {
+            "is-leader --format=json": ["is-leader", "--format=json"],
+            "relation-get -r db:3 - postgresql/0": [
+                "relation-get", "--format=json", "-r", "db:3", "-", "postgresql/0"
+            ],
+            "python -S -c pass (floor)": [tool_python, "-S", "-c", "pass"],
+        }  # fmt: skip
+        out = {}
+        for label, cmd in cases.items():
+            samples = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                subprocess.run([os.path.join(bin_dir, cmd[0]) if "/" not in cmd[0] else cmd[0],
+                                *cmd[1:]], env=env, capture_output=True, check=True)  # fmt: skip
+                samples.append((time.perf_counter() - t0) * 1000)
+            out[label] = _stats(samples)
+        return out
+
+
+def render_tools(costs):
+    lines = ["== fake hook tool, wall ms per call: median [min-max] =="]
+    for label, s in costs.items():
+        lines.append(f"  {label:<40}{_fmt_ms(s) if s['median'] >= 10 else _fmt_ms1(s):>20}")
+    return "\n".join(lines)
+
+
+def _fmt_ms1(s):
+    return f"{s['median']:.1f} [{s['min']:.1f}-{s['max']:.1f}]"
+
+
 def render_imports(rows):
     lines = [
         "== import cost: fresh interpreter per sample (python -X importtime) ==",
@@ -537,6 +579,8 @@ def main(argv=None):
         sys.stdout.flush()
     if not args.no_imports:
         reps = 5 if args.quick else 15
+        report["tools"] = tool_cost(tools.python, args.workdir, reps * 2)
+        print("\n" + render_tools(report["tools"]))
         report["imports"] = import_cost(variants, reps)
         print("\n" + render_imports(report["imports"]))
         if "pgsql" in variants:
