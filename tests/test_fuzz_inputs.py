@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -25,7 +29,7 @@ import psycopg
 import yaml
 from chaos_support import chaos_settings, time_limit
 from conftest import scaled
-from hypothesis import assume, example, given
+from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict
 
@@ -414,8 +418,6 @@ SHOW_UNIT_TEXT = (DATA / "show-unit-examples.md").read_text()
 
 
 def _examples() -> List[str]:
-    import re
-
     return re.findall(r"```(?:yaml|json)\n(.*?)```", SHOW_UNIT_TEXT, flags=re.DOTALL)
 
 
@@ -455,49 +457,148 @@ JSONISH = st.recursive(
 )
 
 
-def _mutate_doc(doc: Any, draw: st.DrawFn) -> Any:
-    """Drop, null, retype or replace one node of a parsed show-unit document, recursively."""
+def _mutate_doc(doc: Any, draw: st.DrawFn, rate: int) -> Any:
+    """Drop, null, retype or mangle about one node in ``rate`` of a parsed document."""
+    fates = ["drop", "null", "retype", "mangle"] + ["keep"] * rate
     if isinstance(doc, dict):
         d: Dict[Any, Any] = dict(doc)  # type: ignore[arg-type]
         for k in list(d):
-            fate = draw(
-                st.sampled_from(["keep", "keep", "keep", "drop", "null", "retype", "recurse"])
-            )
+            fate = draw(st.sampled_from(fates))
             if fate == "drop":
                 del d[k]
             elif fate == "null":
                 d[k] = None
             elif fate == "retype":
                 d[k] = draw(JSONISH)
-            elif fate == "recurse":
-                d[k] = _mutate_doc(d[k], draw)
+            else:
+                d[k] = _mutate_doc(d[k], draw, rate)
         return d
     if isinstance(doc, list):
-        return [_mutate_doc(x, draw) for x in doc]  # type: ignore[misc]
-    if isinstance(doc, str) and draw(st.booleans()):
+        return [_mutate_doc(x, draw, rate) for x in doc]  # type: ignore[misc]
+    if isinstance(doc, str) and draw(st.sampled_from(fates)) != "keep":
         return draw(mangled(doc))
+    return doc
+
+
+def _unit_doc(name: str, leader: bool, related: Mapping[str, Any], app_data: Any) -> Dict[str, Any]:
+    return {
+        name: {
+            "opened-ports": [],
+            "charm": f"local:{name.partition('/')[0]}-0",
+            "leader": leader,
+            "relation-info": [
+                {
+                    "relation-id": 5,
+                    "endpoint": "db",
+                    "related-endpoint": "db",
+                    "application-data": dict(app_data or {}),
+                    "related-units": {
+                        u: {"in-scope": True, "data": dict(b)} for u, b in related.items()
+                    },
+                }
+            ],
+        }
+    }
+
+
+def _stage_documents(stage: Mapping[str, Any], client_unit: str) -> Dict[str, Any]:
+    """``juju show-unit <client unit> <first server unit>`` (Juju 3 orientation) for a stage."""
+    server = stage["server"]
+    server_units: Dict[str, Any] = server.get("units") or {}
+    doc = _unit_doc(client_unit, client_unit.endswith("/0"), server_units, server.get("app"))
+    if server_units:
+        first = sorted(server_units)[0]
+        doc.update(_unit_doc(first, True, stage["client"]["units"], stage["client"]["app"]))
     return doc
 
 
 @st.composite
 def show_unit_documents(draw: st.DrawFn) -> str:
-    """Text for ``pgsql doctor``: real examples mutated, random structures, or garbage."""
-    how = draw(st.sampled_from(["mutated-yaml", "mutated-json", "random", "text", "real"]))
+    """Text for ``pgsql doctor``: real and vector-built documents, mutated, or garbage."""
+    how = draw(
+        st.sampled_from(
+            [
+                *("vector", "vector-data", "vector-data", "vector-data", "vector-mutated"),
+                *("example-mutated", "random", "text"),
+            ]
+        )
+    )
     if how == "text":
         return draw(st.text(max_size=300))
     if how == "random":
         doc = draw(JSONISH)
         return json.dumps(doc) if draw(st.booleans()) else yaml.safe_dump(doc)
-    base = draw(st.sampled_from(_examples()))
-    if how == "real":
-        return base
-    try:
-        doc = yaml.safe_load(base)
-    except yaml.YAMLError:
-        return base
-    doc = _mutate_doc(copy.deepcopy(doc), draw)
-    return json.dumps(doc, default=str) if how == "mutated-json" else yaml.safe_dump(doc)
+    if how.startswith("vector"):
+        _, _, stage = draw(st.sampled_from(STAGES))
+        if how == "vector-data":
+            # a well-formed document whose databags are broken: reaches the verdict code
+            server = stage["server"]
+            units: Dict[str, Any] = server.get("units") or {}
+            client: Dict[str, Any] = stage["client"]
+            cunits: Dict[str, Any] = client["units"]
+            stage = {
+                "server": {
+                    "app": draw(mutated_bag(server.get("app") or {})),
+                    "units": {n: draw(mutated_bag(b)) for n, b in units.items()},
+                },
+                "client": {
+                    "app": draw(mutated_bag(client.get("app") or {})),
+                    "units": {n: draw(mutated_bag(b)) for n, b in cunits.items()},
+                },
+            }
+        doc: Any = _stage_documents(stage, draw(st.sampled_from(sorted(stage["client"]["units"]))))
+    else:
+        try:
+            doc = yaml.safe_load(draw(st.sampled_from(_examples())))
+        except yaml.YAMLError:
+            return draw(st.sampled_from(_examples()))
+    if how.endswith("-mutated"):
+        doc = _mutate_doc(copy.deepcopy(doc), draw, draw(st.sampled_from([3, 10, 40])))
+    if draw(st.booleans()):
+        return json.dumps(doc, default=str)
+    return yaml.safe_dump(doc)
 
 
 def test_show_unit_examples_are_found() -> None:
     assert len(_examples()) >= 8
+
+
+DOC_PASSWORDS = sorted(set(re.findall(r"password[=:] ?'?([A-Za-z0-9]{12,})", SHOW_UNIT_TEXT)))
+
+
+@chaos_settings(scaled(30, 300, 20000))
+@given(
+    text=show_unit_documents(),
+    as_json=st.booleans(),
+    juju=st.sampled_from([None, None, None, "2.8", "2.9.42", "3.6", "4.0", "x"]),
+    unit=st.sampled_from([None, None, None, "myapp/0", "postgresql/0", "nope"]),
+)
+def test_doctor_never_crashes(
+    text: str, as_json: bool, juju: Optional[str], unit: Optional[str]
+) -> None:
+    # exit 0/1/2 with a message on stdout or stderr: never a traceback, never a hang, no password
+    from pgsql import cli
+
+    argv = ["doctor"]
+    if as_json:
+        argv.append("--json")
+    if juju:
+        argv += ["--juju-version", juju]
+    if unit:
+        argv += ["--unit", unit]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "show-unit.txt")
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+        out, err = io.StringIO(), io.StringIO()
+        with time_limit(10), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main([*argv, path])
+    assert code in (0, 1, 2), code
+    event(f"exit {code}")
+    said = out.getvalue() + err.getvalue()
+    assert said.strip(), "the doctor must say something"
+    assert "Traceback" not in said
+    if code == 2:
+        assert err.getvalue().startswith("pgsql doctor: "), err.getvalue()
+    for pw in DOC_PASSWORDS:
+        assert pw not in said, pw
