@@ -44,6 +44,7 @@ __all__ = [
     "ensure_roles",
     "parse_extension",
     "provision",
+    "server_version",
 ]
 
 logger = logging.getLogger(__name__)
@@ -378,6 +379,25 @@ def _ensure_extension(
         )
     conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {} SCHEMA {} CASCADE").format(ext, nsp))
     logger.info("extension %s installed in schema %s", name, schema)
+
+
+def server_version(conninfo: str) -> str:
+    """The server's PostgreSQL version, ``"16.4"`` (``"9.6.24"`` before PostgreSQL 10).
+
+    Args:
+        conninfo: libpq connection string of any role that can connect.
+
+    Raises:
+        ProvisioningError: the server cannot be reached (the message names no password).
+    """
+    try:
+        with psycopg.connect(conninfo) as conn:
+            number = conn.info.server_version
+    except psycopg.Error as exc:
+        raise ProvisioningError(f"cannot reach the server: {exc}") from exc
+    if number >= 100000:
+        return f"{number // 10000}.{number % 10000}"
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
 
 
 def generate_user(prefix: str = "app") -> str:

@@ -1,0 +1,785 @@
+"""``pgsql demo``: the whole ``pgsql`` relation lifecycle between the two example charms.
+
+A real PostgreSQL server is started in a temporary directory (:class:`pgsql._localpg.LocalPostgres`,
+from the server binaries installed on the machine). Juju is simulated with ``ops.testing``: every
+hook runs the example charms' real code in-process, and a small driver carries the databags
+between the units the way Juju would (a unit sees a remote unit only after its relation-joined
+hook; each changed bag queues relation-changed on the units that see it; units take turns, as
+they run in parallel under Juju). The client is ``examples/pgsql-client`` (the 1.0.0 README
+example, unchanged), two units of ``myapp``; the server is ``examples/pgsql-provider``, one unit of
+``postgresql``, which provisions on the real server. At the end the demo connects with the master
+connection string the client charm was given and queries the requested database.
+
+The example charms are loaded from the source checkout (``examples/`` next to ``src/``), or from
+``--examples DIR``: a wheel does not ship them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib.machinery
+import importlib.util
+import json
+import signal
+import sys
+import time
+import warnings
+from collections import deque
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+
+from . import protocol
+from .connstr import ConnectionString, ConnectionStringError
+
+__all__ = ["DemoError", "add_arguments", "load_charm", "run"]
+
+SIMULATED = (
+    "Juju is simulated with ops.testing: each hook runs the example charms' real code "
+    "in-process and the demo carries the databags between the units as Juju would. "
+    "PostgreSQL is real."
+)
+MASK = "******"
+CLIENT_APP = "myapp"
+SERVER_APP = "postgresql"
+CLIENT_UNITS = 2
+DATABASE = "mydbname"  # what the seed example requests
+EXTENSION = "citext"
+REL_ID = 3
+_PEER_IDS = {"client": 1, "server": 2}
+_MAX_HOOKS = 300
+_CLIENT_EVENTS = frozenset({*protocol.EVENT_NAMES, "database_relation_joined"})
+_SERVER_EVENTS = frozenset({"request_changed", "relation_broken"})
+_QUERY = (
+    "SELECT current_database(), current_user,"
+    " (SELECT extversion FROM pg_extension WHERE extname = 'citext')"
+)
+_CITEXT_QUERY = "SELECT 'A'::citext = 'a'::citext"
+
+
+class DemoError(Exception):
+    """The demo cannot run or did not reach its end; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading the example charms
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Charm:
+    """An example charm loaded from its directory.
+
+    Attributes:
+        directory: the charm's root (holding ``charmcraft.yaml`` and ``src/charm.py``).
+        charm_type: its ``CharmBase`` subclass.
+        meta: its metadata (``charmcraft.yaml`` without ``config`` and ``actions``).
+        config: its ``config`` section (``{"options": ...}``).
+    """
+
+    directory: Path
+    charm_type: Any
+    meta: Dict[str, Any]
+    config: Dict[str, Any]
+
+    @property
+    def peer(self) -> Optional[str]:
+        """The charm's peer endpoint, if it has one."""
+        peers: Dict[str, Any] = self.meta.get("peers") or {}
+        return next(iter(peers), None)
+
+
+def load_charm(directory: Path, module_name: str) -> Charm:
+    """Load a charm's ``src/charm.py`` under ``module_name``, as Juju's dispatch would run it.
+
+    The charm's ``src/`` is its import root (``charm.py`` imports its siblings as top-level
+    modules): it is on ``sys.path`` only while the module runs, and the sibling modules it
+    imported are dropped from ``sys.modules`` afterwards (the charm keeps its references), so
+    two charms can both have a ``charm.py`` or a generic ``provision.py``.
+
+    Raises:
+        DemoError: no such charm, or it does not define exactly one ``CharmBase`` subclass.
+    """
+    import ops
+    import yaml
+
+    src = directory / "src"
+    path = src / "charm.py"
+    spec_file = directory / "charmcraft.yaml"
+    if not path.is_file() or not spec_file.is_file():
+        raise DemoError(f"{directory} is not a charm (no src/charm.py or charmcraft.yaml)")
+    spec: Dict[str, Any] = yaml.safe_load(spec_file.read_text())
+    before = set(sys.modules)
+    sys.path.insert(0, str(src))
+    try:
+        loader = importlib.machinery.SourceFileLoader(module_name, str(path))
+        module_spec = importlib.util.spec_from_loader(module_name, loader)
+        if module_spec is None:  # pragma: no cover - a SourceFileLoader always yields a spec
+            raise DemoError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        with warnings.catch_warnings():
+            # the client example is the 1.x README charm: ops.lib.use on purpose
+            warnings.filterwarnings("ignore", "ops.lib is deprecated", DeprecationWarning)
+            loader.exec_module(module)
+    finally:
+        sys.path.remove(str(src))
+        for name in set(sys.modules) - before - {module_name}:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if Path(file).parent == src:
+                del sys.modules[name]
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ops.CharmBase)
+        and value.__module__ == module_name
+    ]
+    if len(classes) != 1:
+        raise DemoError(f"{path} defines {len(classes)} charm classes, expected one")
+    meta = {k: v for k, v in spec.items() if k not in ("config", "actions")}
+    return Charm(directory, classes[0], meta, dict(spec.get("config") or {}))
+
+
+def _examples(args: argparse.Namespace) -> Path:
+    given: Optional[str] = args.examples
+    if given:
+        root = Path(given)
+    else:
+        import pgsql
+
+        root = Path(pgsql.__file__).resolve().parents[2] / "examples"
+    if not (root / "pgsql-client").is_dir() or not (root / "pgsql-provider").is_dir():
+        raise DemoError(
+            f"the example charms are not in {root}: the demo runs the examples of a source "
+            "checkout (git clone https://github.com/canonical/ops-lib-pgsql && cd ops-lib-pgsql "
+            "&& python3 tasks.py demo), or pass --examples DIR"
+        )
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking secrets
+# ---------------------------------------------------------------------------------------------
+
+
+def _mask_conn(value: str) -> str:
+    parts: List[str] = []
+    for raw in protocol.split_standbys(value) or [value]:
+        try:
+            cs = ConnectionString(raw)
+        except ConnectionStringError:
+            return MASK  # cannot tell where a password would be: show nothing
+        parts.append(str(cs.replace(password=MASK)) if cs.password is not None else str(cs))
+    return "\n".join(parts)
+
+
+def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for key, value in bag.items():
+        if key in ("master", "standbys"):
+            out[key] = _mask_conn(value)
+        elif key.startswith("db-") and value.startswith("{"):  # the provider's peer entries
+            try:
+                entry: Dict[str, str] = json.loads(value)
+            except ValueError:
+                out[key] = MASK
+                continue
+            out[key] = json.dumps(
+                {k: (MASK if k == "password" else v) for k, v in entry.items()}, sort_keys=True
+            )
+        else:
+            out[key] = value
+    return out
+
+
+def _secrets_of(bag: Mapping[str, str]) -> Set[str]:
+    found: Set[str] = set()
+    for key, value in bag.items():
+        if key in ("master", "standbys"):
+            for raw in protocol.split_standbys(value):
+                with contextlib.suppress(ConnectionStringError):
+                    password = ConnectionString(raw).password
+                    if password:
+                        found.add(password)
+        elif key.startswith("db-") and value.startswith("{"):
+            with contextlib.suppress(ValueError, AttributeError):
+                password = json.loads(value).get("password")
+                if isinstance(password, str) and password:
+                    found.add(password)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The Juju driver
+# ---------------------------------------------------------------------------------------------
+
+Hook = Tuple[str, Optional[int]]  # event name, remote unit number
+
+
+@dataclasses.dataclass
+class _Unit:
+    app: _App
+    number: int
+    ctx: Any
+    rel_bag: Dict[str, str]
+    peer_bag: Dict[str, str] = dataclasses.field(default_factory=lambda: {})
+    stored: Any = ()
+    deferred: Any = ()
+    status: str = "unknown"
+    status_obj: Any = None
+    joined: List[int] = dataclasses.field(default_factory=lambda: [])
+    queue: Deque[Hook] = dataclasses.field(default_factory=lambda: deque())
+    readiness: Optional[protocol.Readiness] = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.app.name}/{self.number}"
+
+
+@dataclasses.dataclass
+class _App:
+    side: str
+    name: str
+    charm: Charm
+    config: Dict[str, Any]
+    leader: int = 0
+    app_bag: Dict[str, str] = dataclasses.field(default_factory=lambda: {})
+    peer_app_bag: Dict[str, str] = dataclasses.field(default_factory=lambda: {})
+    units: Dict[int, _Unit] = dataclasses.field(default_factory=lambda: {})
+
+
+def _address(side: str, number: int) -> str:
+    # documentation ranges, as pgsql.testing uses
+    return f"192.0.2.{10 + number}" if side == "client" else f"198.51.100.{10 + number}"
+
+
+def _juju_keys(address: str) -> Dict[str, str]:
+    return {"egress-subnets": f"{address}/32", "ingress-address": address, "private-address": address}
+
+
+def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
+    keys = sorted(set(old) | set(new))
+    return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
+
+
+class _Juju:
+    """Runs hooks on the units of two applications related on ``db``, as Juju would."""
+
+    def __init__(self, client: _App, server: _App, report: Callable[[Dict[str, Any]], None]):
+        self.apps = {"client": client, "server": server}
+        self.related = False
+        self.hooks = 0
+        self.phase = ""
+        self.report = report
+        self.secrets: Set[str] = set()
+
+    def other(self, app: _App) -> _App:
+        return self.apps["server" if app.side == "client" else "client"]
+
+    def add_unit(self, side: str) -> _Unit:
+        import ops.testing
+
+        app = self.apps[side]
+        number = len(app.units)
+        ctx = ops.testing.Context(
+            app.charm.charm_type,
+            meta=app.charm.meta,
+            config=app.charm.config,
+            app_name=app.name,
+            unit_id=number,
+        )
+        unit = _Unit(app, number, ctx, _juju_keys(_address(side, number)))
+        app.units[number] = unit
+        return unit
+
+    def all_units(self) -> List[_Unit]:
+        return [u for side in ("client", "server") for u in self.apps[side].units.values()]
+
+    # ---- Juju commands ----------------------------------------------------------------------
+
+    def deploy(self) -> None:
+        for unit in self.all_units():
+            unit.queue.extend([("install", None)])
+            if unit.app.charm.peer:
+                unit.queue.append(("peer_created", None))
+            if unit.app.leader == unit.number:
+                unit.queue.append(("leader_elected", None))
+            unit.queue.extend([("config_changed", None), ("start", None)])
+        self.settle()
+
+    def relate(self) -> None:
+        self.related = True
+        for unit in self.all_units():
+            unit.queue.append(("relation_created", None))
+            for m in sorted(self.other(unit.app).units):
+                unit.queue.extend([("relation_joined", m), ("relation_changed", m)])
+        self.settle()
+
+    def settle(self) -> None:
+        """Let every unit run its queued hooks, one hook per unit per turn."""
+        while any(u.queue for u in self.all_units()):
+            for unit in self.all_units():
+                if unit.queue:
+                    self._run(unit, *unit.queue.popleft())
+
+    # ---- running one hook ------------------------------------------------------------------
+
+    def _state(self, unit: _Unit) -> Any:
+        import ops.testing
+
+        app, other = unit.app, self.other(unit.app)
+        relations: List[Any] = []
+        if self.related:
+            relations.append(
+                ops.testing.Relation(
+                    "db",
+                    interface="pgsql",
+                    id=REL_ID,
+                    remote_app_name=other.name,
+                    local_app_data=dict(app.app_bag),
+                    local_unit_data=dict(unit.rel_bag),
+                    remote_app_data=dict(other.app_bag),
+                    remote_units_data={m: dict(other.units[m].rel_bag) for m in unit.joined},
+                )
+            )
+        peer = app.charm.peer
+        if peer:
+            relations.append(
+                ops.testing.PeerRelation(
+                    peer,
+                    id=_PEER_IDS[app.side],
+                    local_app_data=dict(app.peer_app_bag),
+                    local_unit_data=dict(unit.peer_bag),
+                    peers_data={m: dict(u.peer_bag) for m, u in app.units.items() if m != unit.number},
+                )
+            )
+        extra: Dict[str, Any] = {}
+        if unit.status_obj is not None:
+            extra["unit_status"] = unit.status_obj
+        return ops.testing.State(
+            **extra,
+            leader=app.leader == unit.number,
+            config=dict(app.config),
+            relations=relations,
+            stored_states=unit.stored,
+            deferred=unit.deferred,
+        )
+
+    def _event(self, unit: _Unit, state: Any, hook: str, remote: Optional[int]) -> Any:
+        on = unit.ctx.on
+        if hook.startswith("peer_"):
+            peer = state.get_relation(_PEER_IDS[unit.app.side])
+            if hook == "peer_created":
+                return on.relation_created(peer)
+            return on.relation_changed(peer, remote_unit=remote)
+        if hook.startswith("relation_"):
+            rel = state.get_relation(REL_ID)
+            if hook == "relation_created":
+                return on.relation_created(rel)
+            return getattr(on, hook)(rel, remote_unit=remote)
+        return getattr(on, hook)()
+
+    def _hook_name(self, unit: _Unit, hook: str, remote: Optional[int]) -> Tuple[str, Optional[str]]:
+        if hook.startswith("peer_"):
+            name = f"{unit.app.charm.peer}-relation-{hook[5:]}"
+            return name, None if remote is None else f"{unit.app.name}/{remote}"
+        if hook.startswith("relation_"):
+            name = f"db-relation-{hook[9:]}"
+            other = self.other(unit.app).name
+            return name, None if remote is None else f"{other}/{remote}"
+        return hook.replace("_", "-"), None
+
+    def _run(self, unit: _Unit, hook: str, remote: Optional[int]) -> None:
+        self.hooks += 1
+        if self.hooks > _MAX_HOOKS:
+            raise DemoError(f"more than {_MAX_HOOKS} hooks: the charms keep changing their bags")
+        if hook == "relation_joined" and remote is not None and remote not in unit.joined:
+            unit.joined.append(remote)
+        state = self._state(unit)
+        ctx = unit.ctx
+        readiness: Optional[protocol.Readiness] = None
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "ops.lib is deprecated", DeprecationWarning)
+            with ctx(self._event(unit, state, hook, remote), state) as manager:
+                out = manager.run()
+                if unit.app.side == "client" and self.related:
+                    readiness = manager.charm.db.readiness()
+        names = _CLIENT_EVENTS if unit.app.side == "client" else _SERVER_EVENTS
+        emitted = [e.handle.kind for e in ctx.emitted_events if e.handle.kind in names]
+        ctx.emitted_events.clear()
+        unit.stored, unit.deferred = out.stored_states, out.deferred
+        status = out.unit_status
+        unit.status_obj = status
+        status_text = status.name + (f": {status.message}" if status.message else "")
+        status_changed = status_text != unit.status
+        unit.status = status_text
+        wrote = self._absorb(unit, out)
+        hook_name, remote_name = self._hook_name(unit, hook, remote)
+        step: Dict[str, Any] = {
+            "n": self.hooks,
+            "phase": self.phase,
+            "unit": unit.name,
+            "hook": hook_name,
+            "remote_unit": remote_name,
+            "events": emitted,
+            "deferred": [d.handle_path.rpartition("/")[2] for d in out.deferred],
+            "wrote": wrote,
+        }
+        if status_changed:
+            step["status"] = status_text
+        if readiness is not None:
+            unit.readiness = readiness
+            step["readiness"] = _readiness_json(readiness)
+        self.report(step)
+
+    def _absorb(self, unit: _Unit, out: Any) -> Dict[str, Dict[str, Optional[str]]]:
+        """Take what the unit wrote; queue the hooks Juju would run because of it."""
+        app, other = unit.app, self.other(unit.app)
+        wrote: Dict[str, Dict[str, Optional[str]]] = {}
+        if self.related:
+            rel = out.get_relation(REL_ID)
+            new_unit, new_app = dict(rel.local_unit_data), dict(rel.local_app_data)
+            changed = False
+            if new_unit != unit.rel_bag:
+                wrote[f"db {unit.name}"] = _diff(unit.rel_bag, new_unit)
+                unit.rel_bag, changed = new_unit, True
+            if new_app != app.app_bag:
+                if app.leader != unit.number:
+                    raise DemoError(f"{unit.name} wrote its application bag without leadership")
+                wrote[f"db {app.name} (app)"] = _diff(app.app_bag, new_app)
+                app.app_bag, changed = new_app, True
+            if changed:
+                self.secrets |= _secrets_of(new_unit) | _secrets_of(new_app)
+                for peer_unit in other.units.values():
+                    # Juju names no unit for an app-bag change; ops.testing always names one
+                    if unit.number in peer_unit.joined:
+                        _queue(peer_unit, ("relation_changed", unit.number))
+        peer_name = app.charm.peer
+        if peer_name:
+            peer = out.get_relation(_PEER_IDS[app.side])
+            new_peer_unit, new_peer_app = dict(peer.local_unit_data), dict(peer.local_app_data)
+            changed = False
+            if new_peer_unit != unit.peer_bag:
+                wrote[f"{peer_name} {unit.name}"] = _diff(unit.peer_bag, new_peer_unit)
+                unit.peer_bag, changed = new_peer_unit, True
+            if new_peer_app != app.peer_app_bag:
+                wrote[f"{peer_name} {app.name} (app)"] = _diff(app.peer_app_bag, new_peer_app)
+                app.peer_app_bag, changed = new_peer_app, True
+                self.secrets |= _secrets_of(new_peer_app)
+            if changed:
+                for m, sibling in app.units.items():
+                    if m != unit.number:
+                        _queue(sibling, ("peer_changed", unit.number))
+        return {
+            bag: {k: (_mask_bag({k: v})[k] if v is not None else None) for k, v in changes.items()}
+            for bag, changes in wrote.items()
+        }
+
+    def databags(self) -> Dict[str, Dict[str, str]]:
+        """Every bag of the ``db`` relation, passwords masked."""
+        out: Dict[str, Dict[str, str]] = {}
+        for app in self.apps.values():
+            out[f"{app.name} (app)"] = _mask_bag(app.app_bag)
+            for unit in app.units.values():
+                out[unit.name] = _mask_bag(unit.rel_bag)
+        return out
+
+
+def _queue(unit: _Unit, hook: Hook) -> None:
+    if hook not in unit.queue:  # Juju coalesces pending relation-changed hooks
+        unit.queue.append(hook)
+
+
+def _readiness_json(r: protocol.Readiness) -> Dict[str, Any]:
+    return {
+        "ready": r.ready,
+        "why": r.why,
+        "source": r.source,
+        "master": _mask_conn(str(r.master)) if r.master is not None else None,
+        "reasons": [
+            {"code": x.code, "message": str(x), "blocking": x.blocking} for x in r.reasons
+        ],
+    }
+
+
+def _stored_charm_state(unit: _Unit) -> Dict[str, Any]:
+    """The client charm's own StoredState (``_state``: db_conn_str, db_uri, db_ro_uris)."""
+    for stored in unit.stored:
+        content: Dict[str, Any] = dict(stored.content)
+        if stored.name == "_state" and "db_conn_str" in content:
+            return content
+    return {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+
+class _Printer:
+    """Prints steps as they happen (text mode) and keeps them for the JSON document."""
+
+    def __init__(self, as_json: bool, stream: Any) -> None:
+        self.as_json = as_json
+        self.stream = stream
+        self.steps: List[Dict[str, Any]] = []
+        self.secrets: Set[str] = set()
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def line(self, text: str = "") -> None:
+        if not self.as_json:
+            print(self.scrub(text), file=self.stream, flush=True)
+
+    def step(self, step: Dict[str, Any]) -> None:
+        self.steps.append(step)
+        if self.as_json:
+            return
+        remote = f" ({step['remote_unit']})" if step["remote_unit"] else ""
+        self.line(f"  [{step['n']:>2}] {step['unit']:<14} {step['hook']}{remote}")
+        if step["events"]:
+            self.line(f"         events: {', '.join(step['events'])}")
+        if step["deferred"]:
+            self.line(f"         deferred: {', '.join(step['deferred'])}")
+        for bag, changes in step["wrote"].items():
+            self.line(f"         wrote {bag}:")
+            for key, value in changes.items():
+                shown = "(deleted)" if value is None else value.replace("\n", "\n" + " " * 14)
+                self.line(f"           {key} = {shown}")
+        if "status" in step:
+            self.line(f"         status: {step['status']}")
+        r = step.get("readiness")
+        if r is not None:
+            if r["ready"]:
+                self.line(f"         readiness: READY (master from {r['source']})")
+            else:
+                codes = ", ".join(x["code"] for x in r["reasons"] if x["blocking"])
+                self.line(f"         readiness: not ready: {r['why']} [{codes}]")
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``demo`` options."""
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of the walk-through"
+    )
+    parser.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="directory holding pgsql-client/ and pgsql-provider/ (default: the checkout's)",
+    )
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """SIGTERM raises SystemExit, so the server is stopped and its directory removed."""
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _preflight() -> Tuple[Any, Any]:
+    try:
+        import ops.testing
+    except ImportError as exc:  # pragma: no cover - ops is a dependency
+        raise DemoError(f"cannot import ops.testing: {exc}") from exc
+    if getattr(ops.testing, "Context", None) is None:
+        raise DemoError(
+            "the demo simulates Juju with ops.testing, which needs ops >= 2.17 with the "
+            "testing extra: pip install 'ops[testing]' (python3 tasks.py demo installs it)"
+        )
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise DemoError(
+            "the demo's provider charm provisions with psycopg: pip install 'ops-lib-pgsql[demo]' "
+            "(python3 tasks.py demo installs it)"
+        ) from exc
+    from . import _localpg
+
+    try:
+        _localpg.find_binaries()
+    except _localpg.PostgresNotFound as exc:
+        raise DemoError(str(exc)) from exc
+    return ops.testing, psycopg
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; 0 when the final query succeeded, 1 with a clear message otherwise."""
+    as_json: bool = bool(args.json)
+    printer = _Printer(as_json, sys.stdout)
+    began = time.monotonic()
+    doc: Dict[str, Any] = {"ok": False, "simulated": SIMULATED, "steps": printer.steps}
+    try:
+        with _sigterm_exits():
+            _demo(args, printer, doc)
+        doc["ok"] = True
+    except DemoError as exc:
+        doc["error"] = printer.scrub(str(exc))
+    doc["seconds"] = round(time.monotonic() - began, 2)
+    if as_json:
+        print(printer.scrub(json.dumps(doc, indent=2, sort_keys=True)), flush=True)
+    elif doc["ok"]:
+        printer.line(f"\nDemo passed in {doc['seconds']:.1f}s; {doc['cleanup']}.")
+    else:
+        print(f"pgsql demo failed: {doc['error']}", file=sys.stderr, flush=True)
+    return 0 if doc["ok"] else 1
+
+
+def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> None:
+    _testing, psycopg = _preflight()
+    from . import _localpg
+
+    root = _examples(args)
+    client_charm = load_charm(root / "pgsql-client", "pgsql_demo_client_charm")
+    server_charm = load_charm(root / "pgsql-provider", "pgsql_demo_provider_charm")
+    line = printer.line
+    line("pgsql demo: the pgsql relation between two example charms, on a real PostgreSQL.")
+    line(SIMULATED)
+    line(f"  client: {CLIENT_APP} ({client_charm.directory}), {CLIENT_UNITS} units")
+    line(f"  server: {SERVER_APP} ({server_charm.directory}), 1 unit")
+
+    started = time.monotonic()
+    try:
+        pg = _localpg.LocalPostgres()
+        pg.start()
+    except _localpg.PostgresStartError as exc:
+        raise DemoError(f"cannot start PostgreSQL: {exc}") from exc
+    directory = pg.directory
+    printer.secrets.add(pg.superuser_password)
+    try:
+        doc["postgresql"] = {
+            "version": pg.version,
+            "host": pg.host,
+            "port": pg.port,
+            "directory": str(directory),
+            "run_as": pg.run_as,
+            "start_seconds": round(time.monotonic() - started, 2),
+        }
+        line(
+            f"\nPostgreSQL {pg.version} started on {pg.host}:{pg.port} in {directory}"
+            + (f" (as {pg.run_as})" if pg.run_as else "")
+            + f", {time.monotonic() - started:.1f}s"
+        )
+        _lifecycle(pg, client_charm, server_charm, printer, doc, psycopg)
+    finally:
+        pg.stop()
+        gone = directory is not None and not directory.exists()
+        doc["cleanup"] = (
+            f"PostgreSQL stopped and {directory} removed"
+            if gone
+            else f"PostgreSQL stopped; could not remove {directory}"
+        )
+        doc["cleaned_up"] = gone
+
+
+def _lifecycle(
+    pg: Any,
+    client_charm: Charm,
+    server_charm: Charm,
+    printer: _Printer,
+    doc: Dict[str, Any],
+    psycopg: Any,
+) -> None:
+    line = printer.line
+
+    def report(step: Dict[str, Any]) -> None:
+        printer.secrets |= juju.secrets
+        printer.step(step)
+
+    client = _App("client", CLIENT_APP, client_charm, {})
+    server = _App(
+        "server",
+        SERVER_APP,
+        server_charm,
+        {"admin-dsn": pg.dsn(), "host": pg.host, "port": pg.port},
+    )
+    juju = _Juju(client, server, report)
+    for _ in range(CLIENT_UNITS):
+        juju.add_unit("client")
+    juju.add_unit("server")
+
+    juju.phase = "deploy"
+    line(f"\n== juju deploy {CLIENT_APP} -n {CLIENT_UNITS}; juju deploy {SERVER_APP}")
+    line(f"   (config of {SERVER_APP}: admin-dsn=<superuser on the demo server>, "
+         f"host={pg.host}, port={pg.port})")
+    juju.deploy()
+
+    juju.phase = "relate"
+    line(f"\n== juju integrate {CLIENT_APP}:db {SERVER_APP}:db")
+    line("   every hook below runs on one unit; 'wrote' is what that hook changed in a databag")
+    juju.relate()
+
+    doc["databags"] = juju.databags()
+    line("\n== the db relation's databags, settled (passwords masked)")
+    for bag, content in doc["databags"].items():
+        line(f"  {bag}:")
+        for key, value in sorted(content.items()):
+            line(f"    {key} = {value}".replace("\n", "\n" + " " * (7 + len(key))))
+
+    readiness: Dict[str, Any] = {}
+    line("\n== readiness, as each client unit's PostgreSQLClient sees it")
+    for unit in client.units.values():
+        r = unit.readiness
+        readiness[unit.name] = _readiness_json(r) if r is not None else None
+        verdict = "READY" if r is not None and r.ready else f"not ready ({r.why if r else '?'})"
+        line(f"  {unit.name}: {verdict}")
+    doc["readiness"] = readiness
+    doc["status"] = {u.name: u.status for u in juju.all_units()}
+    line(f"  {SERVER_APP}/0 status: {server.units[0].status}")
+
+    # What the client charm itself kept from master_changed, in its own StoredState.
+    kept = {u.name: _stored_charm_state(u) for u in client.units.values()}
+    leader = kept[f"{CLIENT_APP}/0"]
+    conn_str = leader.get("db_conn_str")
+    if not conn_str:
+        raise DemoError(
+            f"{CLIENT_APP}/0 was never given a master connection string; "
+            f"last readiness: {readiness.get(f'{CLIENT_APP}/0')}"
+        )
+    for name, state in kept.items():
+        if state.get("db_conn_str") != conn_str:
+            raise DemoError(f"{name} holds another master than the leader: {state.get('db_uri')}")
+    master = ConnectionString(conn_str)
+    printer.secrets.add(master.password or "")
+    printer.secrets.discard("")
+    shown = master.replace(password=MASK) if master.password else master
+    line("\n== connect with the master connection string the client charm was given")
+    line(f"  every {CLIENT_APP} unit stored (from master_changed): {shown}")
+    with psycopg.connect(conn_str, connect_timeout=10) as conn:
+        row = conn.execute(_QUERY).fetchone()
+        equal = conn.execute(_CITEXT_QUERY).fetchone()
+    result = {
+        "conn_str": str(shown),
+        "database": row[0],
+        "user": row[1],
+        "citext_version": row[2],
+        "citext_equal": "t" if equal[0] else "f",
+    }
+    doc["result"] = result
+    line(f"  > {_QUERY}")
+    line(f"    {row[0]} | {row[1]} | {row[2]}")
+    line(f"  > {_CITEXT_QUERY}")
+    line(f"    {result['citext_equal']}")
+    if row[0] != DATABASE or row[2] is None or not equal[0]:
+        raise DemoError(f"unexpected result: {result}")
