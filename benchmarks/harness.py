@@ -237,6 +237,13 @@ class Server:
 # ---------------------------------------------------------------------------------------------
 
 
+def _brief(state):
+    db_uri, ro = state
+    return (
+        f"db_uri={db_uri!r} and {len(ro)} standby URI(s) {ro[:2]!r}{'...' if len(ro) > 2 else ''}"
+    )
+
+
 class Variant:
     """One way of running the charm: an interpreter and a charm source directory."""
 
@@ -387,8 +394,8 @@ class Run:
         step.expected = server.expected()
         if list(step.state) != list(step.expected):
             raise StateError(
-                f"{self.variant.name}: after '{label}' the charm stored {step.state!r}, "
-                f"but the server published {step.expected!r}\n{self.model.log_tail()}"
+                f"{self.variant.name}: after '{label}' the charm stored {_brief(step.state)}, "
+                f"but the server published {_brief(step.expected)}\n{self.model.log_tail()}"
             )
 
     def results(self):
@@ -472,11 +479,12 @@ def lifecycle(run, n_standbys, m_clients):
 
 
 def scale(run, n_standbys, m_clients):
-    """1 master + N standbys, M client units: one representative hook per step.
+    """1 master + N standbys, M client units, leader: every hook Juju fires after the setup.
 
-    Juju would fire joined+changed once per server unit and changed once per changed bag; here
-    the relation starts with every unit joined (one joined/changed pair fired) and each step
-    fires the single hook that announces it, so a step's numbers are per hook.
+    Set-up shortcut (unmeasured, bags hold only Juju's keys then): the relation starts with all
+    server units joined and one joined/changed pair is fired, not one per unit. From then on a
+    ``db-relation-changed`` is fired for every server bag that changed, as Juju does: a library
+    may rely on that (reading only ``JUJU_REMOTE_UNIT``'s bag), so firing fewer would be wrong.
     """
     servers = [f"{SERVER_APP}/{i}" for i in range(n_standbys + 1)]
     clients = [f"{CLIENT_APP}/{i}" for i in range(m_clients)]
@@ -495,39 +503,34 @@ def scale(run, n_standbys, m_clients):
     run.hook("setup", f"{ENDPOINT}-relation-joined", remote_unit=servers[0])
     run.hook("setup", f"{ENDPOINT}-relation-changed", remote_unit=servers[0])
 
-    def changed(label, unit):
-        run.hook(label, f"{ENDPOINT}-relation-changed", remote_unit=unit)
+    def changed(label, units):
+        for u in units:
+            run.hook(label, f"{ENDPOINT}-relation-changed", remote_unit=u)
         run.check(label, server)
 
     server.phase = "ungranted"
-    server.publish()
-    changed("changed: not granted", servers[0])
+    changed("changed: not granted", server.publish())
     server.phase = "ready"
-    server.publish()
-    changed("changed: ready", servers[0])
-    changed("changed: nothing new", servers[1])
+    changed("changed: ready", server.publish())
+    changed("changed: nothing new", [servers[1]])
     extra = f"{CLIENT_APP}/{m_clients}"
     model.set_bag(REL_ID, extra, juju_keys(client_addr(m_clients)))
     server.client_units.append(extra)
-    server.publish()
-    changed("client unit added", servers[0])
+    changed("client unit added", server.publish())
     server.master_visible = False
-    server.publish()
-    changed("failover: master gone", servers[0])
+    changed("failover: master gone", server.publish())
     server.master, server.master_visible = servers[1], True
-    server.publish()
-    changed("failover: new master", servers[1])
+    changed("failover: new master", server.publish())
     new = f"{SERVER_APP}/{len(servers)}"
     model.join(REL_ID, new)
     server.units.append(new)
-    server.publish()
+    others = [u for u in server.publish() if u != new]
     run.hook("standby added", f"{ENDPOINT}-relation-joined", remote_unit=new)
-    changed("standby added", new)
+    changed("standby added", [new, *others])
     model.depart(REL_ID, new)
     server.units.remove(new)
-    server.publish()
     run.hook("standby removed", f"{ENDPOINT}-relation-departed", remote_unit=new, departing=new)
-    changed("standby removed", servers[0])
+    changed("standby removed", server.publish())
     for u in list(server.units):
         model.depart(REL_ID, u)
     server.units, server.phase = [], "none"
@@ -536,7 +539,8 @@ def scale(run, n_standbys, m_clients):
 
 
 class Scenario:
-    def __init__(self, name, title, body, leader, n, m, juju=JUJU3, variants=None):
+    def __init__(self, name, title, body, leader, n, m, juju=JUJU3, variants=None, max_runs=None):
+        self.max_runs = max_runs  # the largest point fires ~800 hooks per variant and run
         self.name = name
         self.title = title
         self.body = body
@@ -562,7 +566,7 @@ SCENARIOS = {
         Scenario("scale-10", "scale: 1 master + 10 standbys, 100 client units (leader)",
                  scale, True, 10, 100),
         Scenario("scale-100", "scale: 1 master + 100 standbys, 1000 client units (leader)",
-                 scale, True, 100, 1000),
+                 scale, True, 100, 1000, max_runs=1),
         Scenario("leader-juju4", "leader lifecycle on Juju 4 (no leader-get/leader-set); "
                  "1.4 needs leader-get, so no orig", lifecycle, True, 1, 3, JUJU4,
                  ("bare", "pgsql")),

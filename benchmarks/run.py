@@ -203,6 +203,7 @@ def run_scenario(scenario, variants, runs, tool_python):
         if n in variants and (scenario.variants is None or n in scenario.variants)
     ]
     raw = {n: [] for n in names}
+    runs = min(runs, scenario.max_runs or runs)
     for i in range(runs):
         order = names[i % len(names) :] + names[: i % len(names)]  # alternate who goes first
         for name in order:
@@ -466,11 +467,9 @@ def render_imports(rows):
     base = next((r["ms"]["median"] for r in rows if r["case"] == "import ops"), None)
     for r in rows:
         us = "-" if r["pgsql_us"] is None else f"{r['pgsql_us']:.0f}"
-        delta = (
-            ""
-            if base is None or r["case"] == "python -c pass"
-            else f"  (+{r['ms']['median'] - base:.1f} ms over import ops)"
-        )
+        delta = ""
+        if base is not None and r["case"] not in ("python -c pass", "import ops"):
+            delta = f"  ({r['ms']['median'] - base:+.1f} ms vs import ops)"
         lines.append(f"{r['case']:<46}{_fmt_ms(r['ms']):>26}{us:>22}{delta}")
     lines.append(
         "  (pgsql* = -X importtime cumulative of the top-level pgsql import; "
