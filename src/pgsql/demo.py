@@ -28,8 +28,8 @@ import time
 import warnings
 from collections import deque
 from pathlib import Path
-from types import FrameType, ModuleType
-from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from types import FrameType
+from typing import Any, Callable, Deque, Dict, Generator, List, Mapping, Optional, Set, Tuple
 
 from . import protocol
 from .connstr import ConnectionString, ConnectionStringError
@@ -219,6 +219,10 @@ def _secrets_of(bag: Mapping[str, str]) -> Set[str]:
 Hook = Tuple[str, Optional[int]]  # event name, remote unit number
 
 
+def _new_queue() -> Deque[Hook]:
+    return deque()
+
+
 @dataclasses.dataclass
 class _Unit:
     app: _App
@@ -231,7 +235,7 @@ class _Unit:
     status: str = "unknown"
     status_obj: Any = None
     joined: List[int] = dataclasses.field(default_factory=lambda: [])
-    queue: Deque[Hook] = dataclasses.field(default_factory=lambda: deque())
+    queue: Deque[Hook] = dataclasses.field(default_factory=_new_queue)
     readiness: Optional[protocol.Readiness] = None
 
     @property
@@ -257,7 +261,11 @@ def _address(side: str, number: int) -> str:
 
 
 def _juju_keys(address: str) -> Dict[str, str]:
-    return {"egress-subnets": f"{address}/32", "ingress-address": address, "private-address": address}
+    return {
+        "egress-subnets": f"{address}/32",
+        "ingress-address": address,
+        "private-address": address,
+    }
 
 
 def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
@@ -353,7 +361,9 @@ class _Juju:
                     id=_PEER_IDS[app.side],
                     local_app_data=dict(app.peer_app_bag),
                     local_unit_data=dict(unit.peer_bag),
-                    peers_data={m: dict(u.peer_bag) for m, u in app.units.items() if m != unit.number},
+                    peers_data={
+                        m: dict(u.peer_bag) for m, u in app.units.items() if m != unit.number
+                    },
                 )
             )
         extra: Dict[str, Any] = {}
@@ -382,7 +392,9 @@ class _Juju:
             return getattr(on, hook)(rel, remote_unit=remote)
         return getattr(on, hook)()
 
-    def _hook_name(self, unit: _Unit, hook: str, remote: Optional[int]) -> Tuple[str, Optional[str]]:
+    def _hook_name(
+        self, unit: _Unit, hook: str, remote: Optional[int]
+    ) -> Tuple[str, Optional[str]]:
         if hook.startswith("peer_"):
             name = f"{unit.app.charm.peer}-relation-{hook[5:]}"
             return name, None if remote is None else f"{unit.app.name}/{remote}"
@@ -499,9 +511,7 @@ def _readiness_json(r: protocol.Readiness) -> Dict[str, Any]:
         "why": r.why,
         "source": r.source,
         "master": _mask_conn(str(r.master)) if r.master is not None else None,
-        "reasons": [
-            {"code": x.code, "message": str(x), "blocking": x.blocking} for x in r.reasons
-        ],
+        "reasons": [{"code": x.code, "message": str(x), "blocking": x.blocking} for x in r.reasons],
     }
 
 
@@ -581,7 +591,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_exits() -> Iterator[None]:
+def _sigterm_exits() -> Generator[None, None, None]:
     """SIGTERM raises SystemExit, so the server is stopped and its directory removed."""
 
     def handler(signum: int, frame: Optional[FrameType]) -> None:
@@ -721,8 +731,10 @@ def _lifecycle(
 
     juju.phase = "deploy"
     line(f"\n== juju deploy {CLIENT_APP} -n {CLIENT_UNITS}; juju deploy {SERVER_APP}")
-    line(f"   (config of {SERVER_APP}: admin-dsn=<superuser on the demo server>, "
-         f"host={pg.host}, port={pg.port})")
+    line(
+        f"   (config of {SERVER_APP}: admin-dsn=<superuser on the demo server>, "
+        f"host={pg.host}, port={pg.port})"
+    )
     juju.deploy()
 
     juju.phase = "relate"

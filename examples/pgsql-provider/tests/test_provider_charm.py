@@ -1,0 +1,262 @@
+"""The provider charm against a real PostgreSQL (the ``postgres`` fixture), through ops.testing.
+
+The client side is described with ``pgsql.testing`` and judged by a real
+:class:`pgsql.PostgreSQLClient` charm run on the databags the provider wrote: what a client unit
+concludes is what matters, not just which keys were written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import ops
+import ops.testing
+import psycopg
+import pytest
+from psycopg import sql
+
+import pgsql
+from pgsql import ConnectionString, Request
+from pgsql import testing as pgt
+from pgsql._localpg import LocalPostgres
+from pgsql.demo import load_charm
+
+if getattr(ops.testing, "Context", None) is None:
+    pytest.skip("ops.testing.Context needs ops >= 2.17", allow_module_level=True)
+
+pytestmark = pytest.mark.postgres
+
+CHARM = load_charm(Path(__file__).resolve().parents[1], "pgsql_example_provider_charm")
+ProviderCharm: Any = CHARM.charm_type
+testing: Any = ops.testing
+
+SERVER_APP = "postgresql"
+CLIENT_APP = "my-app"  # the login role becomes juju_my-app: it needs quoting
+PEER = "provider-peers"
+REL_ID = 11
+PEER_ID = 12
+
+
+class ClientCharm(ops.CharmBase):
+    """A client asking for whatever ``request`` says (declarative PostgreSQLClient)."""
+
+    request = Request()
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        r = type(self).request
+        self.db = pgsql.PostgreSQLClient(
+            self, "db", database=r.database, roles=r.roles, extensions=r.extensions
+        )
+
+
+CLIENT_META = {"name": CLIENT_APP, "requires": {"db": {"interface": "pgsql", "limit": 1}}}
+
+
+def _config(postgres: LocalPostgres, **changes: Any) -> Dict[str, Any]:
+    config: Dict[str, Any] = {
+        "admin-dsn": postgres.conninfo,
+        "host": postgres.host,
+        "port": postgres.port,
+    }
+    config.update(changes)
+    return config
+
+
+def _db(client: pgt.Client, relation_id: int = REL_ID) -> Any:
+    """The db relation as the provider sees it: the client's request in every client bag."""
+    want = client.request.databag()
+    return testing.Relation(
+        "db",
+        interface="pgsql",
+        id=relation_id,
+        remote_app_name=client.app,
+        remote_app_data=dict(want),
+        remote_units_data={
+            n: {**client.unit_bag(name), **want} for n, name in enumerate(client.unit_names)
+        },
+    )
+
+
+def _run(
+    postgres: LocalPostgres,
+    client: pgt.Client,
+    *,
+    leader: bool = True,
+    peer_app: Optional[Dict[str, str]] = None,
+    stored: Any = (),
+    config: Optional[Dict[str, Any]] = None,
+    unit_id: int = 0,
+) -> Any:
+    ctx = testing.Context(
+        ProviderCharm, meta=CHARM.meta, config=CHARM.config, app_name=SERVER_APP, unit_id=unit_id
+    )
+    db = _db(client)
+    peer = testing.PeerRelation(PEER, id=PEER_ID, local_app_data=dict(peer_app or {}))
+    state = testing.State(
+        leader=leader,
+        config=config if config is not None else _config(postgres),
+        relations={db, peer},
+        stored_states=stored,
+    )
+    return ctx.run(ctx.on.relation_changed(db, remote_unit=0), state)
+
+
+def _client_readiness(provider_out: Any, client: pgt.Client) -> pgsql.Readiness:
+    """What the client's unit concludes from what the provider published."""
+    rel = provider_out.get_relation(REL_ID)
+    ClientCharm.request = client.request
+    ctx = testing.Context(ClientCharm, meta=CLIENT_META, app_name=client.app, unit_id=client.unit)
+    unit_bag = {**client.unit_bag(client.unit_name), **client.request.databag()}
+    db = testing.Relation(
+        "db",
+        interface="pgsql",
+        id=REL_ID,
+        remote_app_name=SERVER_APP,
+        local_app_data=client.request.databag(),
+        local_unit_data=unit_bag,
+        remote_app_data=dict(rel.local_app_data),
+        remote_units_data={0: {**pgt.juju_keys("198.51.100.10"), **rel.local_unit_data}},
+    )
+    state = testing.State(leader=client.unit == 0, relations={db})
+    with ctx(ctx.on.relation_changed(db, remote_unit=0), state) as manager:
+        manager.run()
+        readiness = manager.charm.db.readiness()
+    assert readiness is not None
+    return readiness
+
+
+def _published(out: Any) -> Dict[str, str]:
+    return dict(out.get_relation(REL_ID).local_unit_data)
+
+
+QUOTED = pgt.Client(
+    app=CLIENT_APP,
+    units=2,
+    request=Request.build(
+        database='charm-db "quoted"',
+        roles=["Role With Spaces"],
+        extensions=["uuid-ossp", 'citext:ext"schema'],
+    ),
+)
+
+
+def test_provisions_names_that_need_quoting(postgres: LocalPostgres) -> None:
+    out = _run(postgres, QUOTED)
+    assert out.unit_status == testing.ActiveStatus()
+    bag = _published(out)
+    master = ConnectionString(bag["master"])
+    assert (master.dbname, master.user) == ('charm-db "quoted"', "juju_my-app")
+    assert (master.host, master.port) == (postgres.host, str(postgres.port))
+    assert bag["allowed-units"] == "my-app/0 my-app/1"
+    assert bag["version"] == postgres.version
+    assert dict(out.get_relation(REL_ID).local_app_data)["master"] == bag["master"]
+
+    # Both client units are ready with the published master...
+    for unit in (0, 1):
+        client = dataclasses.replace(QUOTED, unit=unit)
+        readiness = _client_readiness(out, client)
+        assert readiness.ready, readiness.why
+        assert readiness.master == master
+
+    # ...and it really works: the database, the role, both extensions (one in its schema).
+    with psycopg.connect(master.conn_str) as conn:
+        row = conn.execute(
+            "SELECT current_database(), current_user, pg_has_role('Role With Spaces', 'MEMBER')"
+        ).fetchone()
+        assert row == ('charm-db "quoted"', "juju_my-app", True)
+        rows = conn.execute(
+            "SELECT e.extname, n.nspname FROM pg_extension e"
+            " JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1"
+        ).fetchall()
+        assert ("citext", 'ext"schema') in rows
+        assert ("uuid-ossp", "public") in rows
+        conn.execute(sql.SQL("SET search_path = public, {}").format(sql.Identifier('ext"schema')))
+        assert conn.execute("SELECT 'A'::citext = 'a'::citext").fetchone() == (True,)
+        assert conn.execute("SELECT uuid_generate_v4() IS NOT NULL").fetchone() == (True,)
+
+
+def test_unknown_extension_blocks_and_publishes_nothing(
+    postgres: LocalPostgres, pg_conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    client = pgt.Client(
+        app="bad-app",
+        request=Request.build(database="bad db", extensions=["citext", "no_such_ext"]),
+    )
+    out = _run(postgres, client)
+    assert isinstance(out.unit_status, testing.BlockedStatus)
+    assert "'no_such_ext'" in out.unit_status.message
+    assert "citext" not in out.unit_status.message
+    rel = out.get_relation(REL_ID)
+    assert dict(rel.local_app_data) == {}
+    assert set(rel.local_unit_data) <= {"egress-subnets", "ingress-address", "private-address"}
+    assert dict(out.get_relation(PEER_ID).local_app_data) == {}
+    # Nothing was created on the server.
+    assert pg_conn.execute("SELECT 1 FROM pg_database WHERE datname = 'bad db'").fetchone() is None
+    assert (
+        pg_conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'juju_bad-app'").fetchone() is None
+    )
+
+    readiness = _client_readiness(out, client)
+    assert not readiness.ready
+    assert [r.code for r in readiness.reasons if r.blocking] == ["waiting-for-server"]
+
+    # The client fixes its request: the provider provisions, unblocks and publishes.
+    fixed = pgt.Client(
+        app="bad-app", request=Request.build(database="bad db", extensions=["citext"])
+    )
+    again = _run(
+        postgres,
+        fixed,
+        stored=out.stored_states,
+        peer_app=dict(out.get_relation(PEER_ID).local_app_data),
+    )
+    assert again.unit_status == testing.ActiveStatus()
+    assert _client_readiness(again, fixed).ready
+
+
+def test_credentials_are_kept_across_requests_and_shared_with_other_units(
+    postgres: LocalPostgres,
+) -> None:
+    client = pgt.Client(app="steady", request=Request.build(database="steady"))
+    first = _run(postgres, client)
+    peer_app = dict(first.get_relation(PEER_ID).local_app_data)
+    entry = json.loads(peer_app["db-11"])
+    master = ConnectionString(_published(first)["master"])
+    assert entry["password"] == master.password
+
+    # A second client unit joins: provisioned again, same password, both granted.
+    grown = pgt.Client(app="steady", units=2, request=client.request)
+    second = _run(postgres, grown, peer_app=peer_app, stored=first.stored_states)
+    bag = _published(second)
+    assert ConnectionString(bag["master"]) == master
+    assert bag["allowed-units"] == "steady/0 steady/1"
+    psycopg.connect(master.conn_str).close()  # the password still works
+
+    # A non-leader unit publishes the leader's credentials in its own bag, not the app bag.
+    other = _run(postgres, grown, leader=False, peer_app=peer_app, unit_id=1)
+    assert ConnectionString(_published(other)["master"]) == master
+    assert dict(other.get_relation(REL_ID).local_app_data) == {}
+
+
+def test_without_admin_dsn_it_blocks(postgres: LocalPostgres) -> None:
+    client = pgt.Client(app="early", request=Request.build(database="early"))
+    out = _run(postgres, client, config=_config(postgres, **{"admin-dsn": ""}))
+    assert out.unit_status == testing.BlockedStatus(
+        "db:11 (early): set the 'admin-dsn' config option"
+    )
+    assert "master" not in _published(out)
+    # The operator sets it: config-changed provisions what was waiting.
+    ctx = testing.Context(ProviderCharm, meta=CHARM.meta, config=CHARM.config, app_name=SERVER_APP)
+    state = testing.State(
+        leader=True,
+        config=_config(postgres),
+        relations={_db(client), testing.PeerRelation(PEER, id=PEER_ID)},
+        stored_states=out.stored_states,
+    )
+    fixed = ctx.run(ctx.on.config_changed(), state)
+    assert fixed.unit_status == testing.ActiveStatus()
+    assert "master" in _published(fixed)
