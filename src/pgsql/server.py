@@ -51,7 +51,9 @@ import json
 import logging
 from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 
-import ops
+from ops.charm import CharmBase, RelationBrokenEvent, RelationDepartedEvent, RelationEvent
+from ops.framework import EventSource, Object, ObjectEvents, StoredState
+from ops.model import Application, ModelError, Relation, Unit
 
 from . import protocol
 from .connstr import ConnectionString
@@ -84,13 +86,13 @@ _UNIT_ONLY_KEYS = frozenset({"state"})
 _MAX_PROBLEM = 200
 
 
-def _bag(relation: ops.Relation, entity: Union[ops.Unit, ops.Application, None]) -> Dict[str, str]:
+def _bag(relation: Relation, entity: Union[Unit, Application, None]) -> Dict[str, str]:
     """A plain copy of a remote databag; ``{}`` when Juju will not let us read it."""
     if entity is None:
         return {}
     try:
         return dict(relation.data[entity])
-    except (ops.ModelError, KeyError, RuntimeError):
+    except (ModelError, KeyError, RuntimeError):
         # relation-broken: the remote side is gone (Harness of ops < 2.10 raises RuntimeError)
         return {}
 
@@ -128,19 +130,19 @@ def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
     return Request(database, tuple(roles), tuple(extensions)), tuple(problems)
 
 
-def _remote_app(relation: ops.Relation) -> Optional[ops.Application]:
+def _remote_app(relation: Relation) -> Optional[Application]:
     # Typed non-optional in ops 3, but None in some ops 2 / Juju combinations (relation-broken).
-    app: Optional[ops.Application] = getattr(relation, "app", None)
+    app: Optional[Application] = getattr(relation, "app", None)
     return app
 
 
-def _of_app(relation: ops.Relation, unit: ops.Unit) -> bool:
+def _of_app(relation: Relation, unit: Unit) -> bool:
     app = _remote_app(relation)
     return app is None or unit.app.name == app.name
 
 
 def _client_unit_bags(
-    relation: ops.Relation, departing: Optional[str] = None
+    relation: Relation, departing: Optional[str] = None
 ) -> Dict[str, Dict[str, str]]:
     return {
         unit.name: _bag(relation, unit)
@@ -149,16 +151,14 @@ def _client_unit_bags(
     }
 
 
-def _read(
-    relation: ops.Relation, departing: Optional[str] = None
-) -> Tuple[Request, Tuple[str, ...]]:
+def _read(relation: Relation, departing: Optional[str] = None) -> Tuple[Request, Tuple[str, ...]]:
     raw = protocol.read_request(
         _bag(relation, _remote_app(relation)), _client_unit_bags(relation, departing)
     )
     return _sanitise(raw)
 
 
-class ClientRelationEvent(ops.RelationEvent):
+class ClientRelationEvent(RelationEvent):
     """Base of the server events: ``relation``, ``app`` (the client application), ``unit``.
 
     The request is read from the relation when accessed, so a deferred event sees current data.
@@ -191,14 +191,14 @@ class ClientRelationBrokenEvent(ClientRelationEvent):
     """
 
 
-class PostgreSQLServerEvents(ops.ObjectEvents):
+class PostgreSQLServerEvents(ObjectEvents):
     """Events emitted by :class:`PostgreSQLServer`."""
 
-    request_changed = ops.EventSource(ClientRequestChangedEvent)
-    relation_broken = ops.EventSource(ClientRelationBrokenEvent)
+    request_changed = EventSource(ClientRequestChangedEvent)
+    relation_broken = EventSource(ClientRelationBrokenEvent)
 
 
-class PostgreSQLServer(ops.Object):
+class PostgreSQLServer(Object):
     """The ``pgsql`` provides endpoint of a server charm.
 
     Args:
@@ -210,9 +210,9 @@ class PostgreSQLServer(ops.Object):
     """
 
     on = PostgreSQLServerEvents()  # pyright: ignore[reportAssignmentType]
-    _stored = ops.StoredState()
+    _stored = StoredState()
 
-    def __init__(self, charm: ops.CharmBase, relation_name: str):
+    def __init__(self, charm: CharmBase, relation_name: str):
         super().__init__(charm, relation_name)
         meta = charm.meta.relations.get(relation_name)
         if meta is None or relation_name not in charm.meta.provides:
@@ -237,7 +237,7 @@ class PostgreSQLServer(ops.Object):
         return self._relation_name
 
     @property
-    def relations(self) -> List[ops.Relation]:
+    def relations(self) -> List[Relation]:
         """The live relations on this endpoint (a relation being broken is left out)."""
         return [
             r
@@ -247,7 +247,7 @@ class PostgreSQLServer(ops.Object):
 
     # ---- reading --------------------------------------------------------------------------
 
-    def request(self, relation: ops.Relation) -> Request:
+    def request(self, relation: Relation) -> Request:
         """What the client application on ``relation`` asks for, read now.
 
         The client application bag wins; else the lowest-numbered client unit's bag (older
@@ -259,7 +259,7 @@ class PostgreSQLServer(ops.Object):
         self._check_relation(relation)
         return _read(relation, self._departing)[0]
 
-    def request_problems(self, relation: ops.Relation) -> Tuple[str, ...]:
+    def request_problems(self, relation: Relation) -> Tuple[str, ...]:
         """Why parts of the client's request on ``relation`` were ignored (empty when fine).
 
         Raises:
@@ -268,7 +268,7 @@ class PostgreSQLServer(ops.Object):
         self._check_relation(relation)
         return _read(relation, self._departing)[1]
 
-    def client_units(self, relation: ops.Relation) -> List[ops.Unit]:
+    def client_units(self, relation: Relation) -> List[Unit]:
         """The client units on ``relation``, in numeric order (a departing unit is left out).
 
         Raises:
@@ -282,14 +282,14 @@ class PostgreSQLServer(ops.Object):
 
     def publish(
         self,
-        relation: ops.Relation,
+        relation: Relation,
         *,
         master: Optional[ConnectionString],
         standbys: Iterable[ConnectionString] = (),
         version: Optional[str] = None,
         database: Optional[str] = None,
         state: Optional[str] = None,
-        granted_units: Optional[Iterable[Union[ops.Unit, str]]] = None,
+        granted_units: Optional[Iterable[Union[Unit, str]]] = None,
         request: Optional[Request] = None,
     ) -> bool:
         """Publish connection details for the client on ``relation``.
@@ -354,7 +354,7 @@ class PostgreSQLServer(ops.Object):
             changed = self._write(relation.data[self.model.app], app_bag) or changed
         return changed
 
-    def revoke(self, relation: ops.Relation) -> bool:
+    def revoke(self, relation: Relation) -> bool:
         """Withdraw everything :meth:`publish` wrote on ``relation`` (the client stops being ready).
 
         Returns:
@@ -371,9 +371,9 @@ class PostgreSQLServer(ops.Object):
 
     # ---- internals ------------------------------------------------------------------------
 
-    def _check_relation(self, relation: ops.Relation) -> None:
-        if not isinstance(relation, ops.Relation):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"expected an ops.Relation, not {type(relation).__name__}")
+    def _check_relation(self, relation: Relation) -> None:
+        if not isinstance(relation, Relation):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"expected an Relation, not {type(relation).__name__}")
         if relation.name != self._relation_name:
             raise ValueError(
                 f"relation {relation.name}:{relation.id} belongs to endpoint {relation.name!r}; "
@@ -398,18 +398,18 @@ class PostgreSQLServer(ops.Object):
         return out
 
     def _granted_bags(
-        self, relation: ops.Relation, granted: Optional[Iterable[Union[ops.Unit, str]]]
+        self, relation: Relation, granted: Optional[Iterable[Union[Unit, str]]]
     ) -> Dict[str, Dict[str, str]]:
         present = {u.name: u for u in self.client_units(relation)}
         if granted is None:
             return {name: _bag(relation, unit) for name, unit in present.items()}
-        if isinstance(granted, (str, ops.Unit)):
+        if isinstance(granted, (str, Unit)):
             raise TypeError("granted_units must be an iterable of units or unit names; pass [unit]")
         app = _remote_app(relation)
         app_name = app.name if app is not None else None
         out: Dict[str, Dict[str, str]] = {}
         for item in granted:
-            name = item.name if isinstance(item, ops.Unit) else item
+            name = item.name if isinstance(item, Unit) else item
             if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(
                     f"granted_units items must be units or str, not {type(item).__name__}"
@@ -438,9 +438,9 @@ class PostgreSQLServer(ops.Object):
             changed = True
         return changed
 
-    def _on_relation_changed(self, event: ops.RelationEvent) -> None:
+    def _on_relation_changed(self, event: RelationEvent) -> None:
         relation = event.relation
-        if isinstance(event, ops.RelationDepartedEvent):
+        if isinstance(event, RelationDepartedEvent):
             departing = getattr(event, "departing_unit", None)  # ops >= 1.5
             self._departing = departing.name if departing is not None else None
         elif self._departing is not None and self._departing == _unit_name(event):
@@ -463,7 +463,7 @@ class PostgreSQLServer(ops.Object):
         log.debug("relation %s: client request or units changed", relation.id)
         self.on.request_changed.emit(relation, relation.app, event.unit)
 
-    def _on_relation_broken(self, event: ops.RelationBrokenEvent) -> None:
+    def _on_relation_broken(self, event: RelationBrokenEvent) -> None:
         digests = self._stored.digests
         key = str(event.relation.id)
         if key in digests:
@@ -471,8 +471,8 @@ class PostgreSQLServer(ops.Object):
         self.on.relation_broken.emit(event.relation, event.app, event.unit)
 
 
-def _unit_name(event: ops.RelationEvent) -> Optional[str]:
-    unit: Optional[ops.Unit] = getattr(event, "unit", None)
+def _unit_name(event: RelationEvent) -> Optional[str]:
+    unit: Optional[Unit] = getattr(event, "unit", None)
     return unit.name if unit is not None else None
 
 
