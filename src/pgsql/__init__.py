@@ -35,7 +35,9 @@ from typing import TYPE_CHECKING, Any
 from .connstr import ConnectionString, ConnectionStringError
 
 if TYPE_CHECKING:  # pragma: no cover - the lazy imports below, spelt out for type checkers
-    from . import client, protocol, server
+    from . import client as client
+    from . import protocol as protocol
+    from . import server as server
     from .client import (
         LEADER_KEY,
         DatabaseAvailableEvent,
@@ -56,8 +58,8 @@ if TYPE_CHECKING:  # pragma: no cover - the lazy imports below, spelt out for ty
     )
     from .protocol import Readiness, Reason, Request, RequestError
     from .server import (
-        ClientRequestChangedEvent,
         ClientRelationBrokenEvent,
+        ClientRequestChangedEvent,
         PostgreSQLServer,
         PostgreSQLServerEvents,
     )
@@ -99,7 +101,11 @@ __all__ = [
 ]
 
 _LAZY = {
-    **{name: "client" for name in __all__ if name.endswith("Event") and not name.startswith("Client")},
+    **{
+        name: "client"
+        for name in __all__
+        if name.endswith("Event") and not name.startswith("Client")
+    },
     "LEADER_KEY": "client",
     "NotLeaderError": "client",
     "PostgreSQLClient": "client",

@@ -22,7 +22,7 @@ _COMMANDS = {
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``pgsql`` command line; returns the exit status."""
     args: List[str] = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="pgsql", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="pgsql", description=(__doc__ or "pgsql").splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     name = args[0] if args and args[0] in _COMMANDS else None

@@ -373,7 +373,7 @@ class PostgreSQLServer(Object):
 
     def _check_relation(self, relation: Relation) -> None:
         if not isinstance(relation, Relation):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"expected an Relation, not {type(relation).__name__}")
+            raise TypeError(f"expected an ops.Relation, not {type(relation).__name__}")
         if relation.name != self._relation_name:
             raise ValueError(
                 f"relation {relation.name}:{relation.id} belongs to endpoint {relation.name!r}; "

@@ -22,7 +22,7 @@ LIBAUTHOR = "postgresql-charmers@lists.launchpad.net"
 LIBAPI = 1
 LIBPATCH = 5
 
-__all__ = list(pgsql.__all__)
+__all__ = list(pgsql.__all__)  # pyright: ignore[reportUnsupportedDunderAll]
 
 # ``import pgsql.opslib.pgsql.client`` must find the same module object as ``pgsql.client``.
 sys.modules.setdefault(__name__ + ".client", client)
