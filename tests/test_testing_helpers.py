@@ -431,13 +431,10 @@ def test_harness_app_bags_and_grant(harness: Any) -> None:
 
 
 @needs_scenario
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: PostgreSQLClient refreshes its cached server app bag only on a "
-    "relation-changed without a remote unit, which Scenario cannot fire (it names the first "
-    "remote unit), so an app-bag-only server (K8s flavour) that withdraws stays 'ready'",
-)
 def test_scenario_app_bag_withdrawal_reaches_client() -> None:
+    # Regression: the client re-read its cached server app bag only on a relation-changed
+    # naming no remote unit, which Scenario never fires, so an app-bag server that withdrew
+    # its data stayed "ready".
     testing: Any = ops.testing
     ctx = testing.Context(DeclarativeCharm, meta=META)
     client = pgt.Client(request=REQUEST)

@@ -825,7 +825,9 @@ class PostgreSQLClient(ops.framework.Object):
             if event.unit is not None:
                 units = cast("Dict[str, Bag]", remote["units"])
                 units[event.unit.name] = _filter_bag(relation.data[event.unit])
-            else:
+            if event.unit is None or remote.get("app"):
+                # Juju names no unit when only the app bag changed; test runners (Scenario)
+                # always name one, so a server known to write its app bag is re-read too.
                 rel_app = cast(
                     "Optional[Application]", relation.app
                 )  # None when broken, lp:1960934
@@ -955,7 +957,7 @@ class PostgreSQLClient(ops.framework.Object):
         if hook.endswith("-relation-changed"):
             if name:
                 units[name] = _filter_bag(relation.data[self.model.get_unit(name)])
-            else:
+            if not name or remote.get("app"):
                 rel_app = cast("Optional[Application]", relation.app)
                 if rel_app is not None:
                     remote["app"] = _filter_bag(relation.data[rel_app])
