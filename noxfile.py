@@ -15,7 +15,13 @@ nox.options.reuse_existing_virtualenvs = True
 MAIN_PY = "3.11"
 OPS3 = "ops[testing]>=3,<4"
 OPS2 = "ops[testing]>=2.23,<3"
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7", "pyyaml", "psycopg[binary]>=3.1"]
+TEST_DEPS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "coverage[toml]>=7",
+    "pyyaml",
+    "psycopg[binary]>=3.1",
+]
 LINTED = ["src", "tests", "examples", "benchmarks", "noxfile.py", "tasks.py"]
 
 
@@ -59,13 +65,25 @@ MATRIX = [
 def matrix(session: nox.Session, ops: str) -> None:
     """The suite on every reachable Python with the latest ops 2.x or 3.x (quick profile)."""
     session.install(ops, *TEST_DEPS, ".")
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
-                env={"PGSQL_TEST_PROFILE": "quick"})
+    session.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"PGSQL_TEST_PROFILE": "quick"},
+    )
 
 
 @nox.session(python="3.8")
 def oldest(session: nox.Session) -> None:
-    """ops 2.0.0, the oldest supported release: Harness and pure tests (it has no Scenario)."""
+    """Ops 2.0.0, the oldest supported release: Harness and pure tests (it has no Scenario)."""
     session.install("ops==2.0.0", *TEST_DEPS, ".")
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs,
-                env={"PGSQL_TEST_PROFILE": "quick"})
+    session.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"PGSQL_TEST_PROFILE": "quick"},
+    )

@@ -57,8 +57,10 @@ def _postgres_binaries() -> None:
         _run("apt-get", "update", "-q", env=env)
         _run("apt-get", "install", "-y", "-q", "postgresql", env=env)
         return
-    sys.exit("PostgreSQL server binaries (initdb, pg_ctl) are missing: "
-             "install your distribution's 'postgresql' package.")
+    sys.exit(
+        "PostgreSQL server binaries (initdb, pg_ctl) are missing: "
+        "install your distribution's 'postgresql' package."
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -51,11 +51,13 @@ def _charm_class(source: str) -> Any:
     with warnings.catch_warnings():
         # ops.lib.use is deprecated in ops >= 2.1; the 1.x example uses it on purpose
         warnings.filterwarnings("ignore", "ops.lib is deprecated", DeprecationWarning)
-        exec(compile(source, str(README), "exec"), namespace)  # noqa: S102
+        exec(compile(source, str(README), "exec"), namespace)
     return namespace["MyCharm"]
 
 
-def _server_bag(database: str, master: str, client_units: Dict[str, Dict[str, str]]) -> Dict[str, str]:
+def _server_bag(
+    database: str, master: str, client_units: Dict[str, Dict[str, str]]
+) -> Dict[str, str]:
     request = protocol.Request.build(database=database, extensions=["citext"])
     return protocol.server_databag(
         request,
@@ -127,11 +129,16 @@ def test_declarative_example_sets_status_from_readiness() -> None:
     rel_id = harness.add_relation("db", "postgresql")
     harness.update_relation_data(rel_id, "myapp/0", EGRESS)
     harness.add_relation_unit(rel_id, "postgresql/0")
-    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydb", "extensions": "citext"}
+    assert harness.get_relation_data(rel_id, "myapp") == {
+        "database": "mydb",
+        "extensions": "citext",
+    }
     harness.evaluate_status()
     assert isinstance(harness.model.unit.status, ops.WaitingStatus)
     master = MASTER.replace("mydbname", "mydb")
-    harness.update_relation_data(rel_id, "postgresql/0", _server_bag("mydb", master, {"myapp/0": EGRESS}))
+    harness.update_relation_data(
+        rel_id, "postgresql/0", _server_bag("mydb", master, {"myapp/0": EGRESS})
+    )
     harness.evaluate_status()
     assert harness.model.unit.status == ops.ActiveStatus()
     harness.cleanup()
