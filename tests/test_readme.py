@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import re
 import sys
 import types
@@ -11,9 +12,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import ops
-import ops.charm
-import ops.framework
-import ops.lib
 import pytest
 from ops.testing import Harness
 
@@ -47,6 +45,8 @@ def _charm_class(source: str) -> Any:
     module.__file__ = str(README)  # Harness looks the charm's module up by file
     sys.modules[module.__name__] = module
     namespace: Dict[str, Any] = module.__dict__
+    for name in ("ops.charm", "ops.framework", "ops.lib"):  # what the example's names need
+        importlib.import_module(name)
     namespace.update(ops=ops)
     with warnings.catch_warnings():
         # ops.lib.use is deprecated in ops >= 2.1; the 1.x example uses it on purpose
