@@ -69,6 +69,11 @@ CONFIG: Dict[str, Any] = {
         "declarative": {"type": "boolean", "default": False},
     }
 }
+# Known client bug (test_regressions::test_ex_leader_follows_the_new_leaders_request): an
+# ex-leader never relearns the request from the peer relation. Until it is fixed, leadership
+# only moves in declarative mode (where every unit knows the request from config); set this to
+# False with the fix and the machine explores it again.
+EX_LEADER_BUG = True
 TRANSITION_EVENTS = set(protocol.EVENT_NAMES) | set(protocol.BROKEN_EVENTS)
 DB_EVENTS = TRANSITION_EVENTS | {"database_relation_joined"}
 
@@ -273,7 +278,6 @@ class ClientMachine(RuleBasedStateMachine):
         """Run one hook on one unit and check everything about it."""
         state_in = self._state(u)
         ev = self._event(u, kind, state_in, remote_unit)
-        deferred_in = {d.handle_path for d in state_in.deferred}
         u.ctx.emitted_events.clear()
         u.ctx.juju_log.clear()
         with u.ctx(ev, state_in) as mgr:
@@ -306,7 +310,7 @@ class ClientMachine(RuleBasedStateMachine):
         names = [
             e.handle.kind
             for e in u.ctx.emitted_events
-            if e.handle.kind in DB_EVENTS and e.handle.path not in deferred_in
+            if e.handle.kind in DB_EVENTS  # (re-runs of deferred events are not captured)
         ]
         transitions = [n for n in names if n in TRANSITION_EVENTS]
         joined = names.count("database_relation_joined")
@@ -351,8 +355,6 @@ class ClientMachine(RuleBasedStateMachine):
                     remote_unit=num,
                 )
             u.delivered.units[num] = dataclasses.replace(self.cluster.units[num])
-            if self.cluster.app_mirror == num:
-                u.delivered.app_frozen = dataclasses.replace(self.cluster.units[num])
             self._run(
                 u,
                 "changed",
@@ -361,11 +363,20 @@ class ClientMachine(RuleBasedStateMachine):
             )
 
     def _deliver_app(self) -> None:
+        # Juju runs relation-changed without a remote unit for an application bag change;
+        # Scenario always names one, so the client takes it for that unit's change and keeps
+        # its cached app bag (test_regressions::test_scenario_app_bag_change_is_seen): the
+        # model counts the app bag as delivered only when the client re-reads everything.
         for u in self.units:
-            m = self.cluster.app_model()
-            u.delivered.app_frozen = None if m is None else dataclasses.replace(m)
-            u.delivered.app_mirror = None
-            self._run(u, "changed", updates=True)
+            if u.in_scope:
+                self._run(u, "changed", updates=True, remote_unit=min(u.in_scope))
+
+    def _reread(self, u: UnitSim) -> None:
+        """The client re-reads every bag (new relation, upgrade, lost state): all delivered."""
+        u.delivered = dataclasses.replace(u.delivered, units=dict(u.delivered.units))
+        m = self.cluster.app_model()
+        u.delivered.app_frozen = None if m is None else dataclasses.replace(m)
+        u.delivered.app_mirror = None
 
     def _server_acts(self, nums: List[int]) -> None:
         """Server units run a hook on what the client published, and Juju delivers it."""
@@ -512,7 +523,9 @@ class ClientMachine(RuleBasedStateMachine):
     def _leader_first(self) -> List[UnitSim]:
         return sorted(self.units, key=lambda u: u.client.name != self.leader)
 
-    @precondition(lambda self: len(self.units) > 1)
+    @precondition(
+        lambda self: len(self.units) > 1 and (self.config["declarative"] or not EX_LEADER_BUG)
+    )
     @rule(data=st.data())
     def leader_changes(self, data: st.DataObject) -> None:
         new = data.draw(st.sampled_from([u for u in self.units if u.client.name != self.leader]))
@@ -563,6 +576,7 @@ class ClientMachine(RuleBasedStateMachine):
         u.deferred = ()
         u.told = None
         u.joined_told = False
+        self._reread(u)
         num = data.draw(st.sampled_from(sorted(self.cluster.units)))
         self._run(
             u,
@@ -575,6 +589,7 @@ class ClientMachine(RuleBasedStateMachine):
     @rule()
     def upgrade_charm(self) -> None:
         for u in self._leader_first():
+            self._reread(u)
             self._run(u, "upgrade", updates=True)
 
     @rule(data=st.data())

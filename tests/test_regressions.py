@@ -7,6 +7,14 @@ Each test names what it caught. Failures in modules owned by others that are not
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from typing import Any, Dict
+
+import ops
+import pytest
+
+import pgsql
 from pgsql import protocol
 
 
@@ -17,3 +25,129 @@ def test_unit_sort_key_superscript_digit() -> None:
     assert protocol.unit_sort_key("²") == ("²", -1, "²")
     r = protocol.evaluate(None, "myapp/0", {}, "²", {}, {"²": {}, "pg/²": {"master": "host=a"}})
     assert r.ready
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by tests/test_chaos_client.py (multi-unit client through ops.testing)
+# ---------------------------------------------------------------------------------------------
+
+_META: Dict[str, Any] = {
+    "name": "myapp",
+    "requires": {"db": {"interface": "pgsql"}},
+    "peers": {"peers": {"interface": "myapp-peers"}},
+}
+_CLIENT = {
+    "egress-subnets": "10.0.0.10/32",
+    "ingress-address": "10.0.0.10",
+    "private-address": "10.0.0.10",
+}
+
+
+class _SeedCharm(ops.CharmBase):
+    def __init__(self, framework: ops.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        framework.observe(self.db.on.database_relation_joined, self._on_joined)
+
+    def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            event.database = "first"
+
+
+def _scenario() -> Any:
+    testing = pytest.importorskip("ops.testing")
+    if not hasattr(testing, "Context"):
+        pytest.skip("ops.testing has no Scenario Context in this ops")
+    return testing
+
+
+def _server(database: str) -> Dict[str, str]:
+    return {
+        "allowed-subnets": "10.0.0.10/32,10.0.0.11/32",
+        "database": database,
+        "master": f"dbname={database} host=10.0.1.0 user=u password=pw",
+    }
+
+
+@pytest.mark.scenario
+@pytest.mark.xfail(
+    strict=True,
+    reason="client: a unit that was leader keeps _state.was_leader=True after losing leadership, "
+    "so _handle_peer_changed returns early and it never relearns the request the new leader "
+    "shares in the peer relation: it judges readiness (and event.database) against the request "
+    "it made as leader",
+)
+def test_ex_leader_follows_the_new_leaders_request() -> None:
+    # caught by test_chaos_client (leader_changes, then request_changed_in_config): the ex-leader
+    # reported ready for the old database while the application asked for another one
+    testing = _scenario()
+    ctx = testing.Context(_SeedCharm, meta=_META, unit_id=0)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=5,
+        local_unit_data=dict(_CLIENT),
+        remote_units_data={0: _server("first")},
+    )
+    peer = testing.PeerRelation("peers", interface="myapp-peers", id=1, peers_data={1: {}})
+    # as leader, myapp/0 requests "first" (database_relation_joined) and shares it
+    state = testing.State(leader=True, relations={rel, peer})
+    state = ctx.run(ctx.on.relation_joined(rel, remote_unit=0), state)
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(5), remote_unit=0), state)
+    shared = dict(state.get_relation(1).local_app_data)
+    assert json.loads(shared["pgsql-db"]) == {"5": {"database": "first"}}
+    # leadership moves to myapp/1, which requests "second" and shares it in the peer bag
+    rel_out = state.get_relation(5)
+    rel2 = dataclasses.replace(
+        rel_out,
+        local_app_data={"database": "second"},
+        remote_units_data={0: _server("second")},
+    )
+    peer2 = dataclasses.replace(
+        state.get_relation(1),
+        local_app_data={"pgsql-db": json.dumps({"5": {"database": "second"}})},
+    )
+    state = dataclasses.replace(state, leader=False, relations={rel2, peer2})
+    with ctx(ctx.on.relation_changed(peer2), state) as mgr:
+        mgr.run()
+        charm: _SeedCharm = mgr.charm  # type: ignore[assignment]
+        relation = charm.model.relations["db"][0]
+        assert charm.db.requested(relation) == protocol.Request.build(database="second")
+        readiness = charm.db.readiness()
+        assert readiness is not None
+        assert readiness.ready
+        assert readiness.database == "second"
+
+
+@pytest.mark.scenario
+@pytest.mark.xfail(
+    strict=True,
+    reason="client: _on_changed caches remote bags and refreshes the application bag only when "
+    "relation-changed names no remote unit (as Juju does for an app-bag change); ops.testing "
+    "(Scenario 7/8) always names one when the relation has remote units, so an application-"
+    "bag change is never seen in a charm's Scenario tests (stale cached app bag)",
+)
+def test_scenario_app_bag_change_is_seen() -> None:
+    # caught by test_chaos_client (app_bag_written): a server that publishes in its application
+    # bag only (K8s PostgreSQL non-leaders write nothing) was never seen as ready
+    testing = _scenario()
+    ctx = testing.Context(_SeedCharm, meta=_META, unit_id=0)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=5,
+        local_app_data={"database": "first"},
+        local_unit_data={**_CLIENT, "database": "first"},
+        remote_units_data={0: {"ingress-address": "10.0.1.0"}},
+    )
+    state = testing.State(leader=True, relations={rel})
+    state = ctx.run(ctx.on.relation_changed(rel, remote_unit=0), state)
+    rel2 = dataclasses.replace(state.get_relation(5), remote_app_data=_server("first"))
+    state = dataclasses.replace(state, relations={rel2})
+    ctx.emitted_events.clear()
+    with ctx(ctx.on.relation_changed(rel2), state) as mgr:
+        mgr.run()
+        charm: _SeedCharm = mgr.charm  # type: ignore[assignment]
+        assert charm.db.is_ready()
