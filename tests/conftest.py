@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-pytest_plugins = ["pgfixture"]  # tests/pgfixture.py: the real PostgreSQL fixtures
 
 PROFILE = os.environ.get("PGSQL_TEST_PROFILE", "ci")
 
