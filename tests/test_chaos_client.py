@@ -362,15 +362,6 @@ class ClientMachine(RuleBasedStateMachine):
                 remote_unit=num,
             )
 
-    def _deliver_app(self) -> None:
-        # Juju runs relation-changed without a remote unit for an application bag change;
-        # Scenario always names one, so the client takes it for that unit's change and keeps
-        # its cached app bag (test_regressions::test_scenario_app_bag_change_is_seen): the
-        # model counts the app bag as delivered only when the client re-reads everything.
-        for u in self.units:
-            if u.in_scope:
-                self._run(u, "changed", updates=True, remote_unit=min(u.in_scope))
-
     def _reread(self, u: UnitSim) -> None:
         """The client re-reads every bag (new relation, upgrade, lost state): all delivered."""
         u.delivered = dataclasses.replace(u.delivered, units=dict(u.delivered.units))
@@ -434,7 +425,6 @@ class ClientMachine(RuleBasedStateMachine):
             self._run(u, "created", updates=False)
         for num in sorted(self.cluster.units):
             self._deliver_unit(num, joined=True)
-        self._deliver_app()
 
     # -- server rules --------------------------------------------------------------------------
 
@@ -503,9 +493,16 @@ class ClientMachine(RuleBasedStateMachine):
         num = data.draw(st.sampled_from(sorted(self.cluster.units)))
         if stale:
             self.cluster.freeze_app_bag(num)
-        else:
-            self.cluster.app_mirror, self.cluster.app_frozen = num, None
-        self._deliver_app()
+        else:  # the leader writes its unit bag's content to the app bag too (K8s charms)
+            self.cluster.app_mirror = None
+            self.cluster.app_frozen = dataclasses.replace(self.cluster.units[num])
+        # Juju would run relation-changed without a remote unit; Scenario cannot (it names one,
+        # and what the client then makes of it depends on its cache:
+        # test_regressions::test_scenario_app_bag_change_is_seen). Every unit is upgraded
+        # instead, which re-reads everything, so the model knows what each one sees.
+        for u in self._leader_first():
+            self._reread(u)
+            self._run(u, "upgrade", updates=True)
 
     # -- client rules --------------------------------------------------------------------------
 
