@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import psycopg
+import pytest
 import yaml
 from chaos_support import chaos_settings, time_limit
 from conftest import scaled
@@ -602,3 +603,61 @@ def test_doctor_never_crashes(
         assert err.getvalue().startswith("pgsql doctor: "), err.getvalue()
     for pw in DOC_PASSWORDS:
         assert pw not in said, pw
+
+
+# ---------------------------------------------------------------------------------------------
+# Remote databags through the client charm (ops.testing)
+# ---------------------------------------------------------------------------------------------
+
+
+def _fuzz_charm() -> Any:
+    import ops
+
+    import pgsql
+
+    class FuzzCharm(ops.CharmBase):
+        def __init__(self, framework: ops.Framework) -> None:
+            super().__init__(framework)
+            self.db = pgsql.PostgreSQLClient(self, "db", database="mydb", extensions=["citext"])
+            framework.observe(self.db.on.master_changed, self._on_master_changed)
+
+        def _on_master_changed(self, event: Any) -> None:
+            # a charm reads everything an event offers
+            _ = (event.master, event.standbys, event.database, event.version, event.readiness)
+
+    return FuzzCharm
+
+
+@pytest.mark.scenario
+@chaos_settings(scaled(20, 150, 5000))
+@given(view=relation_views(), leader=st.booleans())
+def test_client_charm_survives_any_remote_bags(view: Dict[str, Any], leader: bool) -> None:
+    testing = pytest.importorskip("ops.testing")
+    if not hasattr(testing, "Context"):
+        pytest.skip("ops.testing has no Scenario Context in this ops")
+    units = {
+        i: {k: v for k, v in bag.items() if "\x00" not in k + v}
+        for i, bag in enumerate(view["units"].values())
+    }
+    assume(units)
+    ctx = testing.Context(
+        _fuzz_charm(), meta={"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
+    )
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=5,
+        local_unit_data={k: v for k, v in view["local_bag"].items() if "\x00" not in k + v},
+        remote_app_data={k: v for k, v in view["app_bag"].items() if "\x00" not in k + v},
+        remote_units_data=units,
+    )
+    state = testing.State(leader=leader, relations={rel})
+    with time_limit(10), ctx(ctx.on.relation_changed(rel, remote_unit=min(units)), state) as mgr:
+        mgr.run()
+        r = mgr.charm.db.readiness()
+    assert r is not None
+    assert r.ready == (r.master is not None)
+    for line in ctx.juju_log:
+        for pw in VECTOR_PASSWORDS:
+            assert pw not in line.message, line
