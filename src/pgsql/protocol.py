@@ -149,6 +149,12 @@ def _extension_name(item: str) -> str:
         return item.strip()
 
 
+@lru_cache(maxsize=256)
+def _extension_names(raw: str) -> FrozenSet[str]:
+    # Evaluated once per server bag per hook, with the same few values: parse each once.
+    return frozenset(_extension_name(e) for e in split_list(raw))
+
+
 def _check_name(kind: str, value: object) -> str:
     if not isinstance(value, str):
         raise RequestError(f"{kind} must be a str, not {type(value).__name__}")
@@ -226,7 +232,7 @@ class Request:
     @property
     def extension_names(self) -> FrozenSet[str]:
         """Requested extension names without their schema."""
-        return frozenset(_extension_name(e) for e in self.extensions)
+        return _extension_names(",".join(self.extensions))
 
     def __bool__(self) -> bool:
         return bool(self.database or self.roles or self.extensions)
@@ -587,7 +593,7 @@ def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
     if request.extensions:
         got_ext = data.get("extensions", "").strip()
         if got_ext:  # pitfalls 16, 20: absent (or "") means this server does not echo them
-            echoed = {_extension_name(e) for e in split_list(got_ext)}
+            echoed = _extension_names(got_ext)
             missing = sorted(request.extension_names - echoed)
             if missing:
                 reasons.append(
