@@ -183,8 +183,11 @@ def test_ctrl_c_stops_and_removes_everything(tmp_path: Path) -> None:
     script.write_text(
         textwrap.dedent(
             """
-            import sys, time
+            import signal, sys, time
             from pgsql._localpg import LocalPostgres
+            # a shell starts background jobs with SIGINT ignored, and Python then installs no
+            # KeyboardInterrupt handler: restore what a program run from a terminal has
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             with LocalPostgres() as pg:
                 pid = open(pg.data_dir / "postmaster.pid").readline().strip()
                 print(pg.directory, pid, flush=True)
@@ -200,9 +203,14 @@ def test_ctrl_c_stops_and_removes_everything(tmp_path: Path) -> None:
         start_new_session=True,
     )
     assert proc.stdout is not None
-    directory, pid = proc.stdout.readline().split()
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        directory, pid = proc.stdout.readline().split()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     assert "KeyboardInterrupt" in err
     assert not Path(directory).exists()
     assert _wait_dead(int(pid))
