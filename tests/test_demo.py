@@ -37,7 +37,8 @@ def _no_password(text: str) -> None:
 
 
 def test_demo_json_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo", "--json"]) == 0
+    # nox installs the package (not editable): name the checkout's examples
+    assert cli.main(["demo", "--json", "--examples", str(ROOT / "examples")]) == 0
     out, err = capsys.readouterr()
     doc: Dict[str, Any] = json.loads(out)
     assert doc["ok"] is True, doc.get("error")

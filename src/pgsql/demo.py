@@ -143,15 +143,21 @@ def load_charm(directory: Path, module_name: str) -> Charm:
     return Charm(directory, classes[0], meta, dict(spec.get("config") or {}))
 
 
+def _has_examples(root: Path) -> bool:
+    return (root / "pgsql-client").is_dir() and (root / "pgsql-provider").is_dir()
+
+
 def _examples(args: argparse.Namespace) -> Path:
     given: Optional[str] = args.examples
     if given:
-        root = Path(given)
+        candidates = [Path(given)]
     else:
         import pgsql
 
-        root = Path(pgsql.__file__).resolve().parents[2] / "examples"
-    if not (root / "pgsql-client").is_dir() or not (root / "pgsql-provider").is_dir():
+        # an editable install (tasks.py) sits in the checkout; otherwise try the current one
+        candidates = [Path(pgsql.__file__).resolve().parents[2] / "examples", Path("examples")]
+    root = next((c for c in candidates if _has_examples(c)), candidates[0])
+    if not _has_examples(root):
         raise DemoError(
             f"the example charms are not in {root}: the demo runs the examples of a source "
             "checkout (git clone https://github.com/canonical/ops-lib-pgsql && cd ops-lib-pgsql "
