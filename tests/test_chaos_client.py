@@ -619,5 +619,5 @@ def _model_request(r: protocol.Request) -> ModelRequest:
 
 TestClientChaos = cast(Any, ClientMachine).TestCase
 TestClientChaos.settings = chaos_settings(
-    scaled(5, 25, 400), steps=scaled(8, 15, 40), suppress_health_check=SLOW_OK
+    scaled(5, 60, 400), steps=scaled(8, 20, 40), suppress_health_check=SLOW_OK
 )

@@ -296,7 +296,7 @@ class ProtocolMachine(RuleBasedStateMachine):
 
 TestProtocolChaos = cast(Any, ProtocolMachine).TestCase
 TestProtocolChaos.settings = chaos_settings(
-    scaled(30, 200, 3000), steps=scaled(20, 40, 80), suppress_health_check=SLOW_OK
+    scaled(30, 400, 3000), steps=scaled(20, 40, 80), suppress_health_check=SLOW_OK
 )
 
 

@@ -408,5 +408,5 @@ class RoundtripMachine(RuleBasedStateMachine):
 
 TestRoundtripChaos = cast(Any, RoundtripMachine).TestCase
 TestRoundtripChaos.settings = chaos_settings(
-    scaled(4, 15, 300), steps=scaled(5, 10, 30), suppress_health_check=SLOW_OK
+    scaled(4, 30, 300), steps=scaled(5, 10, 30), suppress_health_check=SLOW_OK
 )

@@ -412,5 +412,5 @@ class ServerMachine(RuleBasedStateMachine):
 
 TestServerChaos = cast(Any, ServerMachine).TestCase
 TestServerChaos.settings = chaos_settings(
-    scaled(5, 30, 500), steps=scaled(8, 20, 50), suppress_health_check=SLOW_OK
+    scaled(5, 60, 500), steps=scaled(8, 20, 50), suppress_health_check=SLOW_OK
 )

@@ -225,7 +225,7 @@ def _evaluate(
 # ---------------------------------------------------------------------------------------------
 
 
-@chaos_settings(scaled(100, 500, 30000))
+@chaos_settings(scaled(100, 1000, 30000))
 @given(view=relation_views())
 def test_evaluate_never_raises_and_is_consistent(view: Dict[str, Any]) -> None:
     with time_limit(5):
@@ -355,7 +355,7 @@ def _parse_or_none(text: str) -> Optional[ConnectionString]:
     return None
 
 
-@chaos_settings(scaled(200, 1500, 100000))
+@chaos_settings(scaled(200, 3000, 100000))
 @given(text=CONNSTR_TEXT)
 @example(text="host=a password='unterminated")
 @example(text="postgresql://u:p@[::1")
@@ -394,7 +394,7 @@ def _libpq(text: str) -> Optional[Dict[str, str]]:
         return None
 
 
-@chaos_settings(scaled(100, 1000, 100000))
+@chaos_settings(scaled(100, 2000, 100000))
 @given(text=CONNSTR_TEXT)
 def test_connection_string_agrees_with_libpq(text: str) -> None:
     # psycopg hands libpq a NUL-terminated UTF-8 string: compare only what it can pass
@@ -567,7 +567,7 @@ def test_show_unit_examples_are_found() -> None:
 DOC_PASSWORDS = sorted(set(re.findall(r"password[=:] ?'?([A-Za-z0-9]{12,})", SHOW_UNIT_TEXT)))
 
 
-@chaos_settings(scaled(30, 300, 20000))
+@chaos_settings(scaled(30, 600, 20000))
 @given(
     text=show_unit_documents(),
     as_json=st.booleans(),
@@ -629,7 +629,7 @@ def _fuzz_charm() -> Any:
 
 
 @pytest.mark.scenario
-@chaos_settings(scaled(20, 150, 5000))
+@chaos_settings(scaled(20, 300, 5000))
 @given(view=relation_views(), leader=st.booleans())
 def test_client_charm_survives_any_remote_bags(view: Dict[str, Any], leader: bool) -> None:
     testing = pytest.importorskip("ops.testing")
