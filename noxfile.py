@@ -17,11 +17,15 @@ OPS3 = "ops[testing]>=3,<4"
 OPS2 = "ops[testing]>=2.23,<3"
 TEST_DEPS = [
     "pytest>=8",
+    "pytest-xdist>=3",
+    "pytest-cov>=4",
     "hypothesis>=6.100",
     "coverage[toml]>=7",
     "pyyaml",
     "psycopg[binary]>=3.1",
 ]
+# two workers: the machines this runs on, CI's included, have two cores
+XDIST = ["-n", "2"]
 LINTED = ["src", "tests", "examples", "benchmarks", "noxfile.py", "tasks.py"]
 
 
@@ -45,9 +49,15 @@ def tests(session: nox.Session) -> None:
     """The whole suite on the main interpreter and current ops 3, with branch coverage."""
     session.install(OPS3, *TEST_DEPS, ".")
     env = {"PGSQL_TEST_PROFILE": "ci"}
-    session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
-    session.run("coverage", "report")
+    session.run(
+        "pytest",
+        *XDIST,
+        "--cov=pgsql",
+        "--cov-branch",
+        "--cov-report=term",
+        *session.posargs,
+        env=env,
+    )
 
 
 MATRIX = [
