@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import logging
-import os
 import signal
 import threading
 from collections import Counter
@@ -98,43 +96,6 @@ def time_limit(seconds: float) -> Generator[None, None, None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-
-
-class LeakCatcher(logging.Handler):
-    """Keeps every log record so a test can assert none of them holds a password."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: List[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def leaks(self, secret: str = PASSWORD_MARK) -> List[str]:
-        """Messages (formatted, with exception text) that contain ``secret``."""
-        out: List[str] = []
-        for r in self.records:
-            text = r.getMessage()
-            if r.exc_info and r.exc_info[1] is not None:
-                text += repr(r.exc_info[1])
-            if secret in text:
-                out.append(f"{r.name}:{r.levelname}: {text[:300]}")
-        return out
-
-
-@contextlib.contextmanager
-def catch_logs() -> Generator[LeakCatcher, None, None]:
-    """Capture every record of every logger (root at DEBUG) for the duration."""
-    catcher = LeakCatcher()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(catcher)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield catcher
-    finally:
-        root.removeHandler(catcher)
-        root.setLevel(old_level)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,7 +199,7 @@ class Cluster:
     """A server application: units, the real master, an application bag, access style."""
 
     app: str = "postgresql"
-    units: Dict[int, ServerUnit] = field(default_factory=lambda: _no_units())
+    units: Dict[int, ServerUnit] = field(default_factory=_no_units)
     master: Optional[int] = None
     password_gen: int = 0
     access: str = "subnets"  # or "units": no allowed-subnets at all (reactive pgbouncer)
@@ -538,8 +499,3 @@ def expected_broken_events(prev: Optional[View]) -> List[str]:
     if out:
         out += ["database_changed", "database_gone"]
     return [*out, "database_relation_broken"]
-
-
-def profile_is_long() -> bool:
-    """True under ``PGSQL_TEST_PROFILE=long``."""
-    return os.environ.get("PGSQL_TEST_PROFILE") == "long"
