@@ -825,14 +825,12 @@ class PostgreSQLClient(ops.framework.Object):
             if event.unit is not None:
                 units = cast("Dict[str, Bag]", remote["units"])
                 units[event.unit.name] = _filter_bag(relation.data[event.unit])
-            if event.unit is None or remote.get("app"):
-                # Juju names no unit when only the app bag changed; test runners (Scenario)
-                # always name one, so a server known to write its app bag is re-read too.
-                rel_app = cast(
-                    "Optional[Application]", relation.app
-                )  # None when broken, lp:1960934
-                if rel_app is not None:
-                    remote["app"] = _filter_bag(relation.data[rel_app])
+            # Juju names no unit when only the app bag changed, but test runners (Scenario)
+            # always name one, and a server may start writing its app bag at any time:
+            # re-reading it costs one relation-get and never misses a change.
+            rel_app = cast("Optional[Application]", relation.app)  # None when broken, lp:1960934
+            if rel_app is not None:
+                remote["app"] = _filter_bag(relation.data[rel_app])
             self._put_rec(relation.id, rec)
         self._mirror_appdata(relation)
         self._ensure_joined(relation, event.app, event.unit)
@@ -898,8 +896,14 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _handle_peer_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         self._begin()
-        if self._declared is not None or self._state.was_leader is True:
-            return  # the leader is the source; declared requests need nobody's copy
+        if self._declared is not None:
+            return  # declared requests need nobody's copy
+        if self._state.was_leader is True:
+            if self.model.unit.is_leader():
+                return  # the leader is the source
+            # Leadership moved (Juju 4 fires no leader-settings-changed to say so): follow
+            # the new leader's copy from now on.
+            self._state.was_leader = False
         raw = event.relation.data[self.model.app].get(self._peer_key, "")
         if raw != self._state.peer_raw:
             self._state.peer_raw = raw
@@ -957,10 +961,10 @@ class PostgreSQLClient(ops.framework.Object):
         if hook.endswith("-relation-changed"):
             if name:
                 units[name] = _filter_bag(relation.data[self.model.get_unit(name)])
-            if not name or remote.get("app"):
-                rel_app = cast("Optional[Application]", relation.app)
-                if rel_app is not None:
-                    remote["app"] = _filter_bag(relation.data[rel_app])
+            # see _on_changed: the app bag is always re-read
+            rel_app = cast("Optional[Application]", relation.app)
+            if rel_app is not None:
+                remote["app"] = _filter_bag(relation.data[rel_app])
         elif (
             hook.endswith("-relation-departed")
             and name
