@@ -458,6 +458,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _app_bag_may_have_changed(remote: Mapping[str, Any], unit_changed: bool) -> bool:
+    """Whether a relation-changed must re-read the server's application bag.
+
+    Juju fires relation-changed naming a unit when that unit's bag changed, and naming none when
+    only the application bag did. Test runners (Scenario) name a unit either way, so the app bag
+    is also re-read when the named unit's bag did not change (the change must be elsewhere), and
+    whenever this server is known to write its app bag (so a withdrawal is never missed). With
+    servers that write unit bags only, a real change costs no extra relation-get.
+    """
+    return not unit_changed or bool(remote.get("app"))
+
+
 def _filter_bag(bag: Mapping[str, str]) -> Bag:
     return {k: v for k, v in bag.items() if k in _REMOTE_KEYS}
 
@@ -822,15 +834,16 @@ class PostgreSQLClient(ops.framework.Object):
         remote = rec.get("remote")
         if remote is not None:
             remote = cast("Dict[str, Any]", remote)
+            unit_changed = False
             if event.unit is not None:
                 units = cast("Dict[str, Bag]", remote["units"])
-                units[event.unit.name] = _filter_bag(relation.data[event.unit])
-            # Juju names no unit when only the app bag changed, but test runners (Scenario)
-            # always name one, and a server may start writing its app bag at any time:
-            # re-reading it costs one relation-get and never misses a change.
-            rel_app = cast("Optional[Application]", relation.app)  # None when broken, lp:1960934
-            if rel_app is not None:
-                remote["app"] = _filter_bag(relation.data[rel_app])
+                fresh = _filter_bag(relation.data[event.unit])
+                unit_changed = units.get(event.unit.name) != fresh
+                units[event.unit.name] = fresh
+            if _app_bag_may_have_changed(remote, unit_changed):
+                rel_app = cast("Optional[Application]", relation.app)  # None when broken
+                if rel_app is not None:
+                    remote["app"] = _filter_bag(relation.data[rel_app])
             self._put_rec(relation.id, rec)
         self._mirror_appdata(relation)
         self._ensure_joined(relation, event.app, event.unit)
@@ -959,12 +972,15 @@ class PostgreSQLClient(ops.framework.Object):
         units = cast("Dict[str, Bag]", cast("Dict[str, Any]", remote)["units"])
         name = os.environ.get("JUJU_REMOTE_UNIT", "")
         if hook.endswith("-relation-changed"):
+            unit_changed = False
             if name:
-                units[name] = _filter_bag(relation.data[self.model.get_unit(name)])
-            # see _on_changed: the app bag is always re-read
-            rel_app = cast("Optional[Application]", relation.app)
-            if rel_app is not None:
-                remote["app"] = _filter_bag(relation.data[rel_app])
+                fresh = _filter_bag(relation.data[self.model.get_unit(name)])
+                unit_changed = units.get(name) != fresh
+                units[name] = fresh
+            if _app_bag_may_have_changed(cast("Dict[str, Any]", remote), unit_changed):
+                rel_app = cast("Optional[Application]", relation.app)
+                if rel_app is not None:
+                    remote["app"] = _filter_bag(relation.data[rel_app])
         elif (
             hook.endswith("-relation-departed")
             and name
