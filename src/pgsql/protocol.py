@@ -281,20 +281,20 @@ def split_standbys(raw: Optional[str]) -> List[str]:
 @lru_cache(maxsize=1024)
 def _split_standbys(raw: str) -> Tuple[str, ...]:
     # Every server unit bag repeats the same value: split each distinct one once.
-    if "'" in raw or "\\" in raw:
+    parts = _fast_split(raw) if "'" not in raw and "\\" not in raw else None
+    if parts is None:
         parts = _scan_standbys(raw)
         if parts is None:
             parts = [p for line in raw.split("\n") for p in (_scan_standbys(line) or [line])]
-    else:
-        parts = _fast_split(raw)
     return tuple(p.strip(_LIBPQ_WS) for p in parts if p.strip(_LIBPQ_WS))
 
 
-def _fast_split(raw: str) -> List[str]:
+def _fast_split(raw: str) -> Optional[List[str]]:
     """:func:`_scan_standbys` for values without quotes or backslashes, in C-speed steps.
 
     Without quotes, a comma followed by ``keyword=`` separates unless it starts a value (only
-    blanks between it and the ``=`` before it).
+    blanks between it and the ``=`` before it). None when a ``=`` precedes such a comma: whether
+    it ends a key or a value (``password=abc=``) takes the scanner.
     """
     out: List[str] = []
     for line in _LINE_BREAK.split(raw):
@@ -302,7 +302,7 @@ def _fast_split(raw: str) -> List[str]:
         for m in _STANDBY_SPLIT.finditer(line):
             i = m.start()
             if line[start:i].rstrip(_LIBPQ_WS).endswith("="):
-                continue
+                return None
             out.append(line[start:i])
             start = i + 1
         out.append(line[start:])
@@ -315,6 +315,7 @@ def _scan_standbys(raw: str) -> Optional[List[str]]:
     start = 0
     quoted = False
     value_start = False  # just after "=" (and blanks): a quote here opens a quoted value
+    in_value = False  # past a key's "=": another "=" is part of the value (base64 padding)
     i, n = 0, len(raw)
     while i < n:
         c = raw[i]
@@ -331,10 +332,12 @@ def _scan_standbys(raw: str) -> Optional[List[str]]:
         elif c in "\r\n" or (c == "," and not value_start and _STANDBY_SPLIT.match(raw, i)):
             out.append(raw[start:i])
             start = i + 1
-            value_start = False
-        elif c == "=":
-            value_start = True
-        elif c not in _LIBPQ_WS:
+            value_start = in_value = False
+        elif c == "=" and not in_value:
+            value_start = in_value = True
+        elif c in _LIBPQ_WS:
+            in_value = in_value and value_start  # blanks end a value, not the wait for one
+        else:
             value_start = False
         i += 1
     if quoted:
