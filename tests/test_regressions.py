@@ -144,3 +144,23 @@ def test_scenario_app_bag_change_is_seen() -> None:
         mgr.run()
         charm: _SeedCharm = mgr.charm  # type: ignore[assignment]
         assert charm.db.is_ready()
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by tests/test_fuzz_inputs.py (PGSQL_TEST_PROFILE=long)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_standbys_split_after_a_value_ending_in_equals() -> None:
+    # caught by test_standbys_split_back_whatever_the_separator: "host==" (and base64-padded
+    # passwords, "password=abc=") before a comma made split_standbys take the trailing "=" for
+    # a key's and keep two comma-joined standbys as one bogus string
+    raw = "host=a password=abc=,host=b password=def="
+    assert protocol.split_standbys(raw) == ["host=a password=abc=", "host=b password=def="]
+    assert protocol.split_standbys("dbname=0 host==,dbname=1 host=0") == [
+        "dbname=0 host==",
+        "dbname=1 host=0",
+    ]
+    # a comma that starts a value still belongs to it
+    assert protocol.split_standbys("host=a user=,dbname=x") == ["host=a user=,dbname=x"]
+    assert protocol.split_standbys("host=a port = ,host=b") == ["host=a port = ,host=b"]
