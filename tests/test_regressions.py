@@ -164,3 +164,62 @@ def test_standbys_split_after_a_value_ending_in_equals() -> None:
     # a comma that starts a value still belongs to it
     assert protocol.split_standbys("host=a user=,dbname=x") == ["host=a user=,dbname=x"]
     assert protocol.split_standbys("host=a port = ,host=b") == ["host=a port = ,host=b"]
+
+
+class _ConfigCharm(ops.CharmBase):
+    """1.x-style charm that follows its config with the 2.x setter."""
+
+    def __init__(self, framework: ops.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        self.told: Any = None
+        framework.observe(self.db.on.database_relation_joined, self._on_joined)
+        framework.observe(self.db.on.master_changed, self._on_master_changed)
+        framework.observe(self.on.config_changed, self._on_config_changed)
+
+    def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        event.database = str(self.config["database"])
+
+    def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
+        self.told = event.master
+
+    def _on_config_changed(self, event: ops.ConfigChangedEvent) -> None:
+        for relation in self.model.relations["db"]:
+            self.db.set_request(relation, database=str(self.config["database"]))
+
+
+@pytest.mark.scenario
+@pytest.mark.xfail(
+    strict=True,
+    reason="client: set_request() outside relation hooks (e.g. from config-changed) changes "
+    "readiness() at once but emits no master_available/master_changed/master_gone; the charm "
+    "hears of it only at the next relation-changed, which never comes when the server's echo "
+    "already matches the new request",
+)
+def test_set_request_emits_the_transition_it_causes() -> None:
+    # caught by test_chaos_roundtrip (long profile): a seed-style charm whose leader switched
+    # the database to one the server already served never got master_changed
+    testing = _scenario()
+    meta = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
+    config = {"options": {"database": {"type": "string", "default": "first"}}}
+    ctx = testing.Context(_ConfigCharm, meta=meta, config=config, unit_id=0)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=5,
+        local_unit_data=dict(_CLIENT),
+        remote_units_data={0: _server("second")},
+    )
+    state = testing.State(leader=True, relations={rel})
+    state = ctx.run(ctx.on.relation_joined(rel, remote_unit=0), state)
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(5), remote_unit=0), state)
+    ctx.emitted_events.clear()
+    state = dataclasses.replace(state, config={"database": "second"})
+    with ctx(ctx.on.config_changed(), state) as mgr:
+        mgr.run()
+        charm: _ConfigCharm = mgr.charm  # type: ignore[assignment]
+        assert charm.db.is_ready()
+        kinds = [e.handle.kind for e in ctx.emitted_events]
+        assert "master_available" in kinds
+        assert charm.told is not None
