@@ -511,7 +511,7 @@ class ClientMachine(RuleBasedStateMachine):
                 "config",
                 # seed mode: set_request() from config-changed emits nothing yet (known bug,
                 # test_regressions::test_set_request_emits_the_transition_it_causes)
-                updates=self.config["declarative"],
+                updates=True,
             )
 
     def _leader_first(self) -> List[UnitSim]:

@@ -189,14 +189,8 @@ class _ConfigCharm(ops.CharmBase):
 
 
 @pytest.mark.scenario
-@pytest.mark.xfail(
-    strict=True,
-    reason="client: set_request() outside relation hooks (e.g. from config-changed) changes "
-    "readiness() at once but emits no master_available/master_changed/master_gone; the charm "
-    "hears of it only at the next relation-changed, which never comes when the server's echo "
-    "already matches the new request",
-)
 def test_set_request_emits_the_transition_it_causes() -> None:
+    # Fixed: set_request() and request() emit the transitions their change causes.
     # caught by test_chaos_roundtrip (long profile): a seed-style charm whose leader switched
     # the database to one the server already served never got master_changed
     testing = _scenario()

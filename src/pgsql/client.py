@@ -635,6 +635,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._evals.clear()
             for relation in self.model.relations[self.relation_name]:
                 self._publish(relation)
+                self._retell(relation)
             self._state.declared = new.databag()
 
     def relation(self) -> Optional[Relation]:
@@ -779,6 +780,8 @@ class PostgreSQLClient(ops.framework.Object):
             self._dirty[relation.id] = (relation, new)
         else:
             self._write_request(relation, new)
+            if cur != new:
+                self._retell(relation)
 
     def _write_request(self, relation: Relation, request: Request) -> None:
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
@@ -1092,6 +1095,16 @@ class PostgreSQLClient(ops.framework.Object):
             dirty, self._dirty = self._dirty, {}
             for rel, request in dirty.values():
                 self._write_request(rel, request)
+                self._retell(rel)
+
+    def _retell(self, relation: Relation) -> None:
+        """After a request change: emit what it changed (an echo may already match it).
+
+        Only for relations the charm was already told about (joined): a first evaluation
+        belongs to the relation hooks.
+        """
+        if not self._emitting and relation.id in self._state.rels:
+            self._update(relation, relation.app, None)
 
     def _learn_request(self, relation: Relation) -> Optional[Bag]:
         """Find out what the application requested (see the module docstring for the order)."""

@@ -144,7 +144,11 @@ _PAIR = re.compile(
     f"(?:'((?:[^'\\\\]|\\\\.)*)'|(?!')((?:[^{_WS}\\\\]|\\\\.)*\\\\?))",
     re.DOTALL,
 )
-_NEEDS_QUOTING = re.compile(f"[{_WS}'\\\\]")
+_NEEDS_QUOTING = re.compile(f"[{_WS}',\\\\]")
+# Whitespace forces quotes; so does a comma, which libpq does not need but which keeps a
+# connection string unambiguous when servers join several with commas (pgsql "standbys").
+_QUOTE = re.compile(f"[{_WS},]")
+_LIST_NEEDS_QUOTING = re.compile(f"[{_WS}'\\\\]")
 _HAS_WS = re.compile(f"[{_WS}]")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})|%00")
 _URI_PREFIXES = ("postgresql://", "postgres://")
@@ -449,18 +453,23 @@ def parse(text: str) -> Dict[str, str]:
     return _parse_keyword_value(text)
 
 
-def _quote_value(value: str) -> str:
+def _quote_value(value: str, is_list: bool = False) -> str:
     if not value:
         return "''"
-    if _NEEDS_QUOTING.search(value) is None:
+    if (_LIST_NEEDS_QUOTING if is_list else _NEEDS_QUOTING).search(value) is None:
         return value
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'" if _HAS_WS.search(value) else escaped
+    return f"'{escaped}'" if (_HAS_WS if is_list else _QUOTE).search(value) else escaped
+
+
+# Comma-separated lists in libpq itself: a comma there is syntax, not data, and stays bare.
+_LIST_KEYWORDS = frozenset({"host", "hostaddr", "port"})
 
 
 def _format_keyword_value(d: Mapping[str, str], mask: bool = False) -> str:
     return " ".join(
-        f"{k}={MASK if mask and k in SECRET_KEYWORDS else _quote_value(v)}" for k, v in d.items()
+        f"{k}={MASK if mask and k in SECRET_KEYWORDS else _quote_value(v, k in _LIST_KEYWORDS)}"
+        for k, v in d.items()
     )
 
 
