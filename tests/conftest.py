@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-
 PROFILE = os.environ.get("PGSQL_TEST_PROFILE", "ci")
 
 
