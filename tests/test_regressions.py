@@ -217,3 +217,26 @@ def test_set_request_emits_the_transition_it_causes() -> None:
         kinds = [e.handle.kind for e in ctx.emitted_events]
         assert "master_available" in kinds
         assert charm.told is not None
+
+
+def test_comma_joined_master_is_malformed_not_ready() -> None:
+    # caught by test_fuzz_inputs (long profile, wrong separators): a master written with commas
+    # instead of spaces parses, as in libpq, as one long dbname holding the password; it was
+    # "ready" and the password showed in the dbname of every repr
+    bag = {
+        "master": "dbname=mydb,host=10.0.0.20,password=SECRETpw,port=5432,user=u",
+        "database": "mydb",
+        "allowed-subnets": "10.0.0.10/32",
+    }
+    r = protocol.evaluate(
+        protocol.Request.build(database="mydb"),
+        "myapp/0",
+        {"egress-subnets": "10.0.0.10/32"},
+        "postgresql",
+        {},
+        {"postgresql/0": bag},
+    )
+    assert not r.ready
+    assert r.master is None
+    assert [x.code for x in r.reasons if x.blocking] == [protocol.MALFORMED]
+    assert "SECRETpw" not in repr(r)

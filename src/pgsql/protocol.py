@@ -492,6 +492,14 @@ def _parse_bag(name: str, is_app: bool, data: Databag) -> _Bag:
             master = _parse_cs(raw_master)
         except ConnectionStringError as e:
             problems.append(Reason(MALFORMED, f"unusable master connection string: {e}", name))
+        else:
+            if len(_split_standbys(raw_master)) > 1:
+                # "dbname=x,host=y,password=z" parses (as one dbname) but is several strings
+                # joined with commas: connecting would fail, and the password would sit in dbname
+                master = None
+                problems.append(
+                    Reason(MALFORMED, "master holds several comma-joined connection strings", name)
+                )
     standbys, errors = _parse_standbys(data.get("standbys", ""))
     for error in errors:
         problems.append(
