@@ -77,6 +77,7 @@ def matrix(session: nox.Session, ops: str) -> None:
     session.install(ops, *TEST_DEPS, ".")
     session.run(
         "pytest",
+        *XDIST,
         "-q",
         "-p",
         "no:cacheprovider",
@@ -91,6 +92,7 @@ def oldest(session: nox.Session) -> None:
     session.install("ops==2.0.0", *TEST_DEPS, ".")
     session.run(
         "pytest",
+        *XDIST,
         "-q",
         "-p",
         "no:cacheprovider",

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 
+# The real PostgreSQL fixtures (tests/pgfixture.py), for tests/ and examples/ alike.
+pytest_plugins = ["pgfixture"]
+
 PROFILE = os.environ.get("PGSQL_TEST_PROFILE", "ci")
 
 
