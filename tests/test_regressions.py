@@ -240,3 +240,21 @@ def test_comma_joined_master_is_malformed_not_ready() -> None:
     assert r.master is None
     assert [x.code for x in r.reasons if x.blocking] == [protocol.MALFORMED]
     assert "SECRETpw" not in repr(r)
+
+
+def test_mangled_standby_separators_do_not_leak_the_password() -> None:
+    # caught by test_fuzz_inputs (matrix, Python 3.9): standbys joined with "|" parse as one
+    # dbname holding "password=..."; the standby was used and its repr showed the password
+    bag = {
+        "master": "dbname=mydb host=10.0.0.20 password=SECRETpw port=5432 user=u",
+        "standbys": "dbname=mydb|host=10.0.0.21|password=SECRETpw|port=5432|user=u",
+        "database": "mydb",
+        "allowed-subnets": "10.0.0.10/32",
+    }
+    r = protocol.evaluate(
+        None, "myapp/0", {"egress-subnets": "10.0.0.10/32"}, "postgresql", {}, {"postgresql/0": bag}
+    )
+    assert r.ready
+    assert r.standbys == ()
+    assert protocol.MALFORMED in {x.code for x in r.reasons}
+    assert "SECRETpw" not in repr(r.standbys) + repr(r.reasons)

@@ -80,7 +80,7 @@ def hook_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     store.write_text("{}")
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    py = os.path.realpath(sys.executable)
+    py = sys.executable  # the venv's own interpreter (its realpath would lose the venv and yaml)
     get = bindir / "leader-get"
     get.write_text(
         f"#!{py}\nimport sys, yaml\n"

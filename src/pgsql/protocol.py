@@ -47,7 +47,7 @@ from typing import (
     cast,
 )
 
-from .connstr import ConnectionString, ConnectionStringError
+from .connstr import SECRET_KEYWORDS, ConnectionString, ConnectionStringError
 
 __all__ = [
     "BROKEN_EVENTS",
@@ -353,10 +353,23 @@ def unit_sort_key(name: str) -> Tuple[str, int, str]:
     return (app, int(num), name) if num.isascii() and num.isdigit() else (name, -1, name)
 
 
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?<![A-Za-z0-9_])(?:" + "|".join(sorted(SECRET_KEYWORDS)) + r")[ \t]*=", re.IGNORECASE
+)
+
+
 @lru_cache(maxsize=4096)
 def _parse_cs(raw: str) -> ConnectionString:
     # Servers repeat the same strings in every unit bag; parse each distinct one once.
-    return ConnectionString(raw)
+    cs = ConnectionString(raw)
+    for key, value in cs.items():
+        if key not in SECRET_KEYWORDS and _SECRET_ASSIGNMENT.search(value):
+            # A mangled string ("dbname=x|host=y|password=z" is one dbname to libpq): unusable,
+            # and its secret would show wherever that value is shown.
+            raise ConnectionStringError(
+                f"the value of {key!r} holds a secret keyword's assignment: mangled separators?"
+            )
+    return cs
 
 
 def _digest(value: Optional[str]) -> Optional[str]:
