@@ -43,8 +43,8 @@ _CLIENT = {
 }
 
 
-class _SeedCharm(ops.CharmBase):
-    def __init__(self, framework: ops.Framework) -> None:
+class _SeedCharm(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "db")
         framework.observe(self.db.on.database_relation_joined, self._on_joined)
@@ -166,10 +166,10 @@ def test_standbys_split_after_a_value_ending_in_equals() -> None:
     assert protocol.split_standbys("host=a port = ,host=b") == ["host=a port = ,host=b"]
 
 
-class _ConfigCharm(ops.CharmBase):
+class _ConfigCharm(ops.charm.CharmBase):
     """1.x-style charm that follows its config with the 2.x setter."""
 
-    def __init__(self, framework: ops.Framework) -> None:
+    def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "db")
         self.told: Any = None
@@ -183,7 +183,7 @@ class _ConfigCharm(ops.CharmBase):
     def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
         self.told = event.master
 
-    def _on_config_changed(self, event: ops.ConfigChangedEvent) -> None:
+    def _on_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
         for relation in self.model.relations["db"]:
             self.db.set_request(relation, database=str(self.config["database"]))
 

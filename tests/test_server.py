@@ -34,10 +34,10 @@ MASTER = ConnectionString(
 STANDBY = MASTER.replace(host="10.0.0.21")
 
 
-class ServerCharm(ops.CharmBase):
+class ServerCharm(ops.charm.CharmBase):
     """Records the server events; publishes when ``auto`` is set."""
 
-    def __init__(self, framework: ops.Framework):
+    def __init__(self, framework: ops.framework.Framework):
         super().__init__(framework)
         self.db = PostgreSQLServer(self, "db")
         self.seen: List[Tuple[str, int, str, Request]] = []
@@ -91,7 +91,7 @@ def add_client(h: Any, units: int = 2, app_data: Optional[Dict[str, str]] = None
     return rel_id
 
 
-def relation(h: Any, rel_id: int) -> ops.Relation:
+def relation(h: Any, rel_id: int) -> ops.model.Relation:
     rel = h.model.get_relation("db", rel_id)
     assert rel is not None
     return rel
@@ -390,8 +390,8 @@ def test_relation_of_another_endpoint_is_refused(harness: Any) -> None:
 
 @pytest.mark.parametrize("endpoint", ["backend", "replicas", "nope"])
 def test_constructor_needs_a_provides_endpoint(endpoint: str) -> None:
-    class Bad(ops.CharmBase):
-        def __init__(self, framework: ops.Framework):
+    class Bad(ops.charm.CharmBase):
+        def __init__(self, framework: ops.framework.Framework):
             super().__init__(framework)
             self.db = PostgreSQLServer(self, endpoint)
 
@@ -404,8 +404,8 @@ def test_constructor_needs_a_provides_endpoint(endpoint: str) -> None:
 
 
 def test_two_endpoints_keep_separate_state(harness: Any) -> None:
-    class Two(ops.CharmBase):
-        def __init__(self, framework: ops.Framework):
+    class Two(ops.charm.CharmBase):
+        def __init__(self, framework: ops.framework.Framework):
             super().__init__(framework)
             self.db = PostgreSQLServer(self, "db")
             self.admin = PostgreSQLServer(self, "db-admin")

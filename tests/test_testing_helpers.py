@@ -213,10 +213,10 @@ META = {
 EVENTS = (*protocol.EVENT_NAMES, "database_relation_joined", "database_relation_broken")
 
 
-class DeclarativeCharm(ops.CharmBase):
+class DeclarativeCharm(ops.charm.CharmBase):
     """Requests ``mydb`` + citext declaratively; reports readiness as its status."""
 
-    def __init__(self, framework: ops.Framework):
+    def __init__(self, framework: ops.framework.Framework):
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "db", database="mydb", extensions=["citext"])
         self.seen: List[str] = []
@@ -225,24 +225,24 @@ class DeclarativeCharm(ops.CharmBase):
         if hasattr(self.on, "collect_unit_status"):
             framework.observe(self.on.collect_unit_status, self._on_collect)
 
-    def _record(self, event: ops.EventBase) -> None:
+    def _record(self, event: ops.framework.EventBase) -> None:
         self.seen.append(event.handle.kind)
 
     def _on_collect(self, event: Any) -> None:
         r = self.db.readiness()
         if r is None:
-            event.add_status(ops.BlockedStatus("no db"))
+            event.add_status(ops.model.BlockedStatus("no db"))
         elif r.ready and r.master is not None:
-            event.add_status(ops.ActiveStatus(f"master {r.master.host}"))
+            event.add_status(ops.model.ActiveStatus(f"master {r.master.host}"))
         else:
-            event.add_status(ops.WaitingStatus(r.why))
+            event.add_status(ops.model.WaitingStatus(r.why))
 
 
 class LegacyCharm(DeclarativeCharm):
     """Requests the 1.x way: the leader sets ``event.database`` in database_relation_joined."""
 
-    def __init__(self, framework: ops.Framework):
-        ops.CharmBase.__init__(self, framework)
+    def __init__(self, framework: ops.framework.Framework):
+        ops.charm.CharmBase.__init__(self, framework)
         self.db = pgsql.PostgreSQLClient(self, "db")
         self.seen = []
         for name in EVENTS:

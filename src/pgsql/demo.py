@@ -134,7 +134,7 @@ def load_charm(directory: Path, module_name: str) -> Charm:
         value
         for value in vars(module).values()
         if isinstance(value, type)
-        and issubclass(value, ops.CharmBase)
+        and issubclass(value, ops.charm.CharmBase)
         and value.__module__ == module_name
     ]
     if len(classes) != 1:
