@@ -258,3 +258,24 @@ def test_mangled_standby_separators_do_not_leak_the_password() -> None:
     assert r.standbys == ()
     assert protocol.MALFORMED in {x.code for x in r.reasons}
     assert "SECRETpw" not in repr(r.standbys) + repr(r.reasons)
+
+
+def test_standby_votes_compare_parsed_values_not_raw_strings() -> None:
+    # caught by test_chaos_client (long profile): with no master anywhere, bags publishing the
+    # same standbys in different key orders were counted as different values, so the vote
+    # (pitfall 3) was lost and another bag (with another version) was chosen; pitfall 5 says
+    # compare parsed values
+    sorted_form = "dbname=mydb host=10.0.0.21 password=pw port=5432 user=u"
+    insertion_form = "host=10.0.0.21 dbname=mydb port=5432 user=u password=pw"
+    grant = {"allowed-subnets": "10.0.0.10/32", "database": "mydb"}
+    units = {
+        "postgresql/0": {**grant, "standbys": "host=10.0.0.99 user=u", "version": "14.1"},
+        "postgresql/1": {**grant, "standbys": sorted_form, "version": "14.0"},
+        "postgresql/2": {**grant, "standbys": insertion_form, "version": "14.0"},
+    }
+    r = protocol.evaluate(
+        None, "myapp/0", {"egress-subnets": "10.0.0.10/32"}, "postgresql", {}, units
+    )
+    assert r.master is None
+    assert [s.host for s in r.standbys] == ["10.0.0.21"]
+    assert (r.source, r.version) == ("postgresql/1", "14.0")

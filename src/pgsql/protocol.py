@@ -524,6 +524,12 @@ def _parse_bag(name: str, is_app: bool, data: Databag) -> _Bag:
 
 
 @lru_cache(maxsize=1024)
+def _canonical_standbys(raw: str) -> str:
+    # pitfall 5: bags agree when their standbys parse the same, however each server formats them
+    return "\n".join(str(cs) for cs in _parse_standbys(raw)[0])
+
+
+@lru_cache(maxsize=1024)
 def _parse_standbys(raw: str) -> Tuple[Tuple[ConnectionString, ...], Tuple[str, ...]]:
     """The distinct standby connection strings of a ``standbys`` value, and parse errors."""
     found: Dict[ConnectionString, None] = {}
@@ -776,7 +782,10 @@ def evaluate(
     if source is not None and source.standbys:
         standby_bag: Optional[_Bag] = source
     else:
-        ranked = _rank([b for b in candidates if b.standbys], lambda b: b.data.get("standbys"))
+        ranked = _rank(
+            [b for b in candidates if b.standbys],
+            lambda b: _canonical_standbys(b.data.get("standbys", "")),
+        )
         standby_bag = ranked[0] if ranked else None
     standbys = standby_bag.standbys if standby_bag is not None else ()
 
