@@ -279,3 +279,58 @@ def test_standby_votes_compare_parsed_values_not_raw_strings() -> None:
     assert r.master is None
     assert [s.host for s in r.standbys] == ["10.0.0.21"]
     assert (r.source, r.version) == ("postgresql/1", "14.0")
+
+
+class _LeaderConfigCharm(_ConfigCharm):
+    """_ConfigCharm that, like the seed example, only sets the request on the leader."""
+
+    def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            super()._on_joined(event)
+
+    def _on_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
+        if self.unit.is_leader():
+            super()._on_config_changed(event)
+
+
+def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
+    # caught by test_chaos_roundtrip (long profile: leadership moving while the request went
+    # mydbname -> otherdb -> mydbname): a unit that learnt "mydbname" from the peer bag, then as
+    # leader shared "otherdb", saw the new leader's "mydbname" share as the very text it had
+    # already read (A-B-A), skipped it and kept judging readiness against "otherdb"
+    testing = _scenario()
+    config = {"options": {"database": {"type": "string", "default": "mydbname"}}}
+    ctx = testing.Context(_LeaderConfigCharm, meta=_META, config=config, unit_id=1)
+    share = {"pgsql-db": json.dumps({"5": {"database": "mydbname"}}, separators=(",", ":"))}
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=5,
+        local_unit_data=dict(_CLIENT),
+        remote_units_data={0: _server("mydbname")},
+    )
+    peer = testing.PeerRelation(
+        "peers", interface="myapp-peers", id=1, local_app_data=share, peers_data={0: {}}
+    )
+    state = testing.State(leader=False, relations={rel, peer}, config={"database": "mydbname"})
+    state = ctx.run(ctx.on.relation_joined(rel, remote_unit=0), state)
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(1), remote_unit=0), state)
+    # this unit becomes leader and asks for "otherdb"
+    state = dataclasses.replace(state, leader=True, config={"database": "otherdb"})
+    state = ctx.run(ctx.on.leader_elected(), state)
+    state = ctx.run(ctx.on.config_changed(), state)
+    assert json.loads(state.get_relation(1).local_app_data["pgsql-db"]) == {
+        "5": {"database": "otherdb"}
+    }
+    # leadership moves on; the new leader asks for "mydbname" again, and the server serves it
+    peer2 = dataclasses.replace(state.get_relation(1), local_app_data=share)
+    state = dataclasses.replace(state, leader=False, relations={state.get_relation(5), peer2})
+    with ctx(ctx.on.relation_changed(peer2, remote_unit=0), state) as mgr:
+        mgr.run()
+        charm: _LeaderConfigCharm = mgr.charm  # type: ignore[assignment]
+        relation = charm.model.relations["db"][0]
+        assert charm.db.requested(relation) == protocol.Request.build(database="mydbname")
+        readiness = charm.db.readiness()
+        assert readiness is not None
+        assert readiness.ready, readiness

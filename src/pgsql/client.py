@@ -914,14 +914,16 @@ class PostgreSQLClient(ops.framework.Object):
         self._begin()
         if self._declared is not None:
             return  # declared requests need nobody's copy
+        lost_leadership = False
         if self._state.was_leader is True:
             if self.model.unit.is_leader():
                 return  # the leader is the source
             # Leadership moved (Juju 4 fires no leader-settings-changed to say so): follow
-            # the new leader's copy from now on.
+            # the new leader's copy from now on, even if it reads like one seen before.
             self._state.was_leader = False
+            lost_leadership = True
         raw = event.relation.data[self.model.app].get(self._peer_key, "")
-        if raw != self._state.peer_raw:
+        if lost_leadership or raw != self._state.peer_raw:
             self._state.peer_raw = raw
             self._relearn_all()
 
@@ -1210,6 +1212,8 @@ class PostgreSQLClient(ops.framework.Object):
             new = json.dumps(table, sort_keys=True, separators=(",", ":"))
             if new != raw:
                 bag[self._peer_key] = new
+            # what this unit last saw in the peer bag is what it wrote (no stale A-B-A later)
+            self._state.peer_raw = new
             return
         if shutil.which("leader-set") is None:
             return
