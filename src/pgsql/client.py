@@ -458,8 +458,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _app_bag_may_have_changed(remote: Mapping[str, Any], unit_changed: bool) -> bool:
-    """Whether a relation-changed must re-read the server's application bag.
+def _refresh_changed(relation: Relation, remote: Dict[str, Any], unit: Optional[Unit]) -> None:
+    """Update the cached server bags for a relation-changed naming ``unit`` (or none).
 
     Juju fires relation-changed naming a unit when that unit's bag changed, and naming none when
     only the application bag did. Test runners (Scenario) name a unit either way, so the app bag
@@ -467,7 +467,16 @@ def _app_bag_may_have_changed(remote: Mapping[str, Any], unit_changed: bool) -> 
     whenever this server is known to write its app bag (so a withdrawal is never missed). With
     servers that write unit bags only, a real change costs no extra relation-get.
     """
-    return not unit_changed or bool(remote.get("app"))
+    unit_changed = False
+    if unit is not None:
+        units = cast("Dict[str, Bag]", remote["units"])
+        fresh = _filter_bag(relation.data[unit])
+        unit_changed = units.get(unit.name) != fresh
+        units[unit.name] = fresh
+    if not unit_changed or remote.get("app"):
+        rel_app = cast("Optional[Application]", relation.app)  # None when broken
+        if rel_app is not None:
+            remote["app"] = _filter_bag(relation.data[rel_app])
 
 
 def _filter_bag(bag: Mapping[str, str]) -> Bag:
@@ -836,17 +845,7 @@ class PostgreSQLClient(ops.framework.Object):
         rec = self._rec(relation.id)
         remote = rec.get("remote")
         if remote is not None:
-            remote = cast("Dict[str, Any]", remote)
-            unit_changed = False
-            if event.unit is not None:
-                units = cast("Dict[str, Bag]", remote["units"])
-                fresh = _filter_bag(relation.data[event.unit])
-                unit_changed = units.get(event.unit.name) != fresh
-                units[event.unit.name] = fresh
-            if _app_bag_may_have_changed(remote, unit_changed):
-                rel_app = cast("Optional[Application]", relation.app)  # None when broken
-                if rel_app is not None:
-                    remote["app"] = _filter_bag(relation.data[rel_app])
+            _refresh_changed(relation, cast("Dict[str, Any]", remote), event.unit)
             self._put_rec(relation.id, rec)
         self._mirror_appdata(relation)
         self._ensure_joined(relation, event.app, event.unit)
@@ -977,15 +976,8 @@ class PostgreSQLClient(ops.framework.Object):
         units = cast("Dict[str, Bag]", cast("Dict[str, Any]", remote)["units"])
         name = os.environ.get("JUJU_REMOTE_UNIT", "")
         if hook.endswith("-relation-changed"):
-            unit_changed = False
-            if name:
-                fresh = _filter_bag(relation.data[self.model.get_unit(name)])
-                unit_changed = units.get(name) != fresh
-                units[name] = fresh
-            if _app_bag_may_have_changed(cast("Dict[str, Any]", remote), unit_changed):
-                rel_app = cast("Optional[Application]", relation.app)
-                if rel_app is not None:
-                    remote["app"] = _filter_bag(relation.data[rel_app])
+            unit = self.model.get_unit(name) if name else None
+            _refresh_changed(relation, cast("Dict[str, Any]", remote), unit)
         elif (
             hook.endswith("-relation-departed")
             and name
