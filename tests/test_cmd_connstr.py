@@ -129,3 +129,54 @@ def test_python_dash_m():
     assert proc.stderr.startswith("pgsql connstr: error: ")
     assert proc.stderr.count("\n") == 1
     assert "secret" not in proc.stderr
+
+
+MANGLED_SECRET = "M4ngledPw"
+
+
+@pytest.mark.parametrize("sep", ["|", ";"])
+@pytest.mark.parametrize("fmt", [[], ["--uri"], ["--json"]])
+def test_connstr_masks_password_inside_mangled_value(
+    capsys: pytest.CaptureFixture[str], sep: str, fmt: List[str]
+):
+    # libpq reads it as one dbname holding the password: that value is masked from "password="
+    text = sep.join(["dbname=mydb", "host=10.0.0.20", f"password={MANGLED_SECRET}", "user=u"])
+    rc, out, err = run(capsys, [*fmt, text])
+    assert (rc, err) == (0, "")
+    assert MANGLED_SECRET not in out
+    assert "10.0.0.20" in out
+    if fmt == ["--json"]:
+        assert json.loads(out) == {"dbname": f"mydb{sep}host=10.0.0.20{sep}password=********"}
+    elif not fmt:
+        assert out == f"dbname=mydb{sep}host=10.0.0.20{sep}password=********\n"
+    # --show-password shows what was given
+    _, out, _ = run(capsys, [*fmt, "--show-password", text])
+    assert MANGLED_SECRET in out
+
+
+def test_connstr_masks_a_password_holding_separators(capsys: pytest.CaptureFixture[str]):
+    text = f"dbname='mydb|PASSWORD={MANGLED_SECRET}|x;y, z|user=u' host=h"
+    for fmt in ([], ["--uri"], ["--json"]):
+        rc, out, _ = run(capsys, [*fmt, text])
+        assert rc == 0
+        for part in (MANGLED_SECRET, "x;y", "user=u", "user%3Du"):
+            assert part not in out
+        assert "mydb|PASSWORD=" in out or "mydb%7CPASSWORD%3D" in out
+
+
+def test_connstr_masks_uri_userinfo_inside_a_value(capsys: pytest.CaptureFixture[str]):
+    text = f"host=h application_name='postgresql://u:{MANGLED_SECRET}@db/x'"
+    rc, out, _ = run(capsys, [text])
+    assert rc == 0
+    assert out == "application_name=postgresql://u:********@db/x host=h\n"
+    _, out, _ = run(capsys, ["--json", text])
+    assert json.loads(out)["application_name"] == "postgresql://u:********@db/x"
+
+
+def test_connstr_error_does_not_echo_what_follows_a_password_inside_a_value(
+    capsys: pytest.CaptureFixture[str],
+):
+    rc, out, err = run(capsys, [f"dbname=mydb|password={MANGLED_SECRET} tail"])
+    assert (rc, out) == (2, "")
+    assert MANGLED_SECRET not in err
+    assert "tail" not in err

@@ -489,3 +489,128 @@ def test_arbitrary_text_parses_or_raises_cleanly(text: str):
         assert ConnectionString(str(cs)) == cs
         assert ConnectionString(cs.uri) == cs
     assert "\n" not in message
+
+
+# --- secrets inside values (mangled separators, URIs) ------------------------------------------
+
+MANGLED_SECRET = "M4ngledPw"
+
+
+@pytest.mark.parametrize("sep", ["|", ";", ",", " ", "&", "\t", "\n"])
+def test_mask_value_hides_what_follows_password_whatever_the_separator(sep: str):
+    value = sep.join(["mydb", "host=10.0.0.20", f"password={MANGLED_SECRET}", "port=5432"])
+    masked = connstr.mask_value(value)
+    assert MANGLED_SECRET not in masked
+    assert "5432" not in masked  # to the end of the value: the password could hold separators
+    assert masked == sep.join(["mydb", "host=10.0.0.20", "password=********"])
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (f"password={MANGLED_SECRET}", "password=********"),
+        (f"mydb|PASSWORD={MANGLED_SECRET}", "mydb|PASSWORD=********"),
+        (f"mydb|Password = {MANGLED_SECRET}", "mydb|Password =********"),
+        (f"mydb|sslpassword={MANGLED_SECRET}", "mydb|sslpassword=********"),
+        (f"mydb;oauth_client_secret={MANGLED_SECRET}", "mydb;oauth_client_secret=********"),
+        (f"mydb|password={MANGLED_SECRET}|x;y,z 'q'", "mydb|password=********"),
+        (f"mydb|password='{MANGLED_SECRET} |;,'|port=1", "mydb|password=********"),
+    ],
+)
+def test_mask_value_hides_secret_keywords_in_any_case_to_the_end(value: str, shown: str):
+    assert connstr.mask_value(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (f"postgresql://u:{MANGLED_SECRET}@h:5432/db", "postgresql://u:********@h:5432/db"),
+        (f"mydb|postgres://u:{MANGLED_SECRET}@h/db", "mydb|postgres://u:********@h/db"),
+        (f"see https://u:{MANGLED_SECRET}@example.com/x", "see https://u:********@example.com/x"),
+        (f"postgresql://u:{MANGLED_SECRET}@/@h/db", "postgresql://u:********@h/db"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        (
+            f"postgresql://u:{MANGLED_SECRET}@h/db?password={MANGLED_SECRET}",
+            "postgresql://u:********@h/db?password=********",
+        ),
+    ],
+)
+def test_mask_value_hides_uri_userinfo_password_inside_a_value(value: str, shown: str):
+    assert connstr.mask_value(value) == shown
+
+
+@pytest.mark.parametrize(
+    "value", ["", "mydb", "10.0.0.1,10.0.0.2", "-c search_path=app", "mypassword=x", "a=b"]
+)
+def test_mask_value_leaves_values_without_secrets_alone(value: str):
+    assert connstr.mask_value(value) == value
+
+
+def test_mask_value_is_idempotent_and_takes_another_mask():
+    once = connstr.mask_value(f"mydb|password={MANGLED_SECRET}")
+    assert connstr.mask_value(once) == once
+    assert connstr.mask_value(f"mydb|password={MANGLED_SECRET}", "***") == "mydb|password=***"
+
+
+def test_mask_value_is_linear_on_huge_input():
+    for value in ["@" + "://a:" * 50000, "://a:" * 50000 + "@", "password " * 50000, "x" * 10**6]:
+        connstr.mask_value(value)  # the suite's time limit catches a quadratic scan
+
+
+def test_secret_assignment_is_the_rule_the_client_refuses():
+    from pgsql import protocol
+
+    assert protocol._SECRET_ASSIGNMENT is connstr.SECRET_ASSIGNMENT  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.parametrize("sep", ["|", ";"])
+def test_repr_masks_password_inside_mangled_dbname(sep: str):
+    text = sep.join(["dbname=mydb", "host=10.0.0.20", f"password={MANGLED_SECRET}", "user=u"])
+    cs = ConnectionString(text)
+    assert cs.password is None  # libpq reads it as one dbname
+    assert cs.dbname is not None
+    for shown in (repr(cs), cs.masked(), cs.masked_uri()):
+        assert MANGLED_SECRET not in shown
+        assert "10.0.0.20" in shown
+    assert repr(cs) == f"ConnectionString('dbname=mydb{sep}host=10.0.0.20{sep}password=********')"
+    assert cs.masked_uri() == (
+        f"postgresql:///mydb%{ord(sep):02X}host%3D10.0.0.20%{ord(sep):02X}password%3D********"
+    )
+    # the API still hands back the real string
+    assert str(cs) == cs.conn_str == text
+    assert ConnectionString(cs.uri) == cs
+
+
+def test_repr_masks_upper_case_password_and_uri_userinfo_inside_values():
+    cs = ConnectionString(
+        f"dbname='mydb PASSWORD={MANGLED_SECRET}' host=h"
+        f" application_name='postgresql://u:{MANGLED_SECRET}@db/x' password=pw"
+    )
+    r = repr(cs)
+    assert MANGLED_SECRET not in r
+    assert r == (
+        """ConnectionString("application_name=postgresql://u:********@db/x"""
+        """ dbname='mydb PASSWORD=********' host=h password=********")"""
+    )
+    assert cs.masked_uri() == (
+        "postgresql://:********@h/mydb%20PASSWORD%3D********"
+        "?application_name=postgresql%3A%2F%2Fu%3A********%40db%2Fx"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"dbname=mydb|password={MANGLED_SECRET} tail",
+        f"dbname=mydb|password={MANGLED_SECRET} tail=1",
+        f"dbname=mydb;PASSWORD={MANGLED_SECRET} tail",
+        f"host=h postgresql://u:{MANGLED_SECRET}@h/db",
+        f"postgresql://h/?dbname=mydb%7Cpassword%3D{MANGLED_SECRET}&tail",
+        f"postgresql://h/?dbname=mydb%7Cpassword%3D{MANGLED_SECRET}&tail=1",
+    ],
+)
+def test_errors_do_not_echo_what_follows_a_password_inside_a_value(text: str):
+    with pytest.raises(ConnectionStringError) as info:
+        ConnectionString(text)
+    assert MANGLED_SECRET not in str(info.value)
+    assert "tail" not in str(info.value)

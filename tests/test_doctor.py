@@ -343,3 +343,27 @@ def test_subprocess_ready_not_ready_and_bad_input(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == b""
     assert done.stderr == b"pgsql doctor: <stdin>: binary data, not `juju show-unit` output\n"
+
+
+def test_doctor_command_masks_password_inside_mangled_master() -> None:
+    # the reported leak: a master whose separators are mangled printed with the password in
+    # clear, in text and --json, by the installed command
+    secret = "M4ngledPw"
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    for unit, item in [(u, i) for u, d in doc.items() for i in d.get("relation-info", [])]:
+        if unit.startswith("myapp/") and item["endpoint"] == "db":
+            for entry in item["related-units"].values():
+                entry["data"]["master"] = (
+                    f"dbname=mydb|host=10.0.0.20|password={secret}|port=5432|user=u"
+                )
+    stdin = dump(doc, "json").encode()
+    for args in ((), ("--json",)):
+        done = _command(*args, stdin=stdin)
+        assert done.returncode == 1, done.stderr
+        assert secret.encode() not in done.stdout + done.stderr
+        assert b"localhost/mydb|host=10.0.0.20|password=********" in done.stdout
+
+
+def test_doctor_target_masks_each_part() -> None:
+    cs = doctor.ConnectionString("dbname='mydb|PASSWORD=M4ngled|Pw' host=h user=u port=5432")
+    assert doctor.target(cs) == "u@h:5432/mydb|PASSWORD=********"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List
 
 import pytest
-from test_doctor_support import build, codes, doctor_json, dump, unit_result
+from test_doctor_support import build, codes, doctor_json, dump, run_doctor, unit_result
 
 Doc = Dict[str, Any]
 
@@ -310,3 +310,109 @@ def test_several_client_units_and_unit_selection(
     assert "myapp/0" in units
     only = diagnose(capsys, monkeypatch, doc, "--unit", "myapp/0")
     assert only["verdict"] == "ready"
+
+
+# --- secrets inside values: whatever follows "password=" is never printed ----------------------
+
+MANGLED_SECRET = "M4ngledPw"
+
+
+def doctor_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, doc: Doc, fmt: str
+) -> str:
+    """Everything ``pgsql doctor`` (text, or ``--json``) prints for ``doc``."""
+    args = ["--json"] if fmt == "json" else []
+    _, out, err = run_doctor(capsys, monkeypatch, dump(doc, "yaml"), *args)
+    return out + err
+
+
+def set_server_value(doc: Doc, key: str, value: str, units: Any = None) -> None:
+    """Set ``key`` in the server unit bags the client unit sees."""
+    for unit, data in server_bags(doc).items():
+        if units is None or unit in units:
+            data[key] = value
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("sep", ["|", ";"])
+def test_doctor_masks_password_inside_mangled_master(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sep: str, fmt: str
+) -> None:
+    # libpq reads it as one dbname holding the password: the client refuses it (malformed), and
+    # the doctor shows it masked from "password=" on
+    master = sep.join(
+        ["dbname=mydb", "host=10.0.0.20", f"password={MANGLED_SECRET}", "port=5432", "user=u"]
+    )
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    set_server_value(doc, "master", master)
+    out = doctor_output(capsys, monkeypatch, doc, fmt)
+    assert MANGLED_SECRET not in out
+    assert f"localhost/mydb{sep}host=10.0.0.20{sep}password=********" in out
+    assert "[malformed]" in out or '"malformed"' in out
+
+
+def test_doctor_json_server_bags_show_the_mangled_master_masked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    set_server_value(doc, "master", f"dbname=mydb|host=10.0.0.20|password={MANGLED_SECRET}|x=1")
+    _, report = doctor_json(capsys, monkeypatch, dump(doc, "yaml"))
+    masters = [b["master"] for b in report["relations"][0]["server-bags"] if b["visible"]]
+    assert "localhost/mydb|host=10.0.0.20|password=********" in masters
+    assert MANGLED_SECRET not in str(report)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_doctor_masks_a_password_holding_separators(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    master = "dbname='mydb|password=M4ngled|Pw;x,y z|user=u' host=10.0.0.20 port=5432"
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    set_server_value(doc, "master", master)
+    out = doctor_output(capsys, monkeypatch, doc, fmt)
+    for part in ("M4ngled", "Pw;x", "y z"):
+        assert part not in out
+    assert "10.0.0.20:5432/mydb|password=********" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_doctor_masks_upper_case_password_in_mangled_standbys(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    standbys = f"dbname=mydb;host=10.0.0.21;PASSWORD={MANGLED_SECRET};port=5432"
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    set_server_value(doc, "standbys", standbys)
+    out = doctor_output(capsys, monkeypatch, doc, fmt)
+    assert MANGLED_SECRET not in out
+    assert "localhost/mydb;host=10.0.0.21;PASSWORD=********" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_doctor_masks_uri_userinfo_inside_a_master_value(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    master = f"dbname=postgresql://u:{MANGLED_SECRET}@db/x host=10.0.0.20 port=5432 user=u"
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    set_server_value(doc, "master", master)
+    out = doctor_output(capsys, monkeypatch, doc, fmt)
+    assert MANGLED_SECRET not in out
+    assert "u@10.0.0.20:5432/postgresql://u:********@db/x" in out
+
+
+def test_doctor_findings_mask_a_mangled_master_and_keep_what_comes_before(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one unit mangled: masters disagree, and the finding lists its target masked
+    doc = build("canonical-postgresql-vm", "ready_converged")
+    set_server_value(
+        doc,
+        "master",
+        f"dbname=mydb|host=10.0.0.20|password={MANGLED_SECRET}|port=5432",
+        units=["postgresql/1"],
+    )
+    entry = diagnose(capsys, monkeypatch, doc)
+    assert entry["verdict"] == "ready"  # from postgresql/0, the sound one
+    r = reason(entry, "masters-disagree")
+    assert "the client uses postgresql/0's" in r["message"]
+    assert "postgresql/1: localhost/mydb|host=10.0.0.20|password=********" in r["message"]
+    assert MANGLED_SECRET not in str(entry)

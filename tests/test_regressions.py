@@ -334,3 +334,55 @@ def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
         readiness = charm.db.readiness()
         assert readiness is not None
         assert readiness.ready, readiness
+
+
+def test_password_inside_a_mangled_master_is_never_printed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # reported: `pgsql doctor` (text and --json) printed a server's master whose separators were
+    # mangled ("dbname=mydb|host=10.0.0.20|password=S|port=5432|user=u", or with ";") with the
+    # password in clear; repr(ConnectionString(...)) and `pgsql connstr` showed it too (libpq
+    # reads it as one dbname). Every rendering now masks what follows "password=" in a value.
+    import io
+
+    from pgsql.cli import main
+    from pgsql.connstr import ConnectionString
+
+    secret = "M4ngledPw"
+    for sep in ("|", ";"):
+        master = sep.join(
+            ["dbname=mydb", "host=10.0.0.20", f"password={secret}", "port=5432", "user=u"]
+        )
+        shown = f"mydb{sep}host=10.0.0.20{sep}password=********"
+        cs = ConnectionString(master)
+        assert str(cs) == master  # the API keeps the real string
+        assert secret not in repr(cs)
+        assert shown in repr(cs)
+
+        for args in ([], ["--json"], ["--uri"]):
+            assert main(["connstr", *args, master]) == 0
+            out, err = capsys.readouterr()
+            assert secret not in out + err
+            assert "10.0.0.20" in out
+
+        bag = {"master": master, "database": "mydb", "allowed-subnets": "10.0.0.10/32"}
+        doc = {
+            "myapp/0": {
+                "relation-info": [
+                    {
+                        "relation-id": 5,
+                        "endpoint": "db",
+                        "related-endpoint": "db",
+                        "application-data": {"database": "mydb"},
+                        "related-units": {"postgresql/0": {"in-scope": True, "data": bag}},
+                    }
+                ]
+            }
+        }
+        for args in ([], ["--json"]):
+            raw = json.dumps(doc).encode()
+            monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+            main(["doctor", "--juju-version", "3.6", *args])
+            out, err = capsys.readouterr()
+            assert secret not in out + err
+            assert f"localhost/{shown}" in out

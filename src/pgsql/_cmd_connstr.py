@@ -3,8 +3,10 @@
 Reads the string from the argument, or from standard input when it is absent or ``-``, and
 prints it in canonical keyword/value form (the default), as a URI (``--uri``) or as a JSON
 object of keyword to value (``--json``). Passwords and other secrets print as ``********``
-unless ``--show-password`` is given. A malformed string is reported on one line of standard
-error, with exit status 2. Only the standard library is imported (never ``ops``).
+unless ``--show-password`` is given, and so does whatever follows ``password=`` inside another
+value (separators mangled into one value, as in ``dbname=x|password=y``). A malformed string is
+reported on one line of standard error, with exit status 2. Only the standard library is
+imported (never ``ops``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import json
 import sys
 
-from .connstr import MASK, SECRET_KEYWORDS, ConnectionString, ConnectionStringError
+from .connstr import MASK, SECRET_KEYWORDS, ConnectionString, ConnectionStringError, mask_value
 
 _PROG = "pgsql connstr"
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = cs.to_dict()
         if not show:
-            data = {k: MASK if k in SECRET_KEYWORDS else v for k, v in data.items()}
+            data = {k: MASK if k in SECRET_KEYWORDS else mask_value(v) for k, v in data.items()}
         out = json.dumps(data, sort_keys=True)
     elif args.uri:
         out = cs.uri if show else cs.masked_uri()

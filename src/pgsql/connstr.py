@@ -59,7 +59,13 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, unquote_to_bytes
 
-__all__ = ["KEYWORDS", "SECRET_KEYWORDS", "ConnectionString", "ConnectionStringError"]
+__all__ = [
+    "KEYWORDS",
+    "SECRET_KEYWORDS",
+    "ConnectionString",
+    "ConnectionStringError",
+    "mask_value",
+]
 
 # Every keyword PQconninfoParse of libpq 18 accepts, in libpq's order (PQconndefaults). The parser
 # of an older libpq rejects the newest ones; this module follows libpq 18.
@@ -124,14 +130,63 @@ SECRET_KEYWORDS = frozenset(
 )
 MASK = "********"
 
+# libpq tests bytes with C isspace(); in the C and UTF-8 locales that is ASCII whitespace only.
+_WS = " \t\n\r\x0b\x0c"
+
+#: A secret keyword and its ``=`` inside a value, whatever precedes it (``|``, ``;``, ``,``, ``&``,
+#: a blank, the start...): what a string with mangled separators leaves in one value
+#: (``dbname=x|host=y|password=z`` is one dbname to libpq). The client refuses such values, and
+#: :func:`mask_value` hides everything after the match.
+SECRET_ASSIGNMENT = re.compile(
+    f"(?<![A-Za-z0-9_])(?:{'|'.join(sorted(SECRET_KEYWORDS))})[{_WS}]*=", re.IGNORECASE
+)
+# The password of a "scheme://user:password@" userinfo inside a value, up to the last "@" (a
+# password holding an "@" or a "/" stays hidden).
+_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
+
+
+def _shown_parts(value: str) -> List[str]:
+    """The parts of ``value`` that may be shown; a secret sits between each two (if any)."""
+    secret = SECRET_ASSIGNMENT.search(value)
+    end = len(value) if secret is None else secret.start()
+    parts: List[str] = []
+    start = 0
+    # Ending the search at the last "@" keeps it linear: no failed scan runs past it.
+    for m in _USERINFO_PASSWORD.finditer(value, 0, value.rfind("@", 0, end) + 1):
+        parts.append(value[start : m.start(1)])
+        start = m.end(1)
+    if secret is None:
+        parts.append(value[start:])
+    else:
+        parts.extend((value[start : secret.end()], ""))
+    return parts
+
+
+def mask_value(value: str, mask: str = MASK) -> str:
+    """``value`` with any secret it holds replaced by ``mask``, for showing or logging it.
+
+    A secret keyword (``password``, ``sslpassword``, ... in any case) followed by ``=`` anywhere
+    in the value hides everything after the ``=``, to the end: the password of a string whose
+    separators were mangled could hold separators itself. The password of a
+    ``scheme://user:password@`` userinfo is hidden too. Apply it to one value, not to a whole
+    connection string (where it would also hide the keywords after a password).
+
+    >>> mask_value("mydb|host=10.0.0.20|password=s3cret|port=5432")
+    'mydb|host=10.0.0.20|password=********'
+    >>> mask_value("see postgresql://u:s3cret@db/x")
+    'see postgresql://u:********@db/x'
+    >>> mask_value("mydb")
+    'mydb'
+    """
+    return mask.join(_shown_parts(value))
+
+
 # 1.x attributes for keywords libpq no longer has; always None, kept so old charms keep working.
 _LEGACY_ATTRIBUTES = ("requiressl", "tty")
 
 # The URI authority and path hold these; every other keyword is a query parameter.
 _URI_PLACED = frozenset(("user", "password", "host", "port", "dbname"))
 
-# libpq tests bytes with C isspace(); in the C and UTF-8 locales that is ASCII whitespace only.
-_WS = " \t\n\r\x0b\x0c"
 _SKIP_WS = re.compile(f"[{_WS}]*")
 _KEY = re.compile(f"[^{_WS}=]*")
 _UNQUOTED = re.compile(f"(?:[^{_WS}\\\\]|\\\\.)*\\\\?", re.DOTALL)
@@ -177,8 +232,9 @@ class ConnectionStringError(ValueError):
 
 
 def _token(text: str) -> str:
-    # Keyword-like text from the input, quoted for a message: short, and control characters
-    # escaped so the one-line message stays one line.
+    # Keyword-like text from the input, quoted for a message: secrets masked, short, and control
+    # characters escaped so the one-line message stays one line.
+    text = mask_value(text)
     if len(text) > 40:
         text = text[:40] + "..."
     return '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
@@ -237,11 +293,11 @@ def _parse_keyword_value_slowly(text: str) -> Dict[str, str]:
     n = len(text)
     pos = _SKIP_WS.match(text).end()  # type: ignore[union-attr]
     prev: Optional[str] = None
+    after_secret = False  # the previous value is, or holds, a secret: do not echo what follows
     while pos < n:
         key_at = pos
         key = _KEY.match(text, pos).group()  # type: ignore[union-attr]
         pos = _SKIP_WS.match(text, pos + len(key)).end()  # type: ignore[union-attr]
-        after_secret = prev in SECRET_KEYWORDS
         if pos >= n or text[pos] != "=":
             if after_secret:
                 # An unquoted password with a space in it ends up here: do not echo its tail.
@@ -282,6 +338,7 @@ def _parse_keyword_value_slowly(text: str) -> Dict[str, str]:
                 position=key_at + 1,
             )
         prev = key
+        after_secret = key in SECRET_KEYWORDS or SECRET_ASSIGNMENT.search(value) is not None
         pos = _SKIP_WS.match(text, pos).end()  # type: ignore[union-attr]
     return out
 
@@ -402,12 +459,11 @@ def _parse_uri(text: str, prefix_len: int) -> Dict[str, str]:
 
 def _parse_uri_query(text: str, p: int, out: Dict[str, str]) -> None:
     n = len(text)
-    prev: Optional[str] = None
+    after = ""  # set when the previous value is, or holds, a secret: do not echo what follows
     while p < n:
         amp = text.find("&", p)
         end = n if amp < 0 else amp
         eq = text.find("=", p, end)
-        after = f' (after the value of "{prev}")' if prev in SECRET_KEYWORDS else ""
         if eq < 0:
             raise ConnectionStringError(
                 f'missing "=" in the URI query parameter at position {p + 1}{after}',
@@ -436,7 +492,8 @@ def _parse_uri_query(text: str, p: int, out: Dict[str, str]) -> None:
                 keyword=key,
                 position=p + 1,
             )
-        prev = key
+        secret = key in SECRET_KEYWORDS or SECRET_ASSIGNMENT.search(value) is not None
+        after = f' (after the value of "{key}")' if secret else ""
         p = end + 1
 
 
@@ -466,15 +523,16 @@ def _quote_value(value: str, is_list: bool = False) -> str:
 _LIST_KEYWORDS = frozenset({"host", "hostaddr", "port"})
 
 
-def _format_keyword_value(d: Mapping[str, str], mask: bool = False) -> str:
+def _format_keyword_value(d: Mapping[str, str], mask: Optional[str] = None) -> str:
+    if mask is None:
+        return " ".join(f"{k}={_quote_value(v, k in _LIST_KEYWORDS)}" for k, v in d.items())
+    # Masked, the secret values are the mask and the others hide what a secret in them holds.
     return " ".join(
-        f"{k}={MASK if mask and k in SECRET_KEYWORDS else _quote_value(v, k in _LIST_KEYWORDS)}"
+        f"{k}={mask}"
+        if k in SECRET_KEYWORDS
+        else f"{k}={_quote_value(mask_value(v, mask), k in _LIST_KEYWORDS)}"
         for k, v in d.items()
     )
-
-
-def _pct(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _is_socket(host: str) -> bool:
@@ -483,16 +541,24 @@ def _is_socket(host: str) -> bool:
 
 
 def _format_uri(d: Mapping[str, str], mask: bool = False) -> str:
+    # Masked, the secret values are the mask and the others hide what a secret in them holds
+    # (mask_value); the mask needs no encoding, and libpq would read it back literally.
+    safe = "*" if mask else ""
+    if mask:
+        d = {k: v if k in SECRET_KEYWORDS else mask_value(v) for k, v in d.items()}
+
+    def pct(value: str) -> str:
+        return quote(value, safe=safe)
+
     def val(key: str) -> str:
-        # The mask needs no encoding, and libpq would read it back literally.
-        return MASK if mask and key in SECRET_KEYWORDS else _pct(d[key])
+        return MASK if mask and key in SECRET_KEYWORDS else pct(d[key])
 
     query = {k: v for k, v in d.items() if k not in _URI_PLACED}
     user = d.get("user")
     password = d.get("password")
     userinfo = ""
     if user or password:
-        userinfo = _pct(user) if user else ""
+        userinfo = pct(user) if user else ""
         if user == "":
             query["user"] = ""
         if password:
@@ -515,9 +581,9 @@ def _format_uri(d: Mapping[str, str], mask: bool = False) -> str:
         pair = len(ports) == len(hosts)
         parts: List[str] = []
         for i, h in enumerate(hosts):
-            part = f"[{quote(h, safe=':')}]" if ":" in h else _pct(h)
+            part = f"[{quote(h, safe=':' + safe)}]" if ":" in h else pct(h)
             if pair and ports[i]:
-                part += ":" + _pct(ports[i])
+                part += ":" + pct(ports[i])
             parts.append(part)
         authority = ",".join(parts)
         if port is not None and not pair:
@@ -528,7 +594,7 @@ def _format_uri(d: Mapping[str, str], mask: bool = False) -> str:
     dbname = d.get("dbname")
     path = ""
     if dbname:
-        path = "/" + _pct(dbname)
+        path = "/" + pct(dbname)
     elif dbname == "":
         query["dbname"] = ""
     uri = f"postgresql://{userinfo}{authority}{path}"
@@ -674,12 +740,17 @@ class ConnectionString(Mapping[str, str]):
             object.__setattr__(self, "_uri", u)
         return u
 
-    def masked(self) -> str:
-        """The canonical keyword/value string with secret values replaced by ``********``."""
-        return _format_keyword_value(self._d, mask=True)
+    def masked(self, mask: str = MASK) -> str:
+        """The canonical keyword/value string with secrets replaced by ``mask``.
+
+        Secret values (:data:`SECRET_KEYWORDS`) are replaced whole; any other value that holds
+        a secret (``password=`` after mangled separators, a URI password) is cut as
+        :func:`mask_value` does.
+        """
+        return _format_keyword_value(self._d, mask)
 
     def masked_uri(self) -> str:
-        """The URI with secret values replaced by ``********``."""
+        """The URI with secrets replaced by ``********``, as :meth:`masked`."""
         return _format_uri(self._d, mask=True)
 
     def to_dict(self) -> Dict[str, str]:

@@ -40,7 +40,13 @@ from typing import (
     cast,
 )
 
-from .connstr import ConnectionString, ConnectionStringError
+from .connstr import (
+    MASK,
+    SECRET_KEYWORDS,
+    ConnectionString,
+    ConnectionStringError,
+    mask_value,
+)
 from .protocol import (
     JUJU_KEYS,
     REQUEST_KEYS,
@@ -118,7 +124,6 @@ _SERVER_KEYS = _SERVER_MARKERS | {
 _PGSQL_KEYS = _SERVER_KEYS | set(REQUEST_KEYS) | JUJU_KEYS
 _SECRET_KEYS = ("password", "schema_password")
 _PG_STATES = frozenset({"master", "standalone", "hot standby", "standby"})
-_MASK = "********"
 #: documents that hold nothing (YAML read with BaseLoader keeps ``null`` as a string)
 _NULLS = (None, "", "null", "Null", "NULL", "~")
 #: protocol codes meaning "the server has not published (to this unit) yet"
@@ -679,12 +684,33 @@ class UnitVerdict:
 
 
 def target(cs: ConnectionString) -> str:
-    """``user@host:port/dbname`` for a connection string: what it connects to, no password."""
-    user = f"{cs.user}@" if cs.user else ""
-    host = cs.host or cs.hostaddr or "localhost"
-    port = f":{cs.port}" if cs.port else ""
-    db = f"/{cs.dbname}" if cs.dbname else ""
+    """``user@host:port/dbname`` for a connection string: what it connects to, no password.
+
+    Each part is masked (:func:`~pgsql.connstr.mask_value`): a string with mangled separators
+    (``dbname=x|host=y|password=z``) is one dbname holding the password.
+    """
+    user = f"{mask_value(cs.user)}@" if cs.user else ""
+    host = mask_value(cs.host or cs.hostaddr or "localhost")
+    port = f":{mask_value(cs.port)}" if cs.port else ""
+    db = f"/{mask_value(cs.dbname)}" if cs.dbname else ""
     return f"{user}{host}{port}{db}"
+
+
+def _shown(value: Optional[str]) -> Optional[str]:
+    # A value from the input as the report shows it: whatever a secret in it holds masked.
+    return None if value is None else mask_value(value)
+
+
+def _shown_json(data: Any) -> Any:
+    # Every string of the JSON report masked (last line of defence: each value already is).
+    if isinstance(data, str):
+        return mask_value(data)
+    if isinstance(data, dict):
+        items = cast(Dict[str, Any], data).items()
+        return {k: _shown_json(v) for k, v in items}
+    if isinstance(data, list):
+        return [_shown_json(v) for v in cast(List[Any], data)]
+    return data
 
 
 def _parse_target(raw: Optional[str]) -> Optional[str]:
@@ -701,11 +727,13 @@ def _request_text(request: Optional[Request]) -> str:
         return "not visible in this input"
     if not request:
         return "nothing (server default database)"
-    parts = [f"database={request.database}" if request.database else "database=(default)"]
+    parts = [
+        f"database={mask_value(request.database)}" if request.database else "database=(default)"
+    ]
     if request.roles:
-        parts.append("roles=" + ",".join(request.roles))
+        parts.append("roles=" + mask_value(",".join(request.roles)))
     if request.extensions:
-        parts.append("extensions=" + ",".join(request.extensions))
+        parts.append("extensions=" + mask_value(",".join(request.extensions)))
     return " ".join(parts)
 
 
@@ -921,8 +949,9 @@ def _master_findings(
         out.append(
             Reason(
                 MASTERS_DISAGREE,
-                f"server units publish {len(by_target)} different masters ({detail}); "
-                f"the client uses {chosen}'s",
+                # the targets last: a masked one hides the rest of the message (mask_value)
+                f"server units publish {len(by_target)} different masters and the client uses "
+                f"{chosen}'s: {detail}",
                 blocking=False,
                 advice="usually a failover in progress: units update their databags one by one "
                 f"(a dead unit keeps stale data); if it persists, check `juju status {ctx.server}`",
@@ -935,8 +964,8 @@ def _master_findings(
         out.append(
             Reason(
                 STALE_APP_BAG,
-                f"the application databag's master {app_target} differs from every unit "
-                f"databag's ({', '.join(by_target)}): left over from an older charm revision",
+                "the application databag's master, left over from an older charm revision, "
+                f"differs from every unit databag's ({', '.join(by_target)}): {app_target}",
                 ctx.server,
                 blocking=False,
                 advice="the client prefers ready unit databags; removing and re-adding the "
@@ -1400,11 +1429,11 @@ def _server_bag_summary(ctx: _Context) -> List[Dict[str, Any]]:
                 "visible": True,
                 "master": _parse_target(bag.get("master")),
                 "standbys": standbys,
-                "state": bag.get("state") or None,
-                "database": bag.get("database") or None,
-                "version": bag.get("version") or None,
-                "allowed-subnets": bag.get("allowed-subnets") or None,
-                "allowed-units": bag.get("allowed-units") or None,
+                "state": _shown(bag.get("state") or None),
+                "database": _shown(bag.get("database") or None),
+                "version": _shown(bag.get("version") or None),
+                "allowed-subnets": _shown(bag.get("allowed-subnets") or None),
+                "allowed-units": _shown(bag.get("allowed-units") or None),
                 "publishes": sorted(_keys(bag) - set(_SECRET_KEYS)),
             }
         )
@@ -1423,12 +1452,12 @@ def _secrets(units: Sequence[_Unit]) -> FrozenSet[str]:
             if not raw.strip():
                 continue
             try:
-                pw = ConnectionString(raw.strip()).password
+                cs = ConnectionString(raw.strip())
             except ConnectionStringError:
                 found.add(raw.strip())  # unparseable: hide the whole string
                 continue
-            if pw:
-                found.add(pw)
+            # secrets, and values holding one (mangled separators: the password in dbname)
+            found.update(v for k, v in cs.items() if k in SECRET_KEYWORDS or mask_value(v) != v)
 
     for unit in units:
         for item in unit.items:
@@ -1443,7 +1472,7 @@ def _secrets(units: Sequence[_Unit]) -> FrozenSet[str]:
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every known secret in ``text`` (last line of defence for the report)."""
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, _MASK)
+        text = text.replace(secret, MASK)
     return text
 
 
@@ -1455,10 +1484,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 def _reason_dict(r: Reason) -> Dict[str, Any]:
     return {
         "code": r.code,
-        "message": r.message,
+        "message": mask_value(r.message),
         "bag": r.bag,
         "blocking": r.blocking,
-        "advice": r.advice,
+        "advice": _shown(r.advice),
     }
 
 
@@ -1476,9 +1505,9 @@ def to_json(d: Diagnosis) -> Dict[str, Any]:
                     "master": target(rd.master) if rd is not None and rd.master else None,
                     "standbys": [target(s) for s in rd.standbys] if rd is not None else [],
                     "source": rd.source if rd is not None else None,
-                    "database": rd.database if rd is not None else None,
-                    "version": rd.version if rd is not None else None,
-                    "egress-subnets": v.egress,
+                    "database": _shown(rd.database) if rd is not None else None,
+                    "version": _shown(rd.version) if rd is not None else None,
+                    "egress-subnets": _shown(v.egress),
                     "egress-source": v.egress_source,
                     "reasons": [_reason_dict(x) for x in v.reasons],
                     "bags": [
@@ -1518,13 +1547,14 @@ def to_json(d: Diagnosis) -> Dict[str, Any]:
         if d.exit_code == EXIT_READY
         else (NOT_READY if NOT_READY in verdicts else CANNOT_TELL)
     )
-    return {
+    report: Dict[str, Any] = {
         "verdict": overall,
         "exit-status": d.exit_code,
         "units-shown": d.units,
         "notes": d.notes,
         "relations": rels,
     }
+    return cast(Dict[str, Any], _shown_json(report))
 
 
 def _bag_line(b: Mapping[str, Any]) -> str:
@@ -1554,7 +1584,7 @@ def render(d: Diagnosis) -> str:
     w = lines.append
     w(f"pgsql doctor: show-unit output of {', '.join(d.units)}")
     for note in d.notes:
-        w(f"  note: {note}")
+        w(f"  note: {mask_value(note)}")
     for r in d.relations:
         w("")
         sides = " <-> ".join(
@@ -1573,7 +1603,7 @@ def render(d: Diagnosis) -> str:
             for b in r.server_bags:
                 w(f"    {_bag_line(b)}")
         for note in r.notes:
-            w(f"  note: {note}")
+            w(f"  note: {mask_value(str(note))}")
         for v in r.units:
             w(f"  {v.unit}: {v.verdict.upper()}")
             rd = v.readiness
@@ -1582,9 +1612,10 @@ def render(d: Diagnosis) -> str:
             if rd is not None and rd.standbys:
                 w(f"    standbys {', '.join(target(s) for s in rd.standbys)}")
             if rd is not None and rd.ready:
-                w(f"    database {rd.database or '?'}, PostgreSQL {rd.version or '?'}")
+                database, version = _shown(rd.database) or "?", _shown(rd.version) or "?"
+                w(f"    database {database}, PostgreSQL {version}")
             if v.egress_source is not None:
-                w(f"    egress-subnets {v.egress or '(none)'} (from {v.egress_source})")
+                w(f"    egress-subnets {_shown(v.egress) or '(none)'} (from {v.egress_source})")
             for x in v.reasons:
                 if x.blocking:
                     mark = "-"
@@ -1592,9 +1623,9 @@ def render(d: Diagnosis) -> str:
                     mark = "?"
                 else:
                     mark = "note:"
-                w(f"    {mark} [{x.code}] {x}")
+                w(f"    {mark} [{x.code}] {mask_value(str(x))}")
                 if x.advice:
-                    w(f"        fix: {x.advice}")
+                    w(f"        fix: {mask_value(x.advice)}")
             for cmd in v.run:
                 w(f"    run: {cmd}")
             if rd is not None and not rd.ready:

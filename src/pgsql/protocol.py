@@ -47,6 +47,7 @@ from typing import (
     cast,
 )
 
+from .connstr import SECRET_ASSIGNMENT as _SECRET_ASSIGNMENT
 from .connstr import SECRET_KEYWORDS, ConnectionString, ConnectionStringError
 
 __all__ = [
@@ -351,11 +352,6 @@ def unit_sort_key(name: str) -> Tuple[str, int, str]:
     app, _, num = name.rpartition("/")
     # isdigit() alone accepts "²", which int() rejects; Juju unit numbers are ASCII digits
     return (app, int(num), name) if num.isascii() and num.isdigit() else (name, -1, name)
-
-
-_SECRET_ASSIGNMENT = re.compile(
-    r"(?<![A-Za-z0-9_])(?:" + "|".join(sorted(SECRET_KEYWORDS)) + r")[ \t]*=", re.IGNORECASE
-)
 
 
 @lru_cache(maxsize=4096)
