@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any, Callable, Deque, Dict, Generator, List, Mapping, Optional, Set, Tuple
 
 from . import protocol
-from .connstr import ConnectionString, ConnectionStringError
+from .connstr import ConnectionString, ConnectionStringError, mask_value
 
 __all__ = ["DemoError", "add_arguments", "load_charm", "run"]
 
@@ -178,7 +178,7 @@ def _mask_conn(value: str) -> str:
             cs = ConnectionString(raw)
         except ConnectionStringError:
             return MASK  # cannot tell where a password would be: show nothing
-        parts.append(str(cs.replace(password=MASK)) if cs.password is not None else str(cs))
+        parts.append(cs.masked(MASK))
     return "\n".join(parts)
 
 
@@ -197,7 +197,7 @@ def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
                 {k: (MASK if k == "password" else v) for k, v in entry.items()}, sort_keys=True
             )
         else:
-            out[key] = value
+            out[key] = mask_value(value, MASK)
     return out
 
 
@@ -517,7 +517,10 @@ def _readiness_json(r: protocol.Readiness) -> Dict[str, Any]:
         "why": r.why,
         "source": r.source,
         "master": _mask_conn(str(r.master)) if r.master is not None else None,
-        "reasons": [{"code": x.code, "message": str(x), "blocking": x.blocking} for x in r.reasons],
+        "reasons": [
+            {"code": x.code, "message": mask_value(str(x), MASK), "blocking": x.blocking}
+            for x in r.reasons
+        ],
     }
 
 
@@ -781,7 +784,7 @@ def _lifecycle(
     master = ConnectionString(conn_str)
     printer.secrets.add(master.password or "")
     printer.secrets.discard("")
-    shown = master.replace(password=MASK) if master.password else master
+    shown = master.masked(MASK)
     line("\n== connect with the master connection string the client charm was given")
     line(f"  every {CLIENT_APP} unit stored (from master_changed): {shown}")
     with psycopg.connect(conn_str, connect_timeout=10) as conn:
