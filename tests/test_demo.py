@@ -13,7 +13,7 @@ from typing import Any, Dict
 import ops.testing
 import pytest
 
-from pgsql import cli
+from pgsql import cli, demo
 
 pytestmark = [
     pytest.mark.postgres,
@@ -37,7 +37,7 @@ def _no_password(text: str) -> None:
 
 
 def test_demo_json_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    # nox installs the package (not editable): name the checkout's examples
+    # --examples DIR: the checkout's copy, whatever the install provides
     assert cli.main(["demo", "--json", "--examples", str(ROOT / "examples")]) == 0
     out, err = capsys.readouterr()
     doc: Dict[str, Any] = json.loads(out)
@@ -71,7 +71,9 @@ def test_demo_json_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["seconds"] < 30
 
 
-def test_demo_command() -> None:
+def test_demo_command_runs_from_any_directory(tmp_path: Path) -> None:
+    # No --examples, and not from the checkout: the installed package (nox installs the wheel)
+    # or the editable install's checkout provides the example charms.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     proc = subprocess.run(
         [sys.executable, "-m", "pgsql", "demo"],
@@ -80,7 +82,7 @@ def test_demo_command() -> None:
         text=True,
         timeout=120,
         env=env,
-        cwd=str(ROOT),
+        cwd=str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -102,3 +104,26 @@ def test_demo_without_the_examples_says_how_to_get_them(
     err = capsys.readouterr().err
     assert "example charms are not in" in err
     assert "tasks.py demo" in err
+
+
+def test_demo_without_installed_examples_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = tmp_path / "share" / "ops-lib-pgsql" / "examples"
+    monkeypatch.setattr(demo, "example_dirs", lambda: [nowhere])
+    assert cli.main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert f"the example charms are not installed with this pgsql (looked in {nowhere})" in err
+    assert "tasks.py demo" in err
+    assert "--examples DIR" in err
+
+
+def test_demo_finds_the_example_charms_without_examples_option() -> None:
+    # An installed wheel's copy comes first; a source tree (editable install) has the checkout's.
+    dirs = demo.example_dirs()
+    if Path(demo.__file__).resolve().parent == ROOT / "src" / "pgsql":
+        assert dirs == [ROOT / "examples"]
+    else:
+        assert dirs[0].parts[-3:] == ("share", "ops-lib-pgsql", "examples")
+    for name in demo.EXAMPLES:
+        assert (dirs[0] / name / "src" / "charm.py").is_file()

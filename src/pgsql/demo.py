@@ -10,8 +10,11 @@ example, unchanged), two units of ``myapp``; the server is ``examples/pgsql-prov
 ``postgresql``, which provisions on the real server. At the end the demo connects with the master
 connection string the client charm was given and queries the requested database.
 
-The example charms are loaded from the source checkout (``examples/`` next to ``src/``), or from
-``--examples DIR``: a wheel does not ship them.
+The example charms ship with the package: a wheel installs what the demo loads from them (their
+charm code and ``charmcraft.yaml``, not their tests) under ``share/ops-lib-pgsql/examples`` of
+the installation prefix, found through the package's installed-files record, so the installed
+command runs from any directory. An editable install or a source tree uses the checkout's
+``examples/`` (next to ``src/``); ``--examples DIR`` runs another copy.
 """
 
 from __future__ import annotations
@@ -143,25 +146,57 @@ def load_charm(directory: Path, module_name: str) -> Charm:
     return Charm(directory, classes[0], meta, dict(spec.get("config") or {}))
 
 
+EXAMPLES = ("pgsql-client", "pgsql-provider")
+# where pyproject.toml's data-files put the client example's charm code, under the install prefix
+_INSTALLED_CLIENT = "share/ops-lib-pgsql/examples/pgsql-client/src/charm.py"
+
+
 def _has_examples(root: Path) -> bool:
-    return (root / "pgsql-client").is_dir() and (root / "pgsql-provider").is_dir()
+    return all((root / name / "src" / "charm.py").is_file() for name in EXAMPLES)
+
+
+def example_dirs() -> List[Path]:
+    """Where the example charms are looked for without ``--examples``, in order.
+
+    The copy a wheel installed (the data files listed in the ``RECORD`` of the distribution
+    installed next to this ``pgsql`` package), then the source checkout holding this package
+    (``examples/`` next to ``src/``: an editable install or a source tree on ``sys.path``).
+    """
+    from importlib import metadata
+
+    import pgsql
+
+    package = Path(pgsql.__file__).resolve().parent
+    found: List[Path] = []
+    for info in sorted(package.parent.glob("ops_lib_pgsql-*.dist-info")):
+        for file in metadata.Distribution.at(info).files or ():
+            if file.as_posix().endswith(_INSTALLED_CLIENT):
+                found.append(Path(file.locate()).resolve().parents[2])
+    if package.parent.name == "src":
+        found.append(package.parent.parent / "examples")
+    return found
 
 
 def _examples(args: argparse.Namespace) -> Path:
     given: Optional[str] = args.examples
     if given:
-        candidates = [Path(given)]
-    else:
-        import pgsql
-
-        # an editable install (tasks.py) sits in the checkout; otherwise try the current one
-        candidates = [Path(pgsql.__file__).resolve().parents[2] / "examples", Path("examples")]
-    root = next((c for c in candidates if _has_examples(c)), candidates[0])
-    if not _has_examples(root):
+        root = Path(given)
+        if not _has_examples(root):
+            raise DemoError(
+                f"the example charms are not in {root}: --examples names a directory holding "
+                "pgsql-client/ and pgsql-provider/ (the repository's examples/; python3 "
+                "tasks.py demo runs a source checkout's)"
+            )
+        return root
+    candidates = example_dirs()
+    root = next((c for c in candidates if _has_examples(c)), None)
+    if root is None:
+        looked = f" (looked in {', '.join(str(c) for c in candidates)})" if candidates else ""
         raise DemoError(
-            f"the example charms are not in {root}: the demo runs the examples of a source "
-            "checkout (git clone https://github.com/canonical/ops-lib-pgsql && cd ops-lib-pgsql "
-            "&& python3 tasks.py demo), or pass --examples DIR"
+            f"the example charms are not installed with this pgsql{looked}: reinstall "
+            "ops-lib-pgsql from its wheel, run a source checkout (git clone "
+            "https://github.com/canonical/ops-lib-pgsql && cd ops-lib-pgsql && python3 tasks.py "
+            "demo), or pass --examples DIR"
         )
     return root
 
@@ -595,7 +630,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--examples",
         metavar="DIR",
-        help="directory holding pgsql-client/ and pgsql-provider/ (default: the checkout's)",
+        help="directory holding pgsql-client/ and pgsql-provider/ (default: the example charms "
+        "installed with pgsql, or a source checkout's examples/)",
     )
 
 
