@@ -108,6 +108,7 @@ _REMOTE_KEYS = frozenset(
 )
 _ACCESS_CODES = frozenset({protocol.EGRESS_NOT_ALLOWED, protocol.UNIT_NOT_ALLOWED})
 _RECORD_VERSION = 2
+_GONE_KEPT = 16  # removed relations remembered for events deferred past their removal
 
 Bag = Dict[str, str]
 
@@ -328,7 +329,8 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
         """
         request = self._request()
         if request is None:
-            return self.readiness.database
+            known = self.readiness.database
+            return known if known is not None else self._client().last_database(self.relation)
         return request.database or None
 
     @database.setter
@@ -360,6 +362,18 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
         self._client().set_request(
             self.relation, extensions=() if extensions is None else extensions
         )
+
+    def defer(self) -> None:
+        """Defer this event, unless its relation is gone: nothing could ever satisfy it then.
+
+        A 1.x charm defers ``database_relation_joined`` on non-leaders until the request is
+        known; once the relation is removed, that event is dropped instead of re-run forever.
+        """
+        client = _CLIENTS.get((id(self.framework), self.relation.name))
+        if client is not None and client.is_gone(self.relation):
+            self.log.debug("not deferring %s: relation %s is gone", self.handle, self.relation.id)
+            return
+        super().defer()
 
     def snapshot(self) -> Any:  # noqa: D102 - ops calls it; 1.x's shape, so 1.x notices restore
         return [super().snapshot(), {"local_unit_name": self._local_unit.name}]
@@ -580,10 +594,17 @@ class PostgreSQLClient(ops.framework.Object):
         super().__init__(charm, relation_name)
         self.relation_name = relation_name
         self.log = logging.getLogger(f"pgsql.client.{relation_name}")
-        self._state.set_default(rels={}, declared=None, was_leader=None, shared=None, peer_raw=None)
+        self._state.set_default(
+            rels={}, declared=None, was_leader=None, shared=None, peer_raw=None, gone={}
+        )
         self._declared: Optional[Request] = None
         if database is not None or roles is not None or extensions is not None:
             self._declared = Request.build(database, roles, extensions)
+        else:
+            # request() in an earlier hook: a declaration lasts until the charm makes another
+            stored = _plain(self._state.declared)
+            if isinstance(stored, dict):
+                self._declared = Request.from_databag(cast("Bag", stored))
         self._peer_name = self._pick_peer(charm, peer)
         # Per-hook caches: every handler starts afresh (Harness keeps one charm across events).
         self._evals: Dict[int, Readiness] = {}
@@ -592,6 +613,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._handled = False  # has one of our handlers run in this process yet?
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
+        self._commit_observed = False
         _CLIENTS[(id(self.framework), relation_name)] = self
 
         on = charm.on[relation_name]
@@ -607,6 +629,8 @@ class PostgreSQLClient(ops.framework.Object):
         observe(charm.on.config_changed, self._handle_config_changed)
         if self._peer_name:
             observe(charm.on[self._peer_name].relation_changed, self._handle_peer_changed)
+        if self._declared_pending():
+            self._tell_at_commit()
 
     @staticmethod
     def _pick_peer(charm: ops.charm.CharmBase, peer: Optional[str]) -> Optional[str]:
@@ -629,23 +653,28 @@ class PostgreSQLClient(ops.framework.Object):
     ) -> None:
         """Declare what the application requests, from any unit and any hook.
 
-        Same meaning as the constructor's arguments. When the request differs from what was
-        last published, it is published at once to every relation of the endpoint (and is
-        published again from relation-created on for new ones).
+        Same meaning as the constructor's arguments. The declaration lasts, across hooks, until
+        the charm declares another (or passes arguments to the constructor). When it differs from
+        what was last published, it is published to every relation of the endpoint (and from
+        relation-created on to new ones), and the events it causes (an echo now matching, or a
+        master no longer serving the requested database) are emitted. Called while an event is
+        being handled, that happens at once; called from the charm's ``__init__``, it happens
+        when the framework dispatches the hook's first event this client observes, or at the
+        latest when the hook commits, so the charm's observers are all registered.
 
         Raises:
             pgsql.protocol.RequestError: a name is invalid (not a str, empty, or containing a
                 comma or newline; a malformed extension).
         """
-        new = Request.build(database, roles, extensions)
-        changed = new != self._declared
-        self._declared = new
-        if changed and _plain(self._state.declared) != new.databag():
-            self._evals.clear()
-            for relation in self.model.relations[self.relation_name]:
-                self._publish(relation)
-                self._retell(relation)
-            self._state.declared = new.databag()
+        self._declared = Request.build(database, roles, extensions)
+        if not self._declared_pending():
+            return
+        if self._handled:  # an event is being delivered: the charm is built
+            self._flush_declared()
+        else:
+            # From the charm's __init__ (its observers are not all registered yet) or from
+            # test code outside any event: tell the charm once the framework dispatches.
+            self._tell_at_commit()
 
     def relation(self) -> Optional[Relation]:
         """The endpoint's only relation, or None.
@@ -699,7 +728,7 @@ class PostgreSQLClient(ops.framework.Object):
         cached = self._evals.get(relation.id)
         if cached is not None:
             return cached
-        if not getattr(relation, "active", True):
+        if not getattr(relation, "active", True) or str(relation.id) in self._state.gone:
             return _broken_readiness()
         request = self.requested(relation)
         rec = self._rec(relation.id)
@@ -733,12 +762,36 @@ class PostgreSQLClient(ops.framework.Object):
         if _legacy_sharing():
             entry = _leader_entry(_get_pgsql_leader_data(), relation.id) or {}
             return Request.from_databag(entry)
+        if str(relation.id) in self._state.gone:
+            return None  # its databags are unreadable now
         rec = self._rec(relation.id)
         if "req" not in rec:
             rec["req"] = self._learn_request(relation)
             self._put_rec(relation.id, rec)
         req = rec["req"]
         return None if req is None else Request.from_databag(cast("Bag", req))
+
+    def is_gone(self, relation: Relation) -> bool:
+        """Whether a relation is being removed or was removed (relation-broken seen)."""
+        if str(relation.id) in self._state.gone:
+            return True
+        if getattr(relation, "active", True) is False:  # ops >= 2.10 marks the broken one
+            return True
+        return relation.id not in {r.id for r in self.model.relations[self.relation_name]}
+
+    def last_database(self, relation: Relation) -> Optional[str]:
+        """The last database this unit knew for a relation, even once the relation is gone.
+
+        For a unit that cannot know the request (a non-leader with neither a peer relation nor
+        leadership settings) it is the last database the server echoed: 1.x charms compare
+        ``event.database`` in every event, the gone and broken ones included.
+        """
+        gone = self._state.gone.get(str(relation.id))
+        if gone is not None:
+            return str(gone) or None
+        raw = self._state.rels.get(relation.id)
+        db = None if raw is None else _plain(raw).get("db")
+        return db if isinstance(db, str) and db else None
 
     def set_request(
         self,
@@ -771,6 +824,7 @@ class PostgreSQLClient(ops.framework.Object):
         )
         if self._declared is not None:
             self._declared = new
+            self._state.declared = new.databag()
         if _legacy_sharing():
             # 1.x read-modify-wrote the shared copy in every setter, through these helpers
             shared: Dict[int, Dict[str, str]] = {
@@ -827,6 +881,33 @@ class PostgreSQLClient(ops.framework.Object):
         self._handled = True
         self._evals.clear()
         self._fresh_egress.clear()
+        self._flush_declared()
+
+    def _declared_pending(self) -> bool:
+        """A declared request that differs from the one last published and told."""
+        return self._declared is not None and (
+            _plain(self._state.declared) != self._declared.databag()
+        )
+
+    def _tell_at_commit(self) -> None:
+        """Flush a pending declaration when the hook commits, if no handler of ours runs first."""
+        if not self._commit_observed:
+            self._commit_observed = True
+            self.framework.observe(self.framework.on.pre_commit, self._handle_pre_commit)
+
+    def _handle_pre_commit(self, event: ops.framework.PreCommitEvent) -> None:
+        self._handled = True
+        self._flush_declared()
+
+    def _flush_declared(self) -> None:
+        """Publish a changed declared request and emit what it changes, once per change."""
+        if self._emitting or not self._declared_pending():
+            return  # inside our own emission: _emit flushes when it is done
+        self._state.declared = cast("Request", self._declared).databag()  # first: _emit flushes
+        self._evals.clear()
+        for relation in self.model.relations[self.relation_name]:
+            self._mirror_appdata(relation)
+            self._retell(relation)
 
     def _handle_created(self, event: ops.charm.RelationCreatedEvent) -> None:
         self._begin()
@@ -843,6 +924,11 @@ class PostgreSQLClient(ops.framework.Object):
     def _on_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         relation = event.relation
         rec = self._rec(relation.id)
+        if not rec.get("joined") and not relation.units:
+            # The server application's bag changed before any of its units joined. 1.x told
+            # the charm nothing then; the relation-changed that follows a unit's joined will.
+            self.log.debug("relation %s changed before any remote unit joined", relation.id)
+            return
         remote = rec.get("remote")
         if remote is not None:
             _refresh_changed(relation, cast("Dict[str, Any]", remote), event.unit)
@@ -873,7 +959,14 @@ class PostgreSQLClient(ops.framework.Object):
         raw = self._state.rels.get(relid)
         prev = None if raw is None else Snapshot.from_dict(_migrate(raw).get("snap") or {})
         self._evals[relid] = _broken_readiness()
+        request = self.requested(event.relation)
+        known = request.database if request is not None else None
+        known = known or self.last_database(event.relation)
         self._emit(protocol.broken_transitions(prev), event.relation, event.app, event.unit)
+        gone = _plain(self._state.gone)
+        gone[str(relid)] = known or ""
+        # a few recent ones are enough for deferred events that run after the removal
+        self._state.gone = dict(list(gone.items())[-_GONE_KEPT:])
         if relid in self._state.rels:
             del self._state.rels[relid]
         self._evals.pop(relid, None)
@@ -896,7 +989,7 @@ class PostgreSQLClient(ops.framework.Object):
                 self._migrate_unit_request(relation)
         for relation in relations:
             self._mirror_appdata(relation)
-            self._update(relation, relation.app, None)
+            self._tell(relation)
 
     def _handle_leader_elected(self, event: ops.charm.LeaderElectedEvent) -> None:
         self._begin()
@@ -927,15 +1020,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._relearn_all()
 
     def _handle_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
-        self._begin()
-        if self._declared is None:
-            return
-        if _plain(self._state.declared) == self._declared.databag():
-            return
-        for relation in self.model.relations[self.relation_name]:
-            self._mirror_appdata(relation)
-            self._update(relation, relation.app, None)
-        self._state.declared = self._declared.databag()
+        self._begin()  # a declaration computed from config is published and told there
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -945,7 +1030,16 @@ class PostgreSQLClient(ops.framework.Object):
             if rec.pop("req", None) is not None or "req" not in rec:
                 self._put_rec(relation.id, rec)
             self._mirror_appdata(relation)
-            self._update(relation, relation.app, None)
+            self._tell(relation)
+
+    def _tell(self, relation: Relation) -> None:
+        """Outside relation hooks: emit what changed, for relations the charm knows joined."""
+        rec = self._rec(relation.id)
+        if not rec.get("joined"):
+            if not relation.units:
+                return  # nothing joined yet: the relation hooks will tell
+            self._ensure_joined(relation, relation.app, None)
+        self._update(relation, relation.app, None)
 
     def _rec(self, relid: int) -> Dict[str, Any]:
         raw = self._state.rels.get(relid)
@@ -1063,6 +1157,10 @@ class PostgreSQLClient(ops.framework.Object):
                 self.log.debug("relation %s not ready: %s", relation.id, ", ".join(codes))
             rec["codes"] = codes
         rec["snap"] = cur.to_dict()
+        known = readiness.database
+        unknown_request = self._declared is None and rec.get("req", {}) is None
+        if known and unknown_request and rec.get("db") != known:
+            rec["db"] = known  # the server's echo, kept for event.database once it is gone
         self._put_rec(relation.id, rec)
         self._emit(protocol.transitions(prev, cur), relation, app, unit)
 
@@ -1085,19 +1183,25 @@ class PostgreSQLClient(ops.framework.Object):
                 source.emit(relation, app, unit, self.model.unit)
         finally:
             self._emitting -= 1
-        if not self._emitting and self._dirty:
+        if self._emitting:
+            return
+        if self._dirty:
             dirty, self._dirty = self._dirty, {}
             for rel, request in dirty.values():
                 self._write_request(rel, request)
                 self._retell(rel)
+        self._flush_declared()  # request() from a handler of ours events
 
     def _retell(self, relation: Relation) -> None:
         """After a request change: emit what it changed (an echo may already match it).
 
-        Only for relations the charm was already told about (joined): a first evaluation
-        belongs to the relation hooks.
+        Only for relations the charm was already told about (evaluated at least once): a first
+        evaluation belongs to the relation-changed hooks, as in 1.x.
         """
-        if not self._emitting and relation.id in self._state.rels:
+        if self._emitting:
+            return
+        raw = self._state.rels.get(relation.id)
+        if raw is not None and _plain(raw).get("snap") is not None:
             self._update(relation, relation.app, None)
 
     def _learn_request(self, relation: Relation) -> Optional[Bag]:

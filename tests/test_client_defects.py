@@ -1,0 +1,356 @@
+"""Regression tests for what real charms' unit tests and a fresh review found in 2.0.
+
+One test per behaviour, named after it: relation-changed before any remote unit joined, a
+declared request lasting across hooks, request() events delivered once the charm is built, and
+``event.database`` of a unit that cannot know the request once the relation is gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+import ops
+import ops.charm
+import ops.framework
+import pytest
+from test_client_support import (
+    EGRESS0,
+    EGRESS1,
+    MASTER,
+    META,
+    PASSWORD,
+    harness_for,
+    seed_charm,
+    server_bag,
+)
+
+import pgsql
+
+SERVER_APP = "postgresql-k8s"
+
+
+class _Recorder(ops.charm.CharmBase):
+    """Records every client event with what the event said, the 1.x way (setters in joined)."""
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        self.seen: List[str] = []
+        for bound in self.db.on.events().values():
+            framework.observe(bound, self._record)
+
+    def _record(self, event: pgsql.PostgreSQLRelationEvent) -> None:
+        self.seen.append(type(event).__name__)
+        if isinstance(event, pgsql.DatabaseRelationJoinedEvent) and self.unit.is_leader():
+            event.database = "mydbname"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. relation-changed before any remote unit joined
+# ---------------------------------------------------------------------------------------------
+
+
+def test_app_bag_changed_before_any_unit_joined_emits_nothing() -> None:
+    harness = harness_for(_Recorder)
+    charm: _Recorder = harness.charm
+    rel_id = harness.add_relation("db", SERVER_APP)
+    harness.update_relation_data(rel_id, SERVER_APP, server_bag("mydbname"))
+    assert charm.seen == []  # 1.x: nothing until a unit joined; no joined handler run here
+    harness.add_relation_unit(rel_id, f"{SERVER_APP}/0")
+    assert charm.seen == ["DatabaseRelationJoinedEvent"]
+    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydbname"}
+    harness.update_relation_data(rel_id, f"{SERVER_APP}/0", {"ingress-address": "10.0.0.20"})
+    assert "MasterChangedEvent" in charm.seen
+    master = charm.db.master()
+    assert master is not None
+    assert master.password == PASSWORD
+    # nothing was deferred along the way: no event waits forever
+    assert list(harness.framework._storage.notices(None)) == []  # pyright: ignore[reportPrivateUsage]
+
+
+def test_changed_with_a_joined_unit_but_no_record_still_tells_joined() -> None:
+    # lost StoredState (a replaced pod), or -changed before -joined: Juju lists a joined unit
+    testing = pytest.importorskip("ops.testing")
+    if not hasattr(testing, "Context"):
+        pytest.skip("ops.testing has no Scenario Context in this ops")
+    meta = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
+    ctx = testing.Context(_Recorder, meta=meta, unit_id=0)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name=SERVER_APP,
+        id=7,
+        local_unit_data=dict(EGRESS0),
+        local_app_data={"database": "mydbname", "extensions": "citext"},
+        remote_units_data={0: server_bag("mydbname")},
+    )
+    with ctx(
+        ctx.on.relation_changed(rel, remote_unit=0), testing.State(leader=True, relations={rel})
+    ) as mgr:
+        mgr.run()
+        charm: _Recorder = mgr.charm  # type: ignore[assignment]
+        assert charm.seen[0] == "DatabaseRelationJoinedEvent"
+        assert "MasterChangedEvent" in charm.seen
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. a declared request lasts until the charm declares another
+# ---------------------------------------------------------------------------------------------
+
+
+class _DeclaresInConfigChanged(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        self.masters: List[Optional[str]] = []
+        framework.observe(self.on.config_changed, self._on_config_changed)
+        framework.observe(self.db.on.master_changed, self._on_master_changed)
+
+    def _on_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
+        self.db.request(database=str(self.config["database"]))
+
+    def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
+        self.masters.append(None if event.master is None else event.master.dbname)
+
+
+_CONFIG: Dict[str, Any] = {"options": {"database": {"type": "string", "default": "mydbname"}}}
+_META: Dict[str, Any] = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
+
+
+def _scenario() -> Any:
+    testing = pytest.importorskip("ops.testing")
+    if not hasattr(testing, "Context"):
+        pytest.skip("ops.testing has no Scenario Context in this ops")
+    return testing
+
+
+@pytest.mark.scenario
+def test_leader_request_before_the_relation_exists_is_published_later() -> None:
+    testing = _scenario()
+    ctx = testing.Context(_DeclaresInConfigChanged, meta=_META, config=_CONFIG, unit_id=0)
+    state = ctx.run(ctx.on.config_changed(), testing.State(leader=True))
+    rel = testing.Relation(
+        "db", interface="pgsql", remote_app_name="postgresql", id=4, local_unit_data=dict(EGRESS0)
+    )
+    state = ctx.run(ctx.on.relation_created(rel), dataclasses.replace(state, relations={rel}))
+    out = state.get_relation(4)
+    assert dict(out.local_app_data) == {"database": "mydbname"}
+    assert out.local_unit_data["database"] == "mydbname"
+
+
+@pytest.mark.scenario
+def test_non_leader_request_from_a_hook_judges_later_hooks() -> None:
+    testing = _scenario()
+    ctx = testing.Context(_DeclaresInConfigChanged, meta=_META, config=_CONFIG, unit_id=1)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=4,
+        local_unit_data=dict(EGRESS1),
+        remote_units_data={0: {"ingress-address": "10.0.0.20"}},
+    )
+    state = testing.State(leader=False, relations={rel})
+    state = ctx.run(ctx.on.config_changed(), state)
+    # the server serves another database (and grants this unit)
+    other = server_bag("otherdb", master=MASTER.replace("mydbname", "otherdb"))
+    other = server_bag(
+        "otherdb",
+        master=MASTER.replace("mydbname", "otherdb"),
+        granted={"myapp/1": EGRESS1},
+    )
+    rel2 = dataclasses.replace(state.get_relation(4), remote_units_data={0: other})
+    with ctx(
+        ctx.on.relation_changed(rel2, remote_unit=0), dataclasses.replace(state, relations={rel2})
+    ) as mgr:
+        mgr.run()
+        charm: _DeclaresInConfigChanged = mgr.charm  # type: ignore[assignment]
+        readiness = charm.db.readiness()
+        assert readiness is not None
+        assert not readiness.ready
+        assert charm.db.master() is None
+        assert charm.masters == []  # never told of a master for the wrong database
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. request() in __init__: events once the charm is built
+# ---------------------------------------------------------------------------------------------
+
+
+class _DeclaresInInit(ops.charm.CharmBase):
+    """request() in __init__, before the charm's observers are registered."""
+
+    register_first = False
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.built = False
+        self.told: List[Any] = []
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        if self.register_first:
+            framework.observe(self.db.on.master_changed, self._on_master_changed)
+        self.db.request(database=str(self.config["database"]))
+        if not self.register_first:
+            framework.observe(self.db.on.master_changed, self._on_master_changed)
+        self.built = True
+
+    def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
+        assert self.built, "handler run on a half-built charm"
+        self.told.append((event.database, None if event.master is None else event.master.dbname))
+
+
+class _DeclaresInInitRegisteringFirst(_DeclaresInInit):
+    register_first = True
+
+
+class _DeclaresInConstructor(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.built = False
+        self.told: List[Any] = []
+        self.db = pgsql.PostgreSQLClient(self, "db", database=str(self.config["database"]))
+        framework.observe(self.db.on.master_changed, self._on_master_changed)
+        self.built = True
+
+    def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
+        assert self.built, "handler run on a half-built charm"
+        self.told.append((event.database, None if event.master is None else event.master.dbname))
+
+
+@pytest.mark.scenario
+@pytest.mark.parametrize(
+    "charm_cls", [_DeclaresInInit, _DeclaresInInitRegisteringFirst, _DeclaresInConstructor]
+)
+def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) -> None:
+    testing = _scenario()
+    ctx = testing.Context(charm_cls, meta=_META, config=_CONFIG, unit_id=0)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=4,
+        local_unit_data=dict(EGRESS0),
+        remote_units_data={0: server_bag("mydbname", extensions=())},
+    )
+    state = testing.State(leader=True, relations={rel}, config={"database": "mydbname"})
+    state = ctx.run(ctx.on.relation_created(rel), state)
+    state = ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    with ctx(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state) as mgr:
+        state = mgr.run()
+        charm = mgr.charm
+        assert charm.told == [("mydbname", "mydbname")]
+    # the operator changes the database: the old master no longer serves the request
+    state = dataclasses.replace(state, config={"database": "newdb"})
+    with ctx(ctx.on.config_changed(), state) as mgr:
+        state = mgr.run()
+        charm = mgr.charm
+        assert charm.told == [("newdb", None)]
+    assert state.get_relation(4).local_app_data["database"] == "newdb"
+
+
+@pytest.mark.scenario
+def test_request_in_init_in_a_hook_the_client_does_not_observe_is_told_at_commit() -> None:
+    testing = _scenario()
+    ctx = testing.Context(_DeclaresInInit, meta=_META, config=_CONFIG, unit_id=0)
+    rel = testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=4,
+        local_unit_data=dict(EGRESS0),
+        remote_units_data={0: server_bag("mydbname", extensions=())},
+    )
+    state = testing.State(leader=True, relations={rel}, config={"database": "mydbname"})
+    state = ctx.run(ctx.on.relation_created(rel), state)
+    state = ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state)
+    state = dataclasses.replace(state, config={"database": "newdb"})
+    with ctx(ctx.on.update_status(), state) as mgr:
+        state = mgr.run()
+        charm: _DeclaresInInit = mgr.charm  # type: ignore[assignment]
+        assert charm.told == [("newdb", None)]
+    assert state.get_relation(4).local_app_data["database"] == "newdb"
+
+
+def test_request_in_init_under_harness_is_published_at_the_first_event() -> None:
+    harness = harness_for(_DeclaresInInit, config=_CONFIG_YAML)
+    assert harness.charm.told == []
+    rel_id = harness.add_relation("db", "postgresql")  # relation-created
+    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydbname"}
+    harness.add_relation_unit(rel_id, "postgresql/0")
+    harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydbname", extensions=()))
+    assert harness.charm.told == [("mydbname", "mydbname")]
+
+
+_CONFIG_YAML = """
+options:
+  database:
+    type: string
+    default: mydbname
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. a non-leader that cannot know the request (Juju 4, no peer) sees "gone"
+# ---------------------------------------------------------------------------------------------
+
+
+def _seed_non_leader() -> Any:
+    cls = seed_charm()
+    harness = harness_for(cls, meta=META, leader=False)
+    rel_id = harness.add_relation("db", "postgresql")
+    harness.update_relation_data(rel_id, "myapp/0", dict(EGRESS0))
+    harness.add_relation_unit(rel_id, "postgresql/0")
+    return harness, rel_id
+
+
+def test_non_leader_clears_the_master_when_access_is_revoked() -> None:
+    harness, rel_id = _seed_non_leader()
+    harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydbname"))
+    assert harness.charm._state.db_conn_str == pgsql.ConnectionString(MASTER).conn_str
+    # the server drops this unit from allowed-units and its echo
+    bag = server_bag("mydbname", granted={"myapp/9": EGRESS1})
+    bag = {k: ("" if k in {"database", "allowed-units"} else v) for k, v in bag.items()}
+    harness.update_relation_data(rel_id, "postgresql/0", bag)
+    assert harness.charm._state.db_conn_str is None
+    assert harness.charm._state.db_uri is None
+
+
+def test_non_leader_clears_the_master_when_the_relation_is_broken() -> None:
+    harness, rel_id = _seed_non_leader()
+    harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydbname"))
+    assert harness.charm._state.db_conn_str == pgsql.ConnectionString(MASTER).conn_str
+    harness.remove_relation(rel_id)
+    assert harness.charm._state.db_conn_str is None
+
+
+def test_deferred_joined_stops_deferring_once_the_relation_is_gone() -> None:
+    harness, rel_id = _seed_non_leader()
+    storage: Any = harness.framework._storage  # pyright: ignore[reportPrivateUsage]
+    # the seed charm's non-leader defers joined until it knows the request
+    assert any("database_relation_joined" in n[0] for n in storage.notices(None))
+    harness.remove_relation(rel_id)
+    harness.framework.reemit()
+    assert not any("database_relation_joined" in n[0] for n in storage.notices(None))
+
+
+def test_gone_event_database_is_the_last_known_request() -> None:
+    seed = seed_charm()
+
+    class Seed(seed):  # type: ignore[misc, valid-type]
+        def __init__(self, framework: ops.framework.Framework) -> None:
+            super().__init__(framework)
+            self.gone: List[Optional[str]] = []
+            framework.observe(self.db.on.master_gone, self._on_gone)
+
+        def _on_gone(self, event: Any) -> None:
+            self.gone.append(event.database)
+
+    harness = harness_for(Seed, meta=META, leader=False)
+    rel_id = harness.add_relation("db", "postgresql")
+    harness.update_relation_data(rel_id, "myapp/0", dict(EGRESS0))
+    harness.add_relation_unit(rel_id, "postgresql/0")
+    harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydbname"))
+    harness.remove_relation(rel_id)
+    assert harness.charm.gone == ["mydbname"]
