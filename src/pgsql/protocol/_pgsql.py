@@ -1,37 +1,19 @@
-"""The ``pgsql`` wire protocol as pure functions over plain databags.
+"""The ``pgsql`` interface: its databag formats and readiness rules, client and server side.
 
-Nothing here imports ``ops`` or performs I/O: every function takes ``Mapping[str, str]`` databags
-(as Juju stores them) and returns values. The ops adapters (:mod:`pgsql.client`,
-:mod:`pgsql.server`), :mod:`pgsql.testing` and :mod:`pgsql.doctor` all decide readiness here, so
-there is exactly one implementation of the rule. The contract is written down in
+Client side, :func:`evaluate` judges every server databag on its own and picks what a client unit
+may use. Server side, :func:`read_request` consolidates what a client application asked for and
+:func:`server_databag` renders the bag a server publishes in reply. Both sides read the
+interface's value formats from here: ``standbys`` (:func:`split_standbys`), ``allowed-units``
+(:func:`split_units`) and ``allowed-subnets``. The contract is written down in
 ``docs/protocol.md``.
-
-Client side::
-
-    >>> request = Request.build(database="mydb", extensions=["citext"])
-    >>> request.databag()
-    {'database': 'mydb', 'extensions': 'citext'}
-    >>> server_unit = {
-    ...     "database": "mydb", "extensions": "citext",
-    ...     "allowed-subnets": "10.0.0.10/32", "allowed-units": "myapp/0",
-    ...     "master": "dbname=mydb host=10.0.0.20 password=secret user=juju_myapp",
-    ... }
-    >>> r = evaluate(request, "myapp/0", {"egress-subnets": "10.0.0.10/32"},
-    ...              "postgresql", {}, {"postgresql/0": server_unit})
-    >>> r.ready, r.master.host, r.source
-    (True, '10.0.0.20', 'postgresql/0')
-
-Server side: :func:`read_request` consolidates what a client application asked for and
-:func:`server_databag` renders the bag a server publishes in reply.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import (
     Callable,
@@ -43,68 +25,35 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
-    Union,
-    cast,
 )
 
-from .connstr import SECRET_ASSIGNMENT as _SECRET_ASSIGNMENT
-from .connstr import SECRET_KEYWORDS, ConnectionString, ConnectionStringError
+from ..connstr import ConnectionString, ConnectionStringError
+from ._common import Databag, parse_connstr, split_list, unit_sort_key
+from ._readiness import (
+    DATABASE_MISMATCH,
+    DATABASE_PENDING,
+    EGRESS_NOT_ALLOWED,
+    EXTENSIONS_NOT_ECHOED,
+    EXTENSIONS_PENDING,
+    MALFORMED,
+    MASTERS_DISAGREE,
+    NAME_PREFIX_BUG,
+    NO_REMOTE,
+    REJECTED,
+    REQUEST_UNKNOWN,
+    ROLES_IGNORED,
+    ROLES_PENDING,
+    STALE_APP_BAG,
+    UNIT_NOT_ALLOWED,
+    WAITING,
+    BagVerdict,
+    Readiness,
+    Reason,
+)
+from ._request import REQUEST_KEYS, Request, extension_names_of
 
-__all__ = [
-    "BROKEN_EVENTS",
-    "EVENT_NAMES",
-    "JUJU_KEYS",
-    "REQUEST_KEYS",
-    "BagVerdict",
-    "Readiness",
-    "Reason",
-    "Request",
-    "RequestError",
-    "Snapshot",
-    "access_grant",
-    "broken_transitions",
-    "evaluate",
-    "parse_extension",
-    "read_request",
-    "server_databag",
-    "split_list",
-    "split_standbys",
-    "split_units",
-    "transitions",
-    "unit_sort_key",
-]
-
-Databag = Mapping[str, str]
-
-#: Keys a client writes to request things; a server echoes them back once acted upon.
-REQUEST_KEYS = ("database", "roles", "extensions")
-#: Keys Juju itself writes into every unit databag.
-JUJU_KEYS = frozenset({"egress-subnets", "ingress-address", "private-address"})
 #: ``state`` values naming the unit that serves the master database.
 PRIMARY_STATES = frozenset({"master", "standalone"})
-#: Every client event, in the order :func:`transitions` emits them (1.x order).
-EVENT_NAMES = (
-    "master_available",
-    "master_changed",
-    "master_gone",
-    "standby_available",
-    "standby_changed",
-    "standby_gone",
-    "database_available",
-    "database_changed",
-    "database_gone",
-)
-#: What relation-broken emits after the gone events (1.x order).
-BROKEN_EVENTS = ("database_relation_broken",)
-
-_NAME_FORBIDDEN = re.compile(r"[,\n\r\x00]")
-_EXTENSION = re.compile(
-    r"""^\s*(?P<name>[^\s:()]+)\s*(?:
-        :\s*(?P<colon>[^\s:()]+)       # name:schema (Canonical charms, 1.x docs)
-        |\(\s*(?P<paren>[^\s:()]+)\s*\) # name(schema) (reactive postgresql, legacy k8s)
-    )?\s*$""",
-    re.VERBOSE,
-)
 # pitfall 4: a comma separates two conn strings only when followed by another keyword
 _LINE_BREAK = re.compile(r"[\r\n]")
 _STANDBY_SPLIT = re.compile(r",(?=[A-Za-z_][A-Za-z0-9_]*[ \t\f\v]*=)")
@@ -112,143 +61,9 @@ _STANDBY_SPLIT = re.compile(r",(?=[A-Za-z_][A-Za-z0-9_]*[ \t\f\v]*=)")
 _LIBPQ_WS = " \t\n\r\f\v"
 
 
-class RequestError(ValueError):
-    """A requested database, role or extension name is invalid (caller misuse)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Requests (client -> server)
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_extension(item: str) -> Tuple[str, Optional[str]]:
-    """Split an extension request item into ``(name, schema)``.
-
-    Both syntaxes seen in the wild are accepted: ``name:schema`` (Canonical charms and the 1.x
-    documentation) and ``name(schema)`` (the reactive PostgreSQL charm and the legacy
-    Kubernetes charm).
-
-    >>> parse_extension("citext"), parse_extension("pg_trgm:public"), parse_extension("hstore(s)")
-    (('citext', None), ('pg_trgm', 'public'), ('hstore', 's'))
-
-    Raises:
-        RequestError: the item is not one of those forms.
-    """
-    m = _EXTENSION.match(item)
-    if m is None:
-        raise RequestError(
-            f"invalid extension {item!r}: expected name, name:schema or name(schema)"
-        )
-    return m.group("name"), m.group("colon") or m.group("paren")
-
-
-def _extension_name(item: str) -> str:
-    """The extension name alone, leniently (remote data never raises)."""
-    try:
-        return parse_extension(item)[0]
-    except RequestError:
-        return item.strip()
-
-
-@lru_cache(maxsize=256)
-def _extension_names(raw: str) -> FrozenSet[str]:
-    # Evaluated once per server bag per hook, with the same few values: parse each once.
-    return frozenset(_extension_name(e) for e in split_list(raw))
-
-
-def _check_name(kind: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise RequestError(f"{kind} must be a str, not {type(value).__name__}")
-    if not value or value != value.strip():
-        raise RequestError(f"{kind} {value!r} is empty or has surrounding whitespace")
-    if _NAME_FORBIDDEN.search(value):
-        raise RequestError(f"{kind} {value!r} contains a comma, newline or NUL")
-    return value
-
-
-def _check_names(kind: str, values: Union[str, Iterable[str], None]) -> Tuple[str, ...]:
-    if values is None:
-        return ()
-    # pitfall 15: 1.x turned a bare string into its characters; a str is one name
-    items: Iterable[object] = [values] if isinstance(values, str) else values
-    try:
-        checked = {_check_name(kind, v) for v in items}
-    except TypeError:
-        raise RequestError(f"{kind}s must be a str or an iterable of str") from None
-    if kind == "extension":
-        for item in checked:
-            parse_extension(item)
-    return tuple(sorted(checked))
-
-
-@dataclass(frozen=True)
-class Request:
-    """What a client application asks the server for.
-
-    ``database`` ``""`` asks for the server's default (most servers use the client application
-    name; some never provision without a name, so always ask for one). Roles and extensions are
-    kept sorted and de-duplicated, the way they go on the wire.
-    """
-
-    database: str = ""
-    roles: Tuple[str, ...] = ()
-    extensions: Tuple[str, ...] = ()
-
-    @classmethod
-    def build(
-        cls,
-        database: Optional[str] = None,
-        roles: Union[str, Iterable[str], None] = None,
-        extensions: Union[str, Iterable[str], None] = None,
-    ) -> Request:
-        """Validate caller input and build a request.
-
-        Raises:
-            RequestError: a value is not a str (or iterable of str), is empty, has surrounding
-                whitespace, contains a comma, newline or NUL, or an extension is malformed.
-        """
-        db = "" if database is None or database == "" else _check_name("database", database)
-        return cls(db, _check_names("role", roles), _check_names("extension", extensions))
-
-    @classmethod
-    def from_databag(cls, bag: Databag) -> Request:
-        """Read a request as written on the wire, leniently (never raises)."""
-        return cls(
-            bag.get("database", "").strip(),
-            tuple(sorted(set(split_list(bag.get("roles"))))),
-            tuple(sorted(set(split_list(bag.get("extensions"))))),
-        )
-
-    def databag(self) -> Dict[str, str]:
-        """The request as databag keys: comma-joined, no key for what was not requested."""
-        out: Dict[str, str] = {}
-        if self.database:
-            out["database"] = self.database
-        if self.roles:
-            out["roles"] = ",".join(self.roles)
-        if self.extensions:
-            out["extensions"] = ",".join(self.extensions)
-        return out
-
-    @property
-    def extension_names(self) -> FrozenSet[str]:
-        """Requested extension names without their schema."""
-        return _extension_names(",".join(self.extensions))
-
-    def __bool__(self) -> bool:
-        return bool(self.database or self.roles or self.extensions)
-
-
 # ---------------------------------------------------------------------------------------------
 # Splitting wire values
 # ---------------------------------------------------------------------------------------------
-
-
-def split_list(raw: Optional[str]) -> List[str]:
-    """Split a comma-separated value, dropping blanks."""
-    if not raw:
-        return []
-    return [p for p in (s.strip() for s in raw.split(",")) if p]
 
 
 @lru_cache(maxsize=1024)
@@ -347,134 +162,9 @@ def _scan_standbys(raw: str) -> Optional[List[str]]:
     return out
 
 
-def unit_sort_key(name: str) -> Tuple[str, int, str]:
-    """Sort unit names numerically: ``pg/2`` before ``pg/10`` (pitfall 3)."""
-    app, _, num = name.rpartition("/")
-    # isdigit() alone accepts "²", which int() rejects; Juju unit numbers are ASCII digits
-    return (app, int(num), name) if num.isascii() and num.isdigit() else (name, -1, name)
-
-
-@lru_cache(maxsize=4096)
-def _parse_cs(raw: str) -> ConnectionString:
-    # Servers repeat the same strings in every unit bag; parse each distinct one once.
-    cs = ConnectionString(raw)
-    for key, value in cs.items():
-        if key not in SECRET_KEYWORDS and _SECRET_ASSIGNMENT.search(value):
-            # A mangled string ("dbname=x|host=y|password=z" is one dbname to libpq): unusable,
-            # and its secret would show wherever that value is shown.
-            raise ConnectionStringError(
-                f"the value of {key!r} holds a secret keyword's assignment: mangled separators?"
-            )
-    return cs
-
-
-def _digest(value: Optional[str]) -> Optional[str]:
-    if value is None:
-        return None
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
 # ---------------------------------------------------------------------------------------------
 # Readiness (client side)
 # ---------------------------------------------------------------------------------------------
-
-#: Reason codes. Blocking ones explain why a bag (or the relation) is not ready.
-WAITING = "waiting-for-server"
-NO_REMOTE = "no-remote-units"
-MALFORMED = "malformed"
-EGRESS_NOT_ALLOWED = "egress-not-allowed"
-UNIT_NOT_ALLOWED = "unit-not-allowed"
-NAME_PREFIX_BUG = "name-prefix-bug"
-DATABASE_PENDING = "database-pending"
-DATABASE_MISMATCH = "database-mismatch"
-ROLES_PENDING = "roles-pending"
-ROLES_IGNORED = "roles-ignored"
-EXTENSIONS_PENDING = "extensions-pending"
-REQUEST_UNKNOWN = "request-unknown"
-STALE_APP_BAG = "stale-app-bag"
-MASTERS_DISAGREE = "masters-disagree"
-EXTENSIONS_NOT_ECHOED = "extensions-not-echoed"
-REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One finding about the relation, safe to log or show (it never holds a password).
-
-    Attributes:
-        code: a stable identifier (``egress-not-allowed``, ``database-pending``, ...).
-        message: a one-line human explanation with the values involved.
-        bag: the server databag it is about (``postgresql/0``, or the application name), if any.
-        blocking: True when it keeps that bag (or the relation) from being ready; False for notes.
-        advice: what an operator can do about it, when there is a known fix.
-    """
-
-    code: str
-    message: str
-    bag: Optional[str] = None
-    blocking: bool = True
-    advice: Optional[str] = None
-
-    def __str__(self) -> str:
-        where = f"{self.bag}: " if self.bag else ""
-        return f"{where}{self.message}"
-
-
-@dataclass(frozen=True)
-class BagVerdict:
-    """The readiness verdict for one server databag."""
-
-    bag: str
-    is_app: bool
-    publishes_master: bool
-    publishes_standbys: bool
-    ready: bool
-    reasons: Tuple[Reason, ...] = ()
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """Everything a client unit can tell about one relation, computed from databags alone.
-
-    Attributes:
-        ready: a master database is available to this unit (the server granted access and acted
-            on the request).
-        master: the master connection string from the chosen bag, or None.
-        standbys: the standby connection strings (possibly empty).
-        version: the server's PostgreSQL version as published, or None.
-        database: the database name the server echoed in the chosen bag, or None.
-        source: the name of the bag the master (or standbys) came from.
-        reasons: why not ready (blocking) and notes (non-blocking), most relevant first.
-        bags: the verdict for every server bag that was considered.
-    """
-
-    ready: bool
-    master: Optional[ConnectionString] = None
-    standbys: Tuple[ConnectionString, ...] = ()
-    version: Optional[str] = None
-    database: Optional[str] = None
-    source: Optional[str] = None
-    reasons: Tuple[Reason, ...] = ()
-    bags: Tuple[BagVerdict, ...] = ()
-
-    @property
-    def why(self) -> str:
-        """A one-line explanation suitable for a unit status message."""
-        if self.ready:
-            return "ready"
-        blocking = [r for r in self.reasons if r.blocking]
-        if not blocking:
-            return "not ready"
-        first = blocking[0].message
-        more = len({r.code for r in blocking}) - 1
-        return f"{first} (+{more} more)" if more > 0 else first
-
-    def snapshot(self) -> Snapshot:
-        """The change-detection fingerprint of this state (digests, no secrets)."""
-        return Snapshot(
-            _digest(str(self.master)) if self.master is not None else None,
-            tuple(_digest(str(s)) or "" for s in self.standbys),
-        )
 
 
 @dataclass(frozen=True)
@@ -498,7 +188,7 @@ def _parse_bag(name: str, is_app: bool, data: Databag) -> _Bag:
     raw_master = data.get("master", "").strip()
     if raw_master:
         try:
-            master = _parse_cs(raw_master)
+            master = parse_connstr(raw_master)
         except ConnectionStringError as e:
             problems.append(Reason(MALFORMED, f"unusable master connection string: {e}", name))
         else:
@@ -532,7 +222,7 @@ def _parse_standbys(raw: str) -> Tuple[Tuple[ConnectionString, ...], Tuple[str, 
     errors: List[str] = []
     for item in split_standbys(raw):
         try:
-            found.setdefault(_parse_cs(item), None)
+            found.setdefault(parse_connstr(item), None)
         except ConnectionStringError as e:
             errors.append(str(e))
     return tuple(found), tuple(errors)
@@ -619,7 +309,7 @@ def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
     if request.extensions:
         got_ext = data.get("extensions", "").strip()
         if got_ext:  # pitfalls 16, 20: absent (or "") means this server does not echo them
-            echoed = _extension_names(got_ext)
+            echoed = extension_names_of(got_ext)
             missing = sorted(request.extension_names - echoed)
             if missing:
                 reasons.append(
@@ -870,109 +560,6 @@ def _dedupe(reasons: Iterable[Reason]) -> List[Reason]:
             seen[key] = None
             out.append(r)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Events (client side)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the client last told the charm about a relation: digests of the canonical strings.
-
-    Only digests are kept (they go into StoredState), never connection strings or passwords.
-    """
-
-    master: Optional[str] = None
-    standbys: Tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> Dict[str, object]:
-        """A StoredState-friendly form."""
-        return {"master": self.master, "standbys": list(self.standbys)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, object]) -> Snapshot:
-        """Read :meth:`to_dict` output back, leniently.
-
-        Any sequence is accepted for ``standbys`` (StoredState hands back its own list type).
-        Values that are not digests are 1.x StoredState entries (raw connection strings): they
-        are digested the way :meth:`Readiness.snapshot` does, so upgrading emits no spurious
-        change event and keeps no secret.
-        """
-        master = d.get("master")
-        standbys: object = d.get("standbys") or []
-        items: Iterable[object] = (
-            cast(Sequence[object], standbys)
-            if isinstance(standbys, Sequence) and not isinstance(standbys, (str, bytes))
-            else []
-        )
-        return cls(
-            _as_digest(master) if isinstance(master, str) else None,
-            tuple(_as_digest(s) for s in items if isinstance(s, str)),
-        )
-
-
-_DIGEST = re.compile(r"[0-9a-f]{32}")
-
-
-def _as_digest(value: str) -> str:
-    if _DIGEST.fullmatch(value):
-        return value
-    try:
-        canonical = str(_parse_cs(value))
-    except ConnectionStringError:
-        canonical = value
-    return _digest(canonical) or ""
-
-
-def transitions(prev: Optional[Snapshot], cur: Snapshot) -> Tuple[str, ...]:
-    """The events to emit when the state moves from ``prev`` to ``cur``, in 1.x order.
-
-    ``prev`` None means nothing was told yet (first time, or StoredState was lost): whatever is
-    current is announced as available.
-    """
-    prev = prev or Snapshot()
-    events: List[str] = []
-    available = changed = gone = False
-    if prev.master is None and cur.master is not None:
-        events.append("master_available")
-        available = True
-    if prev.master != cur.master:
-        events.append("master_changed")
-        changed = True
-    if prev.master is not None and cur.master is None:
-        events.append("master_gone")
-        gone = True
-    if not prev.standbys and cur.standbys:
-        events.append("standby_available")
-        available = True
-    if prev.standbys != cur.standbys:
-        events.append("standby_changed")
-        changed = True
-    if prev.standbys and not cur.standbys:
-        events.append("standby_gone")
-        gone = True
-    if available:
-        events.append("database_available")
-    if changed:
-        events.append("database_changed")
-    if gone and cur.master is None and not cur.standbys:
-        events.append("database_gone")
-    return tuple(events)
-
-
-def broken_transitions(prev: Optional[Snapshot]) -> Tuple[str, ...]:
-    """The events relation-broken emits: the gone events for what was announced, then broken."""
-    prev = prev or Snapshot()
-    events: List[str] = []
-    if prev.master is not None:
-        events += ["master_changed", "master_gone"]
-    if prev.standbys:
-        events += ["standby_changed", "standby_gone"]
-    if events:
-        events += ["database_changed", "database_gone"]
-    return (*events, *BROKEN_EVENTS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""The ``pgsql`` wire protocol as pure functions over plain databags.
+
+Nothing here imports ``ops`` or performs I/O: every function takes ``Mapping[str, str]`` databags
+(as Juju stores them) and returns values. The ops adapters (:mod:`pgsql.client`,
+:mod:`pgsql.server`), :mod:`pgsql.testing` and :mod:`pgsql.doctor` all decide readiness here, so
+there is exactly one implementation of the rule. The contract is written down in
+``docs/protocol.md``.
+
+Client side::
+
+    >>> request = Request.build(database="mydb", extensions=["citext"])
+    >>> request.databag()
+    {'database': 'mydb', 'extensions': 'citext'}
+    >>> server_unit = {
+    ...     "database": "mydb", "extensions": "citext",
+    ...     "allowed-subnets": "10.0.0.10/32", "allowed-units": "myapp/0",
+    ...     "master": "dbname=mydb host=10.0.0.20 password=secret user=juju_myapp",
+    ... }
+    >>> r = evaluate(request, "myapp/0", {"egress-subnets": "10.0.0.10/32"},
+    ...              "postgresql", {}, {"postgresql/0": server_unit})
+    >>> r.ready, r.master.host, r.source
+    (True, '10.0.0.20', 'postgresql/0')
+
+Server side: :func:`read_request` consolidates what a client application asked for and
+:func:`server_databag` renders the bag a server publishes in reply.
+
+Layers, each module importing only those above it (and :mod:`pgsql.connstr`):
+
+- ``_common``: interface-neutral databag values: the ``Databag`` type, the keys Juju writes,
+  comma lists, numeric unit ordering, connection strings parsed from remote data, digests.
+- ``_request``: :class:`Request` and its validation (:class:`RequestError`), extension items.
+- ``_transitions``: :class:`Snapshot` and the client events a change of state emits.
+- ``_readiness``: :class:`Readiness`, :class:`Reason` and the reason codes, :class:`BagVerdict`:
+  the verdict any interface's evaluation returns.
+- ``_pgsql``: the ``pgsql`` interface itself: its value formats (``standbys``, ``allowed-units``,
+  ``allowed-subnets``), the client-side rules (:func:`evaluate`) and the server side
+  (:func:`read_request`, :func:`access_grant`, :func:`server_databag`).
+
+Another interface's rules go beside ``_pgsql``, over the same requests, readiness and events.
+Everything is imported from this package, never from its modules.
+"""
+
+from __future__ import annotations
+
+from .. import connstr as _connstr
+from . import _common, _pgsql, _request
+from ._common import JUJU_KEYS, Databag, split_list, unit_sort_key
+from ._pgsql import (
+    PRIMARY_STATES,
+    BagPredicate,
+    access_grant,
+    evaluate,
+    read_request,
+    server_databag,
+    split_standbys,
+    split_units,
+)
+from ._readiness import (
+    DATABASE_MISMATCH,
+    DATABASE_PENDING,
+    EGRESS_NOT_ALLOWED,
+    EXTENSIONS_NOT_ECHOED,
+    EXTENSIONS_PENDING,
+    MALFORMED,
+    MASTERS_DISAGREE,
+    NAME_PREFIX_BUG,
+    NO_REMOTE,
+    REJECTED,
+    REQUEST_UNKNOWN,
+    ROLES_IGNORED,
+    ROLES_PENDING,
+    STALE_APP_BAG,
+    UNIT_NOT_ALLOWED,
+    WAITING,
+    BagVerdict,
+    Readiness,
+    Reason,
+)
+from ._request import REQUEST_KEYS, Request, RequestError, parse_extension
+from ._transitions import BROKEN_EVENTS, EVENT_NAMES, Snapshot, broken_transitions, transitions
+
+__all__ = [
+    "BROKEN_EVENTS",
+    "EVENT_NAMES",
+    "JUJU_KEYS",
+    "PRIMARY_STATES",
+    "REQUEST_KEYS",
+    "BagPredicate",
+    "BagVerdict",
+    "Databag",
+    "Readiness",
+    "Reason",
+    "Request",
+    "RequestError",
+    "Snapshot",
+    "access_grant",
+    "broken_transitions",
+    "evaluate",
+    "parse_extension",
+    "read_request",
+    "server_databag",
+    "split_list",
+    "split_standbys",
+    "split_units",
+    "transitions",
+    "unit_sort_key",
+    # reason codes (Reason.code)
+    "DATABASE_MISMATCH",
+    "DATABASE_PENDING",
+    "EGRESS_NOT_ALLOWED",
+    "EXTENSIONS_NOT_ECHOED",
+    "EXTENSIONS_PENDING",
+    "MALFORMED",
+    "MASTERS_DISAGREE",
+    "NAME_PREFIX_BUG",
+    "NO_REMOTE",
+    "REJECTED",
+    "REQUEST_UNKNOWN",
+    "ROLES_IGNORED",
+    "ROLES_PENDING",
+    "STALE_APP_BAG",
+    "UNIT_NOT_ALLOWED",
+    "WAITING",
+]
+
+# Former private names still in use: tests check that _SECRET_ASSIGNMENT is pgsql.connstr's, and
+# benchmarks/core.py clears every lru cache it finds in vars(pgsql.protocol) to time cold calls.
+_SECRET_ASSIGNMENT = _connstr.SECRET_ASSIGNMENT
+_parse_cs = _common.parse_connstr
+_extension_names = _request.extension_names_of
+_split_subnets = _pgsql._split_subnets  # pyright: ignore[reportPrivateUsage]
+_split_standbys = _pgsql._split_standbys  # pyright: ignore[reportPrivateUsage]
+_parse_standbys = _pgsql._parse_standbys  # pyright: ignore[reportPrivateUsage]
+_canonical_standbys = _pgsql._canonical_standbys  # pyright: ignore[reportPrivateUsage]

@@ -1,0 +1,113 @@
+"""Readiness: the verdict a client unit reaches about one relation, and why.
+
+:class:`Readiness` is what an interface's evaluation returns: the connection strings a unit may
+use and the :class:`Reason` findings (blocking reasons and notes, by stable code) behind it, with
+a :class:`BagVerdict` for every remote databag considered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ..connstr import ConnectionString
+from ._common import digest
+from ._transitions import Snapshot
+
+#: Reason codes. Blocking ones explain why a bag (or the relation) is not ready.
+WAITING = "waiting-for-server"
+NO_REMOTE = "no-remote-units"
+MALFORMED = "malformed"
+EGRESS_NOT_ALLOWED = "egress-not-allowed"
+UNIT_NOT_ALLOWED = "unit-not-allowed"
+NAME_PREFIX_BUG = "name-prefix-bug"
+DATABASE_PENDING = "database-pending"
+DATABASE_MISMATCH = "database-mismatch"
+ROLES_PENDING = "roles-pending"
+ROLES_IGNORED = "roles-ignored"
+EXTENSIONS_PENDING = "extensions-pending"
+REQUEST_UNKNOWN = "request-unknown"
+STALE_APP_BAG = "stale-app-bag"
+MASTERS_DISAGREE = "masters-disagree"
+EXTENSIONS_NOT_ECHOED = "extensions-not-echoed"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding about the relation, safe to log or show (it never holds a password).
+
+    Attributes:
+        code: a stable identifier (``egress-not-allowed``, ``database-pending``, ...).
+        message: a one-line human explanation with the values involved.
+        bag: the server databag it is about (``postgresql/0``, or the application name), if any.
+        blocking: True when it keeps that bag (or the relation) from being ready; False for notes.
+        advice: what an operator can do about it, when there is a known fix.
+    """
+
+    code: str
+    message: str
+    bag: Optional[str] = None
+    blocking: bool = True
+    advice: Optional[str] = None
+
+    def __str__(self) -> str:
+        where = f"{self.bag}: " if self.bag else ""
+        return f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class BagVerdict:
+    """The readiness verdict for one server databag."""
+
+    bag: str
+    is_app: bool
+    publishes_master: bool
+    publishes_standbys: bool
+    ready: bool
+    reasons: Tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Everything a client unit can tell about one relation, computed from databags alone.
+
+    Attributes:
+        ready: a master database is available to this unit (the server granted access and acted
+            on the request).
+        master: the master connection string from the chosen bag, or None.
+        standbys: the standby connection strings (possibly empty).
+        version: the server's PostgreSQL version as published, or None.
+        database: the database name the server echoed in the chosen bag, or None.
+        source: the name of the bag the master (or standbys) came from.
+        reasons: why not ready (blocking) and notes (non-blocking), most relevant first.
+        bags: the verdict for every server bag that was considered.
+    """
+
+    ready: bool
+    master: Optional[ConnectionString] = None
+    standbys: Tuple[ConnectionString, ...] = ()
+    version: Optional[str] = None
+    database: Optional[str] = None
+    source: Optional[str] = None
+    reasons: Tuple[Reason, ...] = ()
+    bags: Tuple[BagVerdict, ...] = ()
+
+    @property
+    def why(self) -> str:
+        """A one-line explanation suitable for a unit status message."""
+        if self.ready:
+            return "ready"
+        blocking = [r for r in self.reasons if r.blocking]
+        if not blocking:
+            return "not ready"
+        first = blocking[0].message
+        more = len({r.code for r in blocking}) - 1
+        return f"{first} (+{more} more)" if more > 0 else first
+
+    def snapshot(self) -> Snapshot:
+        """The change-detection fingerprint of this state (digests, no secrets)."""
+        return Snapshot(
+            digest(str(self.master)) if self.master is not None else None,
+            tuple(digest(str(s)) or "" for s in self.standbys),
+        )
