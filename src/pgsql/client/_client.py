@@ -1,43 +1,8 @@
-"""The requires side of the ``pgsql`` interface: :class:`PostgreSQLClient`.
+"""The requires side: :class:`PostgreSQLClient`, a thin adapter between ops and the protocol.
 
-A drop-in successor of ops-lib-pgsql 1.x's client: the same events, the same event attributes,
-the same private names that charms' unit tests patch. Underneath, every readiness decision is
-:func:`pgsql.protocol.evaluate`, and the hook-tool traffic is kept to what the protocol needs.
-
-The 1.x way (the leader requests from ``database_relation_joined``)::
-
-    class MyCharm(ops.CharmBase):
-        def __init__(self, framework):
-            super().__init__(framework)
-            self.db = pgsql.PostgreSQLClient(self, "db")
-            framework.observe(self.db.on.database_relation_joined, self._on_joined)
-            framework.observe(self.db.on.master_changed, self._on_master_changed)
-
-        def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent):
-            if self.unit.is_leader():
-                event.database = "mydb"
-
-The declarative way (any unit, any hook; nothing to keep in the charm's own state)::
-
-    class MyCharm(ops.CharmBase):
-        def __init__(self, framework):
-            super().__init__(framework)
-            self.db = pgsql.PostgreSQLClient(self, "db", database=self.config["database"])
-            framework.observe(self.db.on.master_changed, self._on_master_changed)
-            framework.observe(self.on.collect_unit_status, self._on_collect_status)  # ops >= 2.5
-
-        def _on_collect_status(self, event: ops.CollectStatusEvent):
-            readiness = self.db.readiness()
-            if readiness is None:
-                event.add_status(ops.BlockedStatus("needs a database relation"))
-            elif not readiness.ready:
-                event.add_status(ops.WaitingStatus(f"database: {readiness.why}"))
-
-Where a unit learns what the application requested, first match wins: the declarative request
-(every unit computes the same one from config); the leader's own application databag; the peer
-relation's application databag (key ``pgsql-<endpoint>``, written by the leader); 1.x leadership
-settings (``interface.pgsql``, only where the ``leader-get`` tool exists: Juju 2.9 and 3.x); else
-nothing, and the server's echo is trusted.
+Every readiness decision is :func:`pgsql.protocol.evaluate`; this module decides when to read
+which databag, what to publish, and which events to emit. The 1.x helpers that charms' tests
+patch live in :mod:`pgsql.client` and are looked up there when used (:func:`_legacy`).
 """
 
 from __future__ import annotations
@@ -46,8 +11,7 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import weakref
+import sys
 from typing import (
     Any,
     Callable,
@@ -55,7 +19,6 @@ from typing import (
     Iterable,
     List,
     Mapping,
-    MutableMapping,
     Optional,
     Sequence,
     Set,
@@ -67,50 +30,33 @@ from typing import (
 import ops.charm
 import ops.framework
 import ops.model
-import yaml
 from ops.model import Application, Relation, Unit
 
-from . import protocol
-from .connstr import ConnectionString, ConnectionStringError
-from .protocol import Readiness, Reason, Request, RequestError, Snapshot
-
-__all__ = [
-    "LEADER_KEY",
-    "DatabaseAvailableEvent",
-    "DatabaseChangedEvent",
-    "DatabaseGoneEvent",
-    "DatabaseRelationBrokenEvent",
-    "DatabaseRelationJoinedEvent",
-    "MasterAvailableEvent",
-    "MasterChangedEvent",
-    "MasterGoneEvent",
-    "NotLeaderError",
-    "PostgreSQLClient",
-    "PostgreSQLClientEvents",
-    "PostgreSQLRelationEvent",
-    "RequestError",
-    "StandbyAvailableEvent",
-    "StandbyChangedEvent",
-    "StandbyGoneEvent",
-]
-
-#: The 1.x leadership-settings key holding ``{relation_id: {database, roles, extensions}}``.
-LEADER_KEY = "interface.pgsql"
-
-#: Reason code of a relation that is being torn down (relation-broken).
-RELATION_BROKEN = "relation-broken"
-
-# Only these server keys matter to the protocol; the rest (host, port, user, password...) is
-# neither cached nor compared.
-_REMOTE_KEYS = frozenset(
-    {*protocol.REQUEST_KEYS, "allowed-subnets", "allowed-units", "master", "standbys", "version"}
-    | {"state"}
+from .. import protocol
+from ..connstr import ConnectionString
+from ..protocol import Readiness, Request, Snapshot
+from ._events import CLIENTS, PostgreSQLClientEvents
+from ._records import (
+    ACCESS_CODES,
+    GONE_KEPT,
+    RECORD_VERSION,
+    Bag,
+    broken_readiness,
+    filter_bag,
+    leader_entry,
+    migrate,
+    plain,
+    refresh_changed,
+    shared_form,
+    write_request_keys,
 )
-_ACCESS_CODES = frozenset({protocol.EGRESS_NOT_ALLOWED, protocol.UNIT_NOT_ALLOWED})
-_RECORD_VERSION = 2
-_GONE_KEPT = 16  # removed relations remembered for events deferred past their removal
 
-Bag = Dict[str, str]
+_FACADE = __name__.rpartition(".")[0]
+
+
+def _legacy(name: str) -> Any:
+    """A 1.x helper as :mod:`pgsql.client` holds it now: charms' tests patch them there."""
+    return getattr(sys.modules[_FACADE], name)
 
 
 class NotLeaderError(ops.model.RelationDataError):
@@ -122,430 +68,6 @@ class NotLeaderError(ops.model.RelationDataError):
     work on every unit.
     """
 
-
-# ---------------------------------------------------------------------------------------------
-# 1.x private helpers, kept with their 1.x signatures: charms' unit tests patch them by name.
-# They are looked up as module globals when used, so ``unittest.mock.patch`` takes effect.
-# ---------------------------------------------------------------------------------------------
-
-
-def _is_ready(
-    log: logging.Logger,
-    appdata: Mapping[str, str],
-    locdata: Mapping[str, str],
-    reldata: Mapping[str, str],
-) -> bool:
-    """1.x readiness of one server databag, decided by :func:`pgsql.protocol.evaluate`.
-
-    Args:
-        log: where 1.x logged its reasoning (at DEBUG).
-        appdata: what the client application requested (``database``, ``roles``,
-            ``extensions``).
-        locdata: this unit's own databag (for Juju's ``egress-subnets``).
-        reldata: the server databag to judge.
-
-    Returns:
-        True when that bag grants access and echoes the request. When this function is patched,
-        the client asks the patched one about every server bag instead of the protocol's rules.
-    """
-    bag = dict(reldata)
-    if not (bag.get("master", "").strip() or bag.get("standbys", "").strip()):
-        bag["master"] = "host=placeholder"  # judge access and echo even with nothing published
-    verdict = protocol.evaluate(
-        Request.from_databag(appdata),
-        "",
-        {"egress-subnets": locdata.get("egress-subnets", "")},
-        "",
-        {},
-        {"server/0": bag},
-    )
-    reasons = verdict.bags[0].reasons if verdict.bags else ()
-    if reasons:
-        log.debug("not ready: %s", ", ".join(r.code for r in reasons))
-    return not reasons
-
-
-def _get_pgsql_leader_data() -> Dict[int, Dict[str, str]]:
-    """The 1.x shared request copy: ``{relation_id: {"database": ..., ...}}`` from leadership.
-
-    Empty where leadership settings do not exist (Juju 4) or hold nothing usable.
-    """
-    raw = cast(object, _leader_get(LEADER_KEY))  # tests patch it to return dicts or mocks
-    if not raw or not isinstance(raw, str):
-        return {}
-    try:
-        loaded: object = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(loaded, dict):
-        return {}
-    out: Dict[int, Dict[str, str]] = {}
-    for key, value in cast("Dict[object, object]", loaded).items():
-        try:
-            relid = int(str(key))
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            entries = cast("Dict[object, object]", value).items()
-            out[relid] = {str(k): str(v) if v is not None else "" for k, v in entries}
-    return out
-
-
-def _set_pgsql_leader_data(d: Mapping[int, Mapping[str, str]]) -> None:
-    """Store the shared request copy in 1.x leadership settings (see :data:`LEADER_KEY`)."""
-    _leader_set({LEADER_KEY: yaml.dump({k: dict(v) for k, v in d.items()})})
-
-
-def _leader_get(attribute: str) -> Optional[str]:
-    """``leader-get`` one attribute; None without running anything where the tool is absent.
-
-    Juju 4 has no leadership settings, and neither do Scenario and Harness.
-    """
-    if shutil.which("leader-get") is None:
-        return None
-    out = subprocess.check_output(["leader-get", "--format=yaml", attribute])
-    value: object = yaml.safe_load(out.decode("UTF-8"))
-    return value if isinstance(value, str) else None
-
-
-def _leader_set(settings: Mapping[str, Optional[str]]) -> None:
-    """``leader-set`` the given attributes; nothing where the tool is absent (Juju 4)."""
-    if shutil.which("leader-set") is None:
-        return
-    subprocess.check_call(["leader-set"] + [f"{k}={v or ''}" for k, v in settings.items()])
-
-
-_ORIGINALS: Dict[str, object] = {
-    "_is_ready": _is_ready,
-    "_get_pgsql_leader_data": _get_pgsql_leader_data,
-    "_set_pgsql_leader_data": _set_pgsql_leader_data,
-    "_leader_get": _leader_get,
-    "_leader_set": _leader_set,
-}
-
-
-def _patched(*names: str) -> bool:
-    """Whether a test replaced one of these module globals (``unittest.mock.patch``)."""
-    g = globals()
-    return any(g[name] is not _ORIGINALS[name] for name in names)
-
-
-def _legacy_sharing() -> bool:
-    """Tests that patch the leadership helpers expect 1.x's data flow through them."""
-    return _patched(
-        "_get_pgsql_leader_data", "_set_pgsql_leader_data", "_leader_get", "_leader_set"
-    )
-
-
-def _leader_entry(data: Mapping[Any, Mapping[str, str]], relid: int) -> Optional[Mapping[str, str]]:
-    entry = data.get(relid)
-    if entry is None:
-        entry = data.get(str(relid))
-    return entry
-
-
-def _shared_form(request: Request) -> Dict[str, str]:
-    """A request as 1.x stored it in leadership settings (every key, empty when not requested)."""
-    bag = request.databag()
-    return {k: bag.get(k, "") for k in protocol.REQUEST_KEYS}
-
-
-# ---------------------------------------------------------------------------------------------
-# Events
-# ---------------------------------------------------------------------------------------------
-
-# Events find their client (for the per-hook evaluation cache) by framework and endpoint.
-_CLIENTS: weakref.WeakValueDictionary[Tuple[int, str], PostgreSQLClient] = (
-    weakref.WeakValueDictionary()
-)
-
-
-class PostgreSQLRelationEvent(ops.charm.RelationEvent):
-    """Base of every client event; its attributes are computed when read.
-
-    A deferred event that runs again later sees the relation as it is then, not as it was.
-
-    Attributes:
-        relation: the ``pgsql`` relation.
-        app: the server application (or whichever application the triggering hook named).
-        unit: the remote unit that triggered the hook, or None.
-    """
-
-    def __init__(
-        self,
-        handle: ops.framework.Handle,
-        relation: Relation,
-        app: Optional[Application] = None,
-        unit: Optional[Unit] = None,
-        local_unit: Optional[Unit] = None,
-    ):
-        super().__init__(handle, relation, app, unit)
-        self._local_unit: Unit = local_unit if local_unit is not None else self.framework.model.unit
-
-    @property
-    def log(self) -> logging.Logger:
-        """The 1.x event logger, ``pgsql.client.<endpoint>.event``."""
-        return logging.getLogger(f"pgsql.client.{self.relation.name}.event")
-
-    def _client(self) -> PostgreSQLClient:
-        client = _CLIENTS.get((id(self.framework), self.relation.name))
-        if client is None or client.framework is not self.framework:
-            raise RuntimeError(
-                f"no PostgreSQLClient for endpoint {self.relation.name!r} in this charm"
-            )
-        return client
-
-    @property
-    def readiness(self) -> Readiness:
-        """The full verdict for this relation: ready, why not, master, standbys, ..."""
-        return self._client().readiness_of(self.relation)
-
-    @property
-    def master(self) -> Optional[ConnectionString]:
-        """The master database, or None when there is currently no usable master."""
-        return self.readiness.master
-
-    @property
-    def standbys(self) -> List[ConnectionString]:
-        """The hot standby databases (read-only replicas); empty when there are none."""
-        return list(self.readiness.standbys)
-
-    @property
-    def version(self) -> Optional[str]:
-        """The PostgreSQL version the server publishes (``12``, ``14.15``), or None."""
-        return self.readiness.version
-
-    def _request(self) -> Optional[Request]:
-        return self._client().requested(self.relation)
-
-    @property
-    def database(self) -> Optional[str]:
-        """The database requested on this relation (None: the server's default).
-
-        Readable on every unit. Where this unit cannot know the request (a non-leader without a
-        peer relation or leadership settings), it is the database the server says it provides.
-        Settable by the leader only (:class:`NotLeaderError` otherwise); invalid names raise
-        :class:`pgsql.protocol.RequestError`.
-        """
-        request = self._request()
-        if request is None:
-            known = self.readiness.database
-            return known if known is not None else self._client().last_database(self.relation)
-        return request.database or None
-
-    @database.setter
-    def database(self, dbname: Optional[str]) -> None:
-        self._client().set_request(self.relation, database="" if dbname is None else dbname)
-
-    @property
-    def roles(self) -> List[str]:
-        """The PostgreSQL roles requested for the application's database user.
-
-        Settable by the leader only. Note that the Canonical PostgreSQL charms refuse any
-        ``roles`` request and pgbouncer ignores it (:attr:`readiness` says so).
-        """
-        request = self._request()
-        return list(request.roles) if request is not None else []
-
-    @roles.setter
-    def roles(self, roles: Union[str, Iterable[str], None]) -> None:
-        self._client().set_request(self.relation, roles=() if roles is None else roles)
-
-    @property
-    def extensions(self) -> List[str]:
-        """The PostgreSQL extensions requested (``name``, ``name:schema``). Leader may set."""
-        request = self._request()
-        return list(request.extensions) if request is not None else []
-
-    @extensions.setter
-    def extensions(self, extensions: Union[str, Iterable[str], None]) -> None:
-        self._client().set_request(
-            self.relation, extensions=() if extensions is None else extensions
-        )
-
-    def defer(self) -> None:
-        """Defer this event, unless its relation is gone: nothing could ever satisfy it then.
-
-        A 1.x charm defers ``database_relation_joined`` on non-leaders until the request is
-        known; once the relation is removed, that event is dropped instead of re-run forever.
-        """
-        client = _CLIENTS.get((id(self.framework), self.relation.name))
-        if client is not None and client.is_gone(self.relation):
-            self.log.debug("not deferring %s: relation %s is gone", self.handle, self.relation.id)
-            return
-        super().defer()
-
-    def snapshot(self) -> Any:  # noqa: D102 - ops calls it; 1.x's shape, so 1.x notices restore
-        return [super().snapshot(), {"local_unit_name": self._local_unit.name}]
-
-    def restore(self, snapshot: Any) -> None:  # noqa: D102
-        sup, mine = snapshot
-        model = self.framework.model
-        client = _CLIENTS.get((id(self.framework), sup.get("relation_name", "")))
-        relation = None if client is None else client._seen.get(sup.get("relation_id", -1))  # pyright: ignore[reportPrivateUsage]
-        if relation is None:
-            super().restore(sup)
-        else:
-            # The relation this client just emitted about: ops would look it up again (and a
-            # broken relation costs two hook tools per lookup).
-            self.relation = relation
-            app_name = sup.get("app_name")
-            self.app = model.get_app(app_name) if app_name else relation.app
-            unit_name = sup.get("unit_name")
-            self.unit = model.get_unit(unit_name) if unit_name else None
-        self._local_unit = model.get_unit(mine["local_unit_name"])
-
-
-class DatabaseRelationJoinedEvent(PostgreSQLRelationEvent):
-    """The pgsql relation has been joined: the time to set database, roles and extensions."""
-
-
-class DatabaseRelationBrokenEvent(PostgreSQLRelationEvent):
-    """The pgsql relation is gone for good (after the gone events of what it provided)."""
-
-
-class DatabaseAvailableEvent(PostgreSQLRelationEvent):
-    """A master or standby database became available on this relation."""
-
-
-class MasterAvailableEvent(PostgreSQLRelationEvent):
-    """A master database became available on this relation."""
-
-
-class StandbyAvailableEvent(PostgreSQLRelationEvent):
-    """Hot standby databases (read-only replicas) became available."""
-
-
-class DatabaseChangedEvent(PostgreSQLRelationEvent):
-    """Connection details of the master or of the standbys changed."""
-
-
-class MasterChangedEvent(PostgreSQLRelationEvent):
-    """The master's connection details changed (``event.master`` None: it is gone)."""
-
-
-class StandbyChangedEvent(PostgreSQLRelationEvent):
-    """The standbys' connection details changed (``event.standbys`` may be empty)."""
-
-
-class DatabaseGoneEvent(PostgreSQLRelationEvent):
-    """No database at all is available any more; it may come back."""
-
-
-class MasterGoneEvent(PostgreSQLRelationEvent):
-    """The master is gone (failover, access revoked...); standbys may remain."""
-
-
-class StandbyGoneEvent(PostgreSQLRelationEvent):
-    """All standbys are gone; the master may remain."""
-
-
-class PostgreSQLClientEvents(ops.framework.ObjectEvents):
-    """The eleven 1.x events of :class:`PostgreSQLClient` (``client.on``)."""
-
-    database_relation_joined = ops.framework.EventSource(DatabaseRelationJoinedEvent)
-    database_relation_broken = ops.framework.EventSource(DatabaseRelationBrokenEvent)
-    database_available = ops.framework.EventSource(DatabaseAvailableEvent)
-    master_available = ops.framework.EventSource(MasterAvailableEvent)
-    standby_available = ops.framework.EventSource(StandbyAvailableEvent)
-    database_changed = ops.framework.EventSource(DatabaseChangedEvent)
-    master_changed = ops.framework.EventSource(MasterChangedEvent)
-    standby_changed = ops.framework.EventSource(StandbyChangedEvent)
-    database_gone = ops.framework.EventSource(DatabaseGoneEvent)
-    master_gone = ops.framework.EventSource(MasterGoneEvent)
-    standby_gone = ops.framework.EventSource(StandbyGoneEvent)
-
-
-# ---------------------------------------------------------------------------------------------
-# Stored records
-# ---------------------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """A StoredState value as plain dicts and lists (a copy; safe to compare and edit)."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in cast("Mapping[Any, Any]", value).items()}
-    if isinstance(value, (list, tuple)) or hasattr(value, "__iter__"):
-        return [_plain(v) for v in cast("Iterable[Any]", value)]
-    return value
-
-
-def _refresh_changed(relation: Relation, remote: Dict[str, Any], unit: Optional[Unit]) -> None:
-    """Update the cached server bags for a relation-changed naming ``unit`` (or none).
-
-    Juju fires relation-changed naming a unit when that unit's bag changed, and naming none when
-    only the application bag did. Test runners (Scenario) name a unit either way, so the app bag
-    is also re-read when the named unit's bag did not change (the change must be elsewhere), and
-    whenever this server is known to write its app bag (so a withdrawal is never missed). With
-    servers that write unit bags only, a real change costs no extra relation-get.
-    """
-    unit_changed = False
-    if unit is not None:
-        units = cast("Dict[str, Bag]", remote["units"])
-        fresh = _filter_bag(relation.data[unit])
-        unit_changed = units.get(unit.name) != fresh
-        units[unit.name] = fresh
-    if not unit_changed or remote.get("app"):
-        rel_app = cast("Optional[Application]", relation.app)  # None when broken
-        if rel_app is not None:
-            remote["app"] = _filter_bag(relation.data[rel_app])
-
-
-def _filter_bag(bag: Mapping[str, str]) -> Bag:
-    return {k: v for k, v in bag.items() if k in _REMOTE_KEYS}
-
-
-def _snapshot_of_raw(master: object, standbys: object) -> Snapshot:
-    """The snapshot 1.x would have produced, from the raw strings 1.x kept in StoredState."""
-    cs_master: Optional[ConnectionString] = None
-    if isinstance(master, str) and master.strip():
-        try:
-            cs_master = ConnectionString(master)
-        except ConnectionStringError:
-            cs_master = None
-    raw_standbys: List[str] = []
-    if isinstance(standbys, (list, tuple)):
-        for s in cast("Sequence[object]", standbys):
-            if isinstance(s, str):
-                raw_standbys.extend(protocol.split_standbys(s))
-    parsed: List[ConnectionString] = []
-    for s in raw_standbys:
-        try:
-            cs = ConnectionString(s)
-        except ConnectionStringError:
-            continue
-        if cs not in parsed:
-            parsed.append(cs)
-    return Readiness(
-        ready=cs_master is not None, master=cs_master, standbys=tuple(parsed)
-    ).snapshot()
-
-
-def _migrate(raw: Any) -> Dict[str, Any]:
-    """A stored record in the current format; 1.x records (raw strings) become digests."""
-    rec = _plain(raw)
-    if not isinstance(rec, dict):
-        return {"v": _RECORD_VERSION}
-    rec = cast("Dict[str, Any]", rec)
-    if rec.get("v") == _RECORD_VERSION:
-        return rec
-    # 1.x: {"master": raw conn str or None, "standbys": [raw...] or None}, created at -joined
-    snap = _snapshot_of_raw(rec.get("master"), rec.get("standbys"))
-    return {"v": _RECORD_VERSION, "joined": True, "snap": snap.to_dict()}
-
-
-def _broken_readiness() -> Readiness:
-    return Readiness(
-        ready=False,
-        reasons=(Reason(RELATION_BROKEN, "the relation is being removed"),),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# The client
-# ---------------------------------------------------------------------------------------------
 
 RelationArg = Optional[Relation]
 
@@ -602,7 +124,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._declared = Request.build(database, roles, extensions)
         else:
             # request() in an earlier hook: a declaration lasts until the charm makes another
-            stored = _plain(self._state.declared)
+            stored = plain(self._state.declared)
             if isinstance(stored, dict):
                 self._declared = Request.from_databag(cast("Bag", stored))
         self._peer_name = self._pick_peer(charm, peer)
@@ -614,7 +136,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
         self._commit_observed = False
-        _CLIENTS[(id(self.framework), relation_name)] = self
+        CLIENTS[(id(self.framework), relation_name)] = self
 
         on = charm.on[relation_name]
         observe = self.framework.observe
@@ -729,7 +251,7 @@ class PostgreSQLClient(ops.framework.Object):
         if cached is not None:
             return cached
         if not getattr(relation, "active", True) or str(relation.id) in self._state.gone:
-            return _broken_readiness()
+            return broken_readiness()
         request = self.requested(relation)
         rec = self._rec(relation.id)
         if not self._handled:
@@ -739,7 +261,7 @@ class PostgreSQLClient(ops.framework.Object):
         if (
             not readiness.ready
             and relation.id not in self._fresh_egress
-            and any(r.code in _ACCESS_CODES for r in readiness.reasons)
+            and any(r.code in ACCESS_CODES for r in readiness.reasons)
         ):
             # Our egress may have changed (a re-created pod): re-read it once before blaming
             # the server.
@@ -759,8 +281,8 @@ class PostgreSQLClient(ops.framework.Object):
         """
         if self._declared is not None:
             return self._declared
-        if _legacy_sharing():
-            entry = _leader_entry(_get_pgsql_leader_data(), relation.id) or {}
+        if _legacy("_legacy_sharing")():
+            entry = leader_entry(_legacy("_get_pgsql_leader_data")(), relation.id) or {}
             return Request.from_databag(entry)
         if str(relation.id) in self._state.gone:
             return None  # its databags are unreadable now
@@ -790,7 +312,7 @@ class PostgreSQLClient(ops.framework.Object):
         if gone is not None:
             return str(gone) or None
         raw = self._state.rels.get(relation.id)
-        db = None if raw is None else _plain(raw).get("db")
+        db = None if raw is None else plain(raw).get("db")
         return db if isinstance(db, str) and db else None
 
     def set_request(
@@ -825,13 +347,13 @@ class PostgreSQLClient(ops.framework.Object):
         if self._declared is not None:
             self._declared = new
             self._state.declared = new.databag()
-        if _legacy_sharing():
+        if _legacy("_legacy_sharing")():
             # 1.x read-modify-wrote the shared copy in every setter, through these helpers
             shared: Dict[int, Dict[str, str]] = {
-                k: dict(v) for k, v in _get_pgsql_leader_data().items()
+                k: dict(v) for k, v in _legacy("_get_pgsql_leader_data")().items()
             }
-            shared[relation.id] = _shared_form(new)
-            _set_pgsql_leader_data(shared)
+            shared[relation.id] = shared_form(new)
+            _legacy("_set_pgsql_leader_data")(shared)
         rec = self._rec(relation.id)
         rec["req"] = new.databag()
         self._put_rec(relation.id, rec)
@@ -850,8 +372,8 @@ class PostgreSQLClient(ops.framework.Object):
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
         want = request.databag()
         rec = self._rec(relation.id)
-        _write(relation.data[self.model.app], want)
-        _write(relation.data[self.model.unit], want)
+        write_request_keys(relation.data[self.model.app], want)
+        write_request_keys(relation.data[self.model.unit], want)
         rec["pub_app"] = want
         rec["pub_unit"] = want
         self._put_rec(relation.id, rec)
@@ -886,7 +408,7 @@ class PostgreSQLClient(ops.framework.Object):
     def _declared_pending(self) -> bool:
         """A declared request that differs from the one last published and told."""
         return self._declared is not None and (
-            _plain(self._state.declared) != self._declared.databag()
+            plain(self._state.declared) != self._declared.databag()
         )
 
     def _tell_at_commit(self) -> None:
@@ -931,7 +453,7 @@ class PostgreSQLClient(ops.framework.Object):
             return
         remote = rec.get("remote")
         if remote is not None:
-            _refresh_changed(relation, cast("Dict[str, Any]", remote), event.unit)
+            refresh_changed(relation, cast("Dict[str, Any]", remote), event.unit)
             self._put_rec(relation.id, rec)
         self._mirror_appdata(relation)
         self._ensure_joined(relation, event.app, event.unit)
@@ -957,16 +479,16 @@ class PostgreSQLClient(ops.framework.Object):
     def _on_broken(self, event: ops.charm.RelationBrokenEvent) -> None:
         relid = event.relation.id
         raw = self._state.rels.get(relid)
-        prev = None if raw is None else Snapshot.from_dict(_migrate(raw).get("snap") or {})
-        self._evals[relid] = _broken_readiness()
+        prev = None if raw is None else Snapshot.from_dict(migrate(raw).get("snap") or {})
+        self._evals[relid] = broken_readiness()
         request = self.requested(event.relation)
         known = request.database if request is not None else None
         known = known or self.last_database(event.relation)
         self._emit(protocol.broken_transitions(prev), event.relation, event.app, event.unit)
-        gone = _plain(self._state.gone)
+        gone = plain(self._state.gone)
         gone[str(relid)] = known or ""
         # a few recent ones are enough for deferred events that run after the removal
-        self._state.gone = dict(list(gone.items())[-_GONE_KEPT:])
+        self._state.gone = dict(list(gone.items())[-GONE_KEPT:])
         if relid in self._state.rels:
             del self._state.rels[relid]
         self._evals.pop(relid, None)
@@ -1043,13 +565,13 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _rec(self, relid: int) -> Dict[str, Any]:
         raw = self._state.rels.get(relid)
-        return {"v": _RECORD_VERSION} if raw is None else _migrate(raw)
+        return {"v": RECORD_VERSION} if raw is None else migrate(raw)
 
     def _put_rec(self, relid: int, rec: Dict[str, Any]) -> None:
         # Assign only real changes: every StoredState write is a commit (state-set on some
         # substrates).
         raw = self._state.rels.get(relid)
-        if raw is None or _plain(raw) != rec:
+        if raw is None or plain(raw) != rec:
             self._state.rels[relid] = rec
 
     def _catch_up(self, relation: Relation, rec: Dict[str, Any]) -> None:
@@ -1071,7 +593,7 @@ class PostgreSQLClient(ops.framework.Object):
         name = os.environ.get("JUJU_REMOTE_UNIT", "")
         if hook.endswith("-relation-changed"):
             unit = self.model.get_unit(name) if name else None
-            _refresh_changed(relation, cast("Dict[str, Any]", remote), unit)
+            refresh_changed(relation, cast("Dict[str, Any]", remote), unit)
         elif (
             hook.endswith("-relation-departed")
             and name
@@ -1082,9 +604,9 @@ class PostgreSQLClient(ops.framework.Object):
     def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
         remote = rec.get("remote")
         if remote is None:
-            units = {u.name: _filter_bag(relation.data[u]) for u in relation.units}
+            units = {u.name: filter_bag(relation.data[u]) for u in relation.units}
             app = cast("Optional[Application]", relation.app)
-            app_bag = _filter_bag(relation.data[app]) if app is not None else {}
+            app_bag = filter_bag(relation.data[app]) if app is not None else {}
             remote = {"app": app_bag, "units": units, "name": app.name if app else ""}
             rec["remote"] = remote
         if not rec.get("egress"):
@@ -1108,10 +630,10 @@ class PostgreSQLClient(ops.framework.Object):
         app_name = rel_app.name if rel_app is not None else str(remote.get("name", ""))
         local = {"egress-subnets": str(rec.get("egress") or "")}
         accept: Optional[Callable[[str, Mapping[str, str]], bool]] = None
-        if _patched("_is_ready"):
+        if _legacy("_patched")("_is_ready"):
             # 1.x tests patch _is_ready to force a verdict: let it judge every server bag
-            is_ready = cast("Callable[..., bool]", globals()["_is_ready"])
-            appdata = _shared_form(request) if request is not None else {}
+            is_ready = cast("Callable[..., bool]", _legacy("_is_ready"))
+            appdata = shared_form(request) if request is not None else {}
             locdata = relation.data[self.model.unit]
             log = self.log
 
@@ -1201,7 +723,7 @@ class PostgreSQLClient(ops.framework.Object):
         if self._emitting:
             return
         raw = self._state.rels.get(relation.id)
-        if raw is not None and _plain(raw).get("snap") is not None:
+        if raw is not None and plain(raw).get("snap") is not None:
             self._update(relation, relation.app, None)
 
     def _learn_request(self, relation: Relation) -> Optional[Bag]:
@@ -1221,7 +743,7 @@ class PostgreSQLClient(ops.framework.Object):
                 entry = cast("Dict[str, object]", shared).get(str(relation.id))
                 if isinstance(entry, dict):
                     return Request.from_databag(cast("Bag", entry)).databag()
-        entry = _leader_entry(_get_pgsql_leader_data(), relation.id)
+        entry = leader_entry(_legacy("_get_pgsql_leader_data")(), relation.id)
         if entry is not None:
             return Request.from_databag(entry).databag()
         return None
@@ -1243,7 +765,7 @@ class PostgreSQLClient(ops.framework.Object):
         unit_req = Request.from_databag(relation.data[self.model.unit])
         if unit_req:
             self.log.debug("moving the request of relation %s to the app databag", relation.id)
-            _write(app_bag, unit_req.databag())
+            write_request_keys(app_bag, unit_req.databag())
             rec = self._rec(relation.id)
             rec["req"] = unit_req.databag()
             rec["pub_app"] = unit_req.databag()
@@ -1254,13 +776,13 @@ class PostgreSQLClient(ops.framework.Object):
         app_too = True
         if self._declared is not None:
             request: Optional[Request] = self._declared
-        elif _legacy_sharing():
+        elif _legacy("_legacy_sharing")():
             # 1.x: the leader mirrors its app bag, non-leaders the leadership copy
             app_too = False
             if self.model.unit.is_leader():
                 request = Request.from_databag(relation.data[self.model.app])
             else:
-                entry = _leader_entry(_get_pgsql_leader_data(), relation.id)
+                entry = leader_entry(_legacy("_get_pgsql_leader_data")(), relation.id)
                 request = None if entry is None else Request.from_databag(entry)
         else:
             request = self.requested(relation)
@@ -1270,14 +792,14 @@ class PostgreSQLClient(ops.framework.Object):
         rec = self._rec(relation.id)
         if rec.get("pub_unit") != want:
             unit_bag = relation.data[self.model.unit]
-            _write(unit_bag, want)
+            write_request_keys(unit_bag, want)
             rec["pub_unit"] = want
             self._fresh_egress.add(relation.id)
             rec["egress"] = unit_bag.get("egress-subnets", "")
         if app_too and rec.get("pub_app") != want and self._state.was_leader is not False:
             if self.model.unit.is_leader():
                 self._state.was_leader = True
-                _write(relation.data[self.model.app], want)
+                write_request_keys(relation.data[self.model.app], want)
                 rec["pub_app"] = want
                 self._put_rec(relation.id, rec)
                 self._share(relation.id, request)
@@ -1287,7 +809,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _share(self, relid: int, request: Request) -> None:
         """The leader's copy of the request for non-leaders (peer relation, else leadership)."""
-        if self._declared is not None or _legacy_sharing():
+        if self._declared is not None or _legacy("_legacy_sharing")():
             return  # declared: every unit knows; legacy: the setters shared it the 1.x way
         peer = self._peer_relation()
         if peer is not None:
@@ -1313,30 +835,14 @@ class PostgreSQLClient(ops.framework.Object):
             return
         if shutil.which("leader-set") is None:
             return
-        stored = _plain(self._state.shared)
+        stored = plain(self._state.shared)
         table2: Dict[int, Dict[str, str]] = (
             {int(k): v for k, v in cast("Dict[Any, Dict[str, str]]", stored).items()}
             if isinstance(stored, dict)
-            else _get_pgsql_leader_data()  # state lost: read once rather than clobber
+            else _legacy("_get_pgsql_leader_data")()  # state lost: read once rather than clobber
         )
-        if table2.get(relid) == _shared_form(request) or (not request and relid not in table2):
+        if table2.get(relid) == shared_form(request) or (not request and relid not in table2):
             return
-        table2[relid] = _shared_form(request)
-        _set_pgsql_leader_data(table2)
+        table2[relid] = shared_form(request)
+        _legacy("_set_pgsql_leader_data")(table2)
         self._state.shared = {str(k): v for k, v in table2.items()}
-
-
-def _write(bag: MutableMapping[str, str], want: Mapping[str, str]) -> None:
-    """Make the request keys of ``bag`` equal ``want``, writing only what differs."""
-    changes: Dict[str, str] = {}
-    for key in protocol.REQUEST_KEYS:
-        new = want.get(key, "")
-        if bag.get(key, "") != new:
-            changes[key] = new
-    if not changes:
-        return
-    if "update" in type(bag).__dict__:
-        bag.update(changes)  # one relation-set (ops >= 2.?)
-    else:
-        for key, value in changes.items():
-            bag[key] = value
