@@ -40,14 +40,14 @@ from typing import (
     cast,
 )
 
-from .connstr import (
+from ..connstr import (
     MASK,
     SECRET_KEYWORDS,
     ConnectionString,
     ConnectionStringError,
     mask_value,
 )
-from .protocol import (
+from ..protocol import (
     JUJU_KEYS,
     REQUEST_KEYS,
     Readiness,
