@@ -14,6 +14,7 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
+from ops.testing import Harness
 from test_client_support import (
     EGRESS0,
     EGRESS1,
@@ -340,7 +341,7 @@ def test_gone_event_database_is_the_last_known_request() -> None:
 
     class Seed(seed):  # type: ignore[misc, valid-type]
         def __init__(self, framework: ops.framework.Framework) -> None:
-            super().__init__(framework)
+            super().__init__(framework)  # pyright: ignore[reportUnknownMemberType]
             self.gone: List[Optional[str]] = []
             framework.observe(self.db.on.master_gone, self._on_gone)
 
@@ -354,3 +355,248 @@ def test_gone_event_database_is_the_last_known_request() -> None:
     harness.update_relation_data(rel_id, "postgresql/0", server_bag("mydbname"))
     harness.remove_relation(rel_id)
     assert harness.charm.gone == ["mydbname"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by the fresh-eyes review of the fixes above
+# ---------------------------------------------------------------------------------------------
+
+
+def _bag_for(database: str, units: Any = (0, 1)) -> Dict[str, str]:
+    egress = {0: EGRESS0, 1: EGRESS1}
+    return server_bag(
+        database,
+        master=MASTER.replace("mydbname", database),
+        granted={f"myapp/{u}": egress[u] for u in units},
+        extensions=(),
+    )
+
+
+def _rel(
+    unit: int, units: Dict[int, Dict[str, str]], local_app: Optional[Dict[str, str]] = None
+) -> Any:
+    testing = _scenario()
+    return testing.Relation(
+        "db",
+        interface="pgsql",
+        remote_app_name="postgresql",
+        id=4,
+        local_unit_data=dict(EGRESS0 if unit == 0 else EGRESS1),
+        local_app_data=dict(local_app or {}),
+        remote_units_data=units,
+    )
+
+
+def _with(state: Any, **changes: Any) -> Any:
+    rel = dataclasses.replace(state.get_relation(4), **changes)
+    return dataclasses.replace(state, relations={rel})
+
+
+def _stored(state: Any, suffix: str) -> Dict[str, Any]:
+    for s in state.stored_states:
+        if f"{s.owner_path}/{s.name}".endswith(suffix):
+            return dict(s.content)
+    raise AssertionError(f"no stored state {suffix}")
+
+
+class _StatusCharm(_Recorder):
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        framework.observe(self.on.collect_unit_status, self._status)
+
+    def _status(self, event: Any) -> None:
+        r = self.db.readiness()
+        event.add_status(ops.ActiveStatus() if r and r.ready else ops.WaitingStatus("db"))
+
+
+def test_app_bag_before_any_unit_is_seen_after_an_early_readiness_read() -> None:
+    # a readiness() read (collect-status) before the server wrote its app bag cached an empty
+    # one; the relation-changed for the app bag before any unit joined must still refresh it
+    if not hasattr(Harness, "evaluate_status"):
+        pytest.skip("Harness.evaluate_status needs ops >= 2.5")
+    harness = harness_for(_StatusCharm)
+    charm: _StatusCharm = harness.charm
+    rel_id = harness.add_relation("db", SERVER_APP)
+    harness.update_relation_data(rel_id, "myapp/0", dict(EGRESS0))
+    harness.evaluate_status()
+    harness.update_relation_data(rel_id, SERVER_APP, server_bag("mydbname"))
+    harness.evaluate_status()
+    harness.add_relation_unit(rel_id, f"{SERVER_APP}/0")
+    harness.update_relation_data(rel_id, f"{SERVER_APP}/0", {"ingress-address": "10.0.0.20"})
+    assert "MasterChangedEvent" in charm.seen
+    assert charm.db.is_ready()
+
+
+class _BusyCharm(ops.charm.CharmBase):
+    _st = ops.framework.StoredState()
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self._st.set_default(conn="unset", broken_seen=0)
+        self.db = pgsql.PostgreSQLClient(self, "db", database="mydbname")
+        framework.observe(self.db.on.master_changed, self._master)
+        framework.observe(self.db.on.database_relation_broken, self._broken)
+
+    def _master(self, event: pgsql.MasterChangedEvent) -> None:
+        if self.config["busy"]:
+            event.defer()
+            return
+        self._st.conn = None if event.master is None else event.master.conn_str
+
+    def _broken(self, event: pgsql.DatabaseRelationBrokenEvent) -> None:
+        if self.config["busy"]:
+            event.defer()
+            return
+        self._st.broken_seen += 1
+
+
+@pytest.mark.scenario
+def test_gone_and_broken_events_deferred_at_broken_run_later() -> None:
+    testing = _scenario()
+    config = {"options": {"busy": {"type": "boolean", "default": False}}}
+    ctx = testing.Context(_BusyCharm, meta=_META, config=config, unit_id=0)
+    rel = _rel(0, {0: {"ingress-address": "10.0.0.20"}})
+    state = testing.State(leader=True, relations={rel})
+    state = ctx.run(ctx.on.relation_created(rel), state)
+    state = ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    state = _with(state, remote_units_data={0: _bag_for("mydbname")})
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state)
+    assert _stored(state, "/_st")["conn"]
+    state = dataclasses.replace(state, config={"busy": True})
+    state = ctx.run(ctx.on.relation_broken(state.get_relation(4)), state)
+    state = dataclasses.replace(state, relations=set(), config={"busy": False})
+    state = ctx.run(ctx.on.update_status(), state)
+    assert _stored(state, "/_st")["conn"] is None
+    assert _stored(state, "/_st")["broken_seen"] == 1
+
+
+class _LeaderSetsFromConfig(ops.charm.CharmBase):
+    _st = ops.framework.StoredState()
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self._st.set_default(conn=None)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        framework.observe(self.db.on.database_relation_joined, self._joined)
+        framework.observe(self.db.on.master_changed, self._master)
+        framework.observe(self.on.config_changed, self._config_changed)
+
+    def _joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            event.database = str(self.config["database"])
+
+    def _config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
+        relation = self.db.relation()
+        if relation is not None and self.unit.is_leader():
+            self.db.set_request(relation, database=str(self.config["database"]))
+
+    def _master(self, event: pgsql.MasterChangedEvent) -> None:
+        self._st.conn = None if event.master is None else event.master.dbname
+
+
+@pytest.mark.scenario
+@pytest.mark.parametrize("first_leader", [True, False])
+def test_ex_leader_without_peer_follows_the_echo_like_any_non_leader(first_leader: bool) -> None:
+    # Juju 4, no peer relation: nothing tells an ex-leader that leadership moved
+    testing = _scenario()
+    config = {"options": {"database": {"type": "string", "default": "a"}}}
+    unit = 0 if first_leader else 1
+    ctx = testing.Context(_LeaderSetsFromConfig, meta=_META, config=config, unit_id=unit)
+    rel = _rel(
+        unit, {0: {"ingress-address": "10.0.0.20"}}, {} if first_leader else {"database": "a"}
+    )
+    state = testing.State(leader=first_leader, relations={rel}, config={"database": "a"})
+    state = ctx.run(ctx.on.relation_created(rel), state)
+    state = ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    state = _with(state, remote_units_data={0: _bag_for("a")})
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state)
+    assert _stored(state, "/_st")["conn"] == "a"
+    state = dataclasses.replace(state, leader=False, config={"database": "b"})
+    state = ctx.run(ctx.on.config_changed(), state)
+    state = _with(state, remote_units_data={0: _bag_for("b")}, local_app_data={"database": "b"})
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state)
+    assert _stored(state, "/_st")["conn"] == "b"
+    assert state.get_relation(4).local_unit_data.get("database", "") in {"", "b"}
+
+
+class _RevisionOne(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db", database="olddb")
+
+
+class _RevisionTwo(ops.charm.CharmBase):
+    _st = ops.framework.StoredState()
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self._st.set_default(conn=None)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        framework.observe(self.db.on.database_relation_joined, self._joined)
+        framework.observe(self.db.on.master_changed, self._master)
+
+    def _joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            event.database = "newdb"
+
+    def _master(self, event: pgsql.MasterChangedEvent) -> None:
+        self._st.conn = None if event.master is None else event.master.dbname
+
+
+_RevisionOne.__name__ = _RevisionOne.__qualname__ = "MyCharm"
+_RevisionTwo.__name__ = _RevisionTwo.__qualname__ = "MyCharm"
+
+
+@pytest.mark.scenario
+def test_constructor_declaration_does_not_outlive_its_revision() -> None:
+    testing = _scenario()
+    ctx1 = testing.Context(_RevisionOne, meta=_META, unit_id=1)
+    state = ctx1.run(ctx1.on.config_changed(), testing.State(leader=False))
+    ctx2 = testing.Context(_RevisionTwo, meta=_META, unit_id=1)
+    state = ctx2.run(ctx2.on.upgrade_charm(), state)
+    rel = _rel(1, {0: _bag_for("newdb")})
+    state = dataclasses.replace(state, relations={rel})
+    state = ctx2.run(ctx2.on.relation_created(rel), state)
+    state = ctx2.run(ctx2.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    state = ctx2.run(ctx2.on.relation_changed(state.get_relation(4), remote_unit=0), state)
+    assert _stored(state, "MyCharm/_st")["conn"] == "newdb"
+
+
+class _JoinedUnits(ops.charm.CharmBase):
+    _st = ops.framework.StoredState()
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self._st.set_default(joined_units=[])
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        framework.observe(self.db.on.database_relation_joined, self._joined)
+
+    def _joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        self._st.joined_units.append(event.unit.name if event.unit else None)
+
+
+@pytest.mark.scenario
+@pytest.mark.parametrize("hook", ["upgrade_charm", "leader_elected", "update_status"])
+def test_joined_after_lost_state_names_a_remote_unit(hook: str) -> None:
+    testing = _scenario()
+    ctx = testing.Context(_JoinedUnits, meta=_META, unit_id=0)
+    rel = _rel(0, {0: _bag_for("mydbname")}, {"database": "mydbname"})
+    state = ctx.run(getattr(ctx.on, hook)(), testing.State(leader=True, relations={rel}))
+    units = _stored(state, "/_st")["joined_units"]
+    assert None not in units
+
+
+class _Plain(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+
+
+def test_request_from_test_code_before_any_event_is_published_at_once() -> None:
+    harness: Harness[_Plain] = Harness(_Plain, meta=META)
+    harness.set_leader(True)
+    rel_id = harness.add_relation("db", "postgresql")
+    harness.add_relation_unit(rel_id, "postgresql/0")
+    harness.begin()
+    harness.charm.db.request(database="mydbname")
+    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydbname"}

@@ -7,6 +7,7 @@ patch live in :mod:`pgsql.client` and are looked up there when used (:func:`_leg
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -116,15 +117,23 @@ class PostgreSQLClient(ops.framework.Object):
         super().__init__(charm, relation_name)
         self.relation_name = relation_name
         self.log = logging.getLogger(f"pgsql.client.{relation_name}")
+        self._owner = charm
         self._state.set_default(
-            rels={}, declared=None, was_leader=None, shared=None, peer_raw=None, gone={}
+            rels={},
+            declared=None,  # the declaration last published and told
+            requested=None,  # the last request() declaration: it outlives the hook
+            was_leader=None,
+            shared=None,
+            peer_raw=None,
+            gone={},
         )
         self._declared: Optional[Request] = None
         if database is not None or roles is not None or extensions is not None:
             self._declared = Request.build(database, roles, extensions)
         else:
             # request() in an earlier hook: a declaration lasts until the charm makes another
-            stored = plain(self._state.declared)
+            # (constructor arguments are not kept: a revision without them declares nothing)
+            stored = plain(self._state.requested)
             if isinstance(stored, dict):
                 self._declared = Request.from_databag(cast("Bag", stored))
         self._peer_name = self._pick_peer(charm, peer)
@@ -189,14 +198,25 @@ class PostgreSQLClient(ops.framework.Object):
                 comma or newline; a malformed extension).
         """
         self._declared = Request.build(database, roles, extensions)
+        if plain(self._state.requested) != self._declared.databag():
+            self._state.requested = self._declared.databag()
         if not self._declared_pending():
             return
-        if self._handled:  # an event is being delivered: the charm is built
+        if self._handled or not self._in_charm_init():
             self._flush_declared()
         else:
-            # From the charm's __init__ (its observers are not all registered yet) or from
-            # test code outside any event: tell the charm once the framework dispatches.
+            # The charm's observers are not all registered yet: tell the charm once the
+            # framework dispatches (our first handler of the hook, or pre-commit at the latest).
             self._tell_at_commit()
+
+    def _in_charm_init(self) -> bool:
+        """Whether the charm's ``__init__`` (or a base class's) is on the call stack."""
+        frame = inspect.currentframe()
+        while frame is not None:
+            if frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is self._owner:
+                return True
+            frame = frame.f_back
+        return False
 
     def relation(self) -> Optional[Relation]:
         """The endpoint's only relation, or None.
@@ -347,6 +367,8 @@ class PostgreSQLClient(ops.framework.Object):
         if self._declared is not None:
             self._declared = new
             self._state.declared = new.databag()
+            if self._state.requested is not None:  # a request() declaration: keep it current
+                self._state.requested = new.databag()
         if _legacy("_legacy_sharing")():
             # 1.x read-modify-wrote the shared copy in every setter, through these helpers
             shared: Dict[int, Dict[str, str]] = {
@@ -404,6 +426,16 @@ class PostgreSQLClient(ops.framework.Object):
         self._evals.clear()
         self._fresh_egress.clear()
         self._flush_declared()
+        if (
+            self._state.was_leader is True
+            and self._declared is None
+            and self._peer_name is None
+            and not self.model.unit.is_leader()
+        ):
+            # Leadership moved and nothing told this unit (Juju 4 has no leader-settings-changed
+            # and there is no peer relation): forget what it requested as the leader.
+            self._state.was_leader = False
+            self._relearn_all()
 
     def _declared_pending(self) -> bool:
         """A declared request that differs from the one last published and told."""
@@ -446,15 +478,15 @@ class PostgreSQLClient(ops.framework.Object):
     def _on_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         relation = event.relation
         rec = self._rec(relation.id)
+        remote = rec.get("remote")
+        if remote is not None:
+            refresh_changed(relation, cast("Dict[str, Any]", remote), event.unit)
+            self._put_rec(relation.id, rec)
         if not rec.get("joined") and not relation.units:
             # The server application's bag changed before any of its units joined. 1.x told
             # the charm nothing then; the relation-changed that follows a unit's joined will.
             self.log.debug("relation %s changed before any remote unit joined", relation.id)
             return
-        remote = rec.get("remote")
-        if remote is not None:
-            refresh_changed(relation, cast("Dict[str, Any]", remote), event.unit)
-            self._put_rec(relation.id, rec)
         self._mirror_appdata(relation)
         self._ensure_joined(relation, event.app, event.unit)
         self._update(relation, event.app, event.unit)
@@ -560,7 +592,9 @@ class PostgreSQLClient(ops.framework.Object):
         if not rec.get("joined"):
             if not relation.units:
                 return  # nothing joined yet: the relation hooks will tell
-            self._ensure_joined(relation, relation.app, None)
+            # 1.x emitted joined from relation-joined only: its handlers may read event.unit
+            first = min(relation.units, key=lambda u: protocol.unit_sort_key(u.name))
+            self._ensure_joined(relation, relation.app, first)
         self._update(relation, relation.app, None)
 
     def _rec(self, relid: int) -> Dict[str, Any]:
@@ -786,10 +820,15 @@ class PostgreSQLClient(ops.framework.Object):
                 request = None if entry is None else Request.from_databag(entry)
         else:
             request = self.requested(relation)
+        rec = self._rec(relation.id)
         if request is None:
+            if rec.get("pub_unit"):
+                # an ex-leader that can no longer know the request stops advertising its own
+                write_request_keys(relation.data[self.model.unit], {})
+                rec["pub_unit"] = {}
+                self._put_rec(relation.id, rec)
             return
         want = request.databag()
-        rec = self._rec(relation.id)
         if rec.get("pub_unit") != want:
             unit_bag = relation.data[self.model.unit]
             write_request_keys(unit_bag, want)

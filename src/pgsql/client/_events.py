@@ -126,18 +126,6 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
             self.relation, extensions=() if extensions is None else extensions
         )
 
-    def defer(self) -> None:
-        """Defer this event, unless its relation is gone: nothing could ever satisfy it then.
-
-        A 1.x charm defers ``database_relation_joined`` on non-leaders until the request is
-        known; once the relation is removed, that event is dropped instead of re-run forever.
-        """
-        client = CLIENTS.get((id(self.framework), self.relation.name))
-        if client is not None and client.is_gone(self.relation):
-            self.log.debug("not deferring %s: relation %s is gone", self.handle, self.relation.id)
-            return
-        super().defer()
-
     def snapshot(self) -> Any:
         return [super().snapshot(), {"local_unit_name": self._local_unit.name}]
 
@@ -161,6 +149,19 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
 
 class DatabaseRelationJoinedEvent(PostgreSQLRelationEvent):
     """The pgsql relation has been joined: the time to set database, roles and extensions."""
+
+    def defer(self) -> None:
+        """Defer this event, unless its relation is gone: no request can be made on it then.
+
+        A 1.x charm defers ``database_relation_joined`` on non-leaders until the request is
+        known; once the relation is removed, that event is dropped instead of re-run forever.
+        (The gone and broken events defer as usual: they carry clean-up work.)
+        """
+        client = CLIENTS.get((id(self.framework), self.relation.name))
+        if client is not None and client.is_gone(self.relation):
+            self.log.debug("not deferring %s: relation %s is gone", self.handle, self.relation.id)
+            return
+        super().defer()
 
 
 class DatabaseRelationBrokenEvent(PostgreSQLRelationEvent):
