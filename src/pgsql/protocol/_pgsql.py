@@ -19,9 +19,9 @@ from typing import (
     Callable,
     Dict,
     FrozenSet,
-    Iterable,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -49,6 +49,7 @@ from ._readiness import (
     BagVerdict,
     Readiness,
     Reason,
+    dedupe_reasons,
 )
 from ._request import REQUEST_KEYS, Request, extension_names_of
 
@@ -163,7 +164,7 @@ def _scan_standbys(raw: str) -> Optional[List[str]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Readiness (client side)
+# Reading server bags
 # ---------------------------------------------------------------------------------------------
 
 
@@ -180,6 +181,21 @@ class _Bag:
     @property
     def state(self) -> str:
         return self.data.get("state", "").strip()
+
+
+def _read_bags(
+    remote_app: str, remote_app_bag: Databag, remote_unit_bags: Mapping[str, Databag]
+) -> List[_Bag]:
+    """Every server bag parsed: unit bags in unit-number order, then the app bag if not empty."""
+    bags = [
+        _parse_bag(name, False, remote_unit_bags[name])
+        for name in sorted(remote_unit_bags, key=unit_sort_key)
+    ]
+    if remote_app_bag:
+        bags.append(_parse_bag(remote_app, True, remote_app_bag))
+    if not any(_speaks_v1(b.data) for b in bags):  # a v0 server (pitfall 18)
+        bags = [_legacy_bag(b) for b in bags]
+    return bags
 
 
 def _parse_bag(name: str, is_app: bool, data: Databag) -> _Bag:
@@ -228,100 +244,6 @@ def _parse_standbys(raw: str) -> Tuple[Tuple[ConnectionString, ...], Tuple[str, 
     return tuple(found), tuple(errors)
 
 
-def _access_reasons(
-    bag: _Bag, local_unit: str, egress: FrozenSet[str], remote_app: str
-) -> List[Reason]:
-    data = bag.data
-    raw_subnets = data.get("allowed-subnets")
-    if raw_subnets is not None and raw_subnets.strip():
-        allowed = _split_subnets(raw_subnets)
-        missing = sorted(egress - allowed)
-        if not missing:
-            return []
-        reasons = [
-            Reason(
-                EGRESS_NOT_ALLOWED,
-                f"egress {','.join(missing)} not in allowed-subnets {','.join(sorted(allowed))}",
-                bag.name,
-                advice="wait for the server to grant access; if it persists, check the server",
-            )
-        ]
-    else:
-        # pitfall 8: no allowed-subnets (reactive pgbouncer, v0): fall back to allowed-units
-        raw_units = data.get("allowed-units")
-        if raw_units is None or not raw_units.strip():
-            if not egress:
-                return []  # pre-egress Juju and a server without access lists: 1.x accepted
-            # pitfall 9: a prefix-named sole client leaves both lists empty, i.e. absent
-            reasons = [
-                Reason(EGRESS_NOT_ALLOWED, "access not granted yet (no allowed-subnets)", bag.name)
-            ]
-        elif local_unit in split_units(raw_units):
-            return []
-        else:
-            reasons = [Reason(UNIT_NOT_ALLOWED, f"{local_unit} not in allowed-units", bag.name)]
-    local_app = local_unit.rpartition("/")[0]
-    if remote_app and local_app != remote_app and local_app.startswith(remote_app):
-        reasons.append(
-            Reason(
-                NAME_PREFIX_BUG,
-                f"client application {local_app!r} starts with the server's name {remote_app!r}: "
-                "Canonical PostgreSQL and pgbouncer charms leave such clients out of "
-                "allowed-subnets",
-                bag.name,
-                advice=f"redeploy the client under a name that does not start with {remote_app!r}",
-            )
-        )
-    return reasons
-
-
-def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
-    data = bag.data
-    reasons: List[Reason] = []
-    got_db = data.get("database")
-    if request.database:  # pitfall 12: when the default is requested, any database will do
-        if got_db is None or not got_db.strip():
-            reasons.append(Reason(DATABASE_PENDING, "database request not echoed yet", bag.name))
-        elif got_db.strip() != request.database:
-            reasons.append(
-                Reason(
-                    DATABASE_MISMATCH,
-                    f"server provides database {got_db.strip()!r}, requested {request.database!r}",
-                    bag.name,
-                    advice="a server that fixed the database before the request arrived "
-                    "(pgbouncer) needs the relation removed and added again",
-                )
-            )
-    if request.roles:
-        got_roles = data.get("roles", "").strip()
-        if not got_roles:  # pitfall 20: "" is absent
-            reasons.append(
-                Reason(
-                    ROLES_IGNORED,
-                    f"roles {','.join(request.roles)} requested but this server does not echo "
-                    "roles (Canonical PostgreSQL refuses them, pgbouncer ignores them)",
-                    bag.name,
-                    advice="stop requesting roles, or use a server that supports them",
-                )
-            )
-        elif set(split_list(got_roles)) != set(request.roles):
-            reasons.append(Reason(ROLES_PENDING, "roles request not echoed yet", bag.name))
-    if request.extensions:
-        got_ext = data.get("extensions", "").strip()
-        if got_ext:  # pitfalls 16, 20: absent (or "") means this server does not echo them
-            echoed = extension_names_of(got_ext)
-            missing = sorted(request.extension_names - echoed)
-            if missing:
-                reasons.append(
-                    Reason(
-                        EXTENSIONS_PENDING,
-                        f"extensions {','.join(missing)} not echoed yet",
-                        bag.name,
-                    )
-                )
-    return reasons
-
-
 _V1_KEYS = ("master", "standbys", "allowed-subnets", "allowed-units")
 _V0_KEYS = ("host", "user", "password")
 
@@ -352,29 +274,9 @@ def _legacy_bag(bag: _Bag) -> _Bag:
     return _Bag(bag.name, False, data, master, (), bag.problems, legacy=True)
 
 
-def _bag_reasons(
-    request: Optional[Request], local_unit: str, egress: FrozenSet[str], remote_app: str, bag: _Bag
-) -> List[Reason]:
-    reasons = [p for p in bag.problems if p.blocking]
-    if not bag.legacy:  # v0 servers published only after granting access, and say nothing of it
-        reasons.extend(_access_reasons(bag, local_unit, egress, remote_app))
-    if request is not None:
-        reasons.extend(_echo_reasons(request, bag))
-    return reasons
-
-
-def _rank(bags: Sequence[_Bag], pick: Callable[[_Bag], Optional[str]]) -> List[_Bag]:
-    """Order candidate bags: primary ``state`` first, then majority value, then unit number."""
-    votes = Counter(v for v in (pick(b) for b in bags) if v is not None)
-    return sorted(
-        bags,
-        key=lambda b: (
-            b.state not in PRIMARY_STATES,
-            -votes[pick(b) or ""],
-            unit_sort_key(b.name),
-        ),
-    )
-
+# ---------------------------------------------------------------------------------------------
+# Readiness (client side)
+# ---------------------------------------------------------------------------------------------
 
 BagPredicate = Callable[[str, Databag], bool]
 
@@ -399,6 +301,11 @@ def evaluate(
     ``state`` is ``master``/``standalone``, then the value most bags agree on, then the lowest
     unit number (pitfall 3).
 
+    Each rule of ``docs/protocol.md`` (section 6) is one step below: :func:`_judge_bag` (rule 1:
+    access, :func:`_access_reasons`, and echo, :func:`_echo_reasons`), :func:`_choose` (rules 2
+    to 4), :func:`_blocking_reasons` (rule 5), :func:`_echoed_database` and :func:`_pick_version`
+    (rule 6), and :func:`_notes` for the non-blocking findings (rule 7 among them).
+
     Args:
         request: what the client application asked for, or None when this unit cannot know
             (a non-leader without a peer relation or leadership data): the echo is then trusted.
@@ -413,46 +320,252 @@ def evaluate(
         The verdict; never raises on malformed remote data.
     """
     egress = _split_subnets(local_unit_bag.get("egress-subnets"))
-    parsed: List[_Bag] = [
-        _parse_bag(name, False, remote_unit_bags[name])
-        for name in sorted(remote_unit_bags, key=unit_sort_key)
-    ]
-    if remote_app_bag:
-        parsed.append(_parse_bag(remote_app, True, remote_app_bag))
-    if not any(_speaks_v1(b.data) for b in parsed):
-        parsed = [_legacy_bag(b) for b in parsed]
+    bags = _read_bags(remote_app, remote_app_bag, remote_unit_bags)
+    verdicts = [_judge_bag(bag, request, local_unit, egress, remote_app, accept) for bag in bags]
+    choice = _choose([bag for bag, verdict in zip(bags, verdicts) if verdict.ready])
+    chosen = choice.chosen
+    blocking = _blocking_reasons(verdicts, choice, no_bags=not bags)
+    notes = _notes(request, bags, choice)
+    return Readiness(
+        ready=choice.master is not None,
+        master=choice.master,
+        standbys=choice.standbys,
+        version=_pick_version(chosen, bags),
+        database=_echoed_database(chosen),
+        source=chosen.name if chosen is not None else None,
+        reasons=tuple(dedupe_reasons(blocking) + dedupe_reasons(notes)),
+        bags=tuple(verdicts),
+    )
 
-    verdicts: List[BagVerdict] = []
-    ready_units: List[_Bag] = []
-    ready_apps: List[_Bag] = []
-    blocking: List[Reason] = []
-    notes: List[Reason] = [p for b in parsed for p in b.problems if not p.blocking]
-    for bag in parsed:
-        publishes = bag.master is not None or bool(bag.standbys)
-        has_master_key = bool(bag.data.get("master", "").strip())
-        if not publishes and not has_master_key:
-            verdicts.append(BagVerdict(bag.name, bag.is_app, False, False, False))
-            continue
-        if accept is not None:
-            reasons = (
-                []
-                if accept(bag.name, bag.data)
-                else [Reason(REJECTED, "not ready by the charm's own readiness check", bag.name)]
-            )
-            reasons = [p for p in bag.problems if p.blocking] + reasons
-        else:
-            reasons = _bag_reasons(request, local_unit, egress, remote_app, bag)
-        ok = not reasons and publishes
-        verdicts.append(
-            BagVerdict(
-                bag.name, bag.is_app, bag.master is not None, bool(bag.standbys), ok, tuple(reasons)
-            )
+
+# Rule 1: every server bag is judged on its own.
+
+
+def _judge_bag(
+    bag: _Bag,
+    request: Optional[Request],
+    local_unit: str,
+    egress: FrozenSet[str],
+    remote_app: str,
+    accept: Optional[BagPredicate],
+) -> BagVerdict:
+    """The verdict on one bag: skipped when it publishes nothing, else ready or why not."""
+    publishes = bag.master is not None or bool(bag.standbys)
+    has_master_key = bool(bag.data.get("master", "").strip())
+    if not publishes and not has_master_key:
+        return BagVerdict(bag.name, bag.is_app, False, False, False)
+    if accept is not None:
+        reasons = (
+            []
+            if accept(bag.name, bag.data)
+            else [Reason(REJECTED, "not ready by the charm's own readiness check", bag.name)]
         )
-        blocking.extend(reasons)
-        if ok:
-            (ready_apps if bag.is_app else ready_units).append(bag)
+        reasons = [p for p in bag.problems if p.blocking] + reasons
+    else:
+        reasons = _bag_reasons(request, local_unit, egress, remote_app, bag)
+    ok = not reasons and publishes
+    return BagVerdict(
+        bag.name, bag.is_app, bag.master is not None, bool(bag.standbys), ok, tuple(reasons)
+    )
 
-    if request is None:
+
+def _bag_reasons(
+    request: Optional[Request], local_unit: str, egress: FrozenSet[str], remote_app: str, bag: _Bag
+) -> List[Reason]:
+    reasons = [p for p in bag.problems if p.blocking]
+    if not bag.legacy:  # v0 servers published only after granting access, and say nothing of it
+        reasons.extend(_access_reasons(bag, local_unit, egress, remote_app))
+    if request is not None:
+        reasons.extend(_echo_reasons(request, bag))
+    return reasons
+
+
+def _access_reasons(
+    bag: _Bag, local_unit: str, egress: FrozenSet[str], remote_app: str
+) -> List[Reason]:
+    """Access: why this bag does not grant this unit, and the name-prefix bug behind it, if so."""
+    refusal = _access_refusal(bag, local_unit, egress)
+    if refusal is None:
+        return []
+    return [refusal, *_name_prefix_bug(bag, local_unit, remote_app)]
+
+
+def _access_refusal(bag: _Bag, local_unit: str, egress: FrozenSet[str]) -> Optional[Reason]:
+    data = bag.data
+    raw_subnets = data.get("allowed-subnets")
+    if raw_subnets is not None and raw_subnets.strip():
+        allowed = _split_subnets(raw_subnets)
+        missing = sorted(egress - allowed)
+        if not missing:
+            return None
+        return Reason(
+            EGRESS_NOT_ALLOWED,
+            f"egress {','.join(missing)} not in allowed-subnets {','.join(sorted(allowed))}",
+            bag.name,
+            advice="wait for the server to grant access; if it persists, check the server",
+        )
+    # pitfall 8: no allowed-subnets (reactive pgbouncer, v0): fall back to allowed-units
+    raw_units = data.get("allowed-units")
+    if raw_units is None or not raw_units.strip():
+        if not egress:
+            return None  # pre-egress Juju and a server without access lists: 1.x accepted
+        # pitfall 9: a prefix-named sole client leaves both lists empty, i.e. absent
+        return Reason(EGRESS_NOT_ALLOWED, "access not granted yet (no allowed-subnets)", bag.name)
+    if local_unit in split_units(raw_units):
+        return None
+    return Reason(UNIT_NOT_ALLOWED, f"{local_unit} not in allowed-units", bag.name)
+
+
+def _name_prefix_bug(bag: _Bag, local_unit: str, remote_app: str) -> List[Reason]:
+    local_app = local_unit.rpartition("/")[0]
+    if not (remote_app and local_app != remote_app and local_app.startswith(remote_app)):
+        return []
+    return [
+        Reason(
+            NAME_PREFIX_BUG,
+            f"client application {local_app!r} starts with the server's name {remote_app!r}: "
+            "Canonical PostgreSQL and pgbouncer charms leave such clients out of "
+            "allowed-subnets",
+            bag.name,
+            advice=f"redeploy the client under a name that does not start with {remote_app!r}",
+        )
+    ]
+
+
+def _echo_reasons(request: Request, bag: _Bag) -> List[Reason]:
+    """Echo: what of the request this bag does not echo back yet."""
+    echoes = (
+        _database_echo(request, bag),
+        _roles_echo(request, bag),
+        _extensions_echo(request, bag),
+    )
+    return [r for r in echoes if r is not None]
+
+
+def _database_echo(request: Request, bag: _Bag) -> Optional[Reason]:
+    if not request.database:  # pitfall 12: when the default is requested, any database will do
+        return None
+    got_db = bag.data.get("database")
+    if got_db is None or not got_db.strip():
+        return Reason(DATABASE_PENDING, "database request not echoed yet", bag.name)
+    if got_db.strip() != request.database:
+        return Reason(
+            DATABASE_MISMATCH,
+            f"server provides database {got_db.strip()!r}, requested {request.database!r}",
+            bag.name,
+            advice="a server that fixed the database before the request arrived "
+            "(pgbouncer) needs the relation removed and added again",
+        )
+    return None
+
+
+def _roles_echo(request: Request, bag: _Bag) -> Optional[Reason]:
+    if not request.roles:
+        return None
+    got_roles = bag.data.get("roles", "").strip()
+    if not got_roles:  # pitfall 20: "" is absent
+        return Reason(
+            ROLES_IGNORED,
+            f"roles {','.join(request.roles)} requested but this server does not echo "
+            "roles (Canonical PostgreSQL refuses them, pgbouncer ignores them)",
+            bag.name,
+            advice="stop requesting roles, or use a server that supports them",
+        )
+    if set(split_list(got_roles)) != set(request.roles):
+        return Reason(ROLES_PENDING, "roles request not echoed yet", bag.name)
+    return None
+
+
+def _extensions_echo(request: Request, bag: _Bag) -> Optional[Reason]:
+    if not request.extensions:
+        return None
+    got_ext = bag.data.get("extensions", "").strip()
+    if not got_ext:  # pitfalls 16, 20: absent (or "") means this server does not echo them
+        return None
+    missing = sorted(request.extension_names - extension_names_of(got_ext))
+    if not missing:
+        return None
+    return Reason(EXTENSIONS_PENDING, f"extensions {','.join(missing)} not echoed yet", bag.name)
+
+
+# Rules 2 to 4: which ready bags the master and the standbys come from.
+
+
+class _Choice(NamedTuple):
+    masters: List[_Bag]  # the candidate bags publishing a master, best first
+    source: Optional[_Bag]  # the first of them
+    standby_bag: Optional[_Bag]  # the bag the standbys come from
+    set_aside: List[_Bag]  # ready app bags passed over for ready unit bags
+
+    @property
+    def chosen(self) -> Optional[_Bag]:
+        """The bag used: the master's, else the standbys'."""
+        return self.source or self.standby_bag
+
+    @property
+    def master(self) -> Optional[ConnectionString]:
+        return self.source.master if self.source is not None else None
+
+    @property
+    def standbys(self) -> Tuple[ConnectionString, ...]:
+        return self.standby_bag.standbys if self.standby_bag is not None else ()
+
+
+def _choose(ready: Sequence[_Bag]) -> _Choice:
+    # rule 2: ready unit bags are preferred; the app bag is used only when no unit bag is ready
+    units = [b for b in ready if not b.is_app]
+    apps = [b for b in ready if b.is_app]
+    candidates, set_aside = (units, apps) if units else (apps, [])
+    # rule 3: rank the bags publishing a master
+    masters = _rank([b for b in candidates if b.master is not None], lambda b: str(b.master))
+    source = masters[0] if masters else None
+    # rule 4: the standbys of the master's bag, else of the best ranked bag with standbys
+    if source is not None and source.standbys:
+        return _Choice(masters, source, source, set_aside)
+    ranked = _rank(
+        [b for b in candidates if b.standbys],
+        lambda b: _canonical_standbys(b.data.get("standbys", "")),
+    )
+    return _Choice(masters, source, ranked[0] if ranked else None, set_aside)
+
+
+def _rank(bags: Sequence[_Bag], pick: Callable[[_Bag], Optional[str]]) -> List[_Bag]:
+    """Order candidate bags: primary ``state`` first, then majority value, then unit number."""
+    votes = Counter(v for v in (pick(b) for b in bags) if v is not None)
+    return sorted(
+        bags,
+        key=lambda b: (
+            b.state not in PRIMARY_STATES,
+            -votes[pick(b) or ""],
+            unit_sort_key(b.name),
+        ),
+    )
+
+
+# Rule 5: why not ready.
+
+
+def _blocking_reasons(
+    verdicts: Sequence[BagVerdict], choice: _Choice, *, no_bags: bool
+) -> List[Reason]:
+    if choice.master is not None:
+        return []  # reasons about other bags do not keep a ready relation from being ready
+    blocking = [r for v in verdicts for r in v.reasons]
+    if blocking:
+        return blocking
+    if no_bags:
+        return [Reason(NO_REMOTE, "no server units on the relation yet")]
+    if choice.standbys:
+        return [Reason(WAITING, "no master published (failover in progress?)")]
+    return [Reason(WAITING, "waiting for the server to publish connection details")]
+
+
+# Notes: findings that do not keep the relation from being ready.
+
+
+def _notes(request: Optional[Request], bags: Sequence[_Bag], choice: _Choice) -> List[Reason]:
+    notes = [p for b in bags for p in b.problems if not p.blocking]
+    if request is None:  # rule 7
         notes.append(
             Reason(
                 REQUEST_UNKNOWN,
@@ -460,84 +573,66 @@ def evaluate(
                 blocking=False,
             )
         )
+    notes.extend(_extensions_not_echoed(request, choice.chosen))
+    notes.extend(_masters_disagree(choice))
+    notes.extend(_stale_app_bags(choice))
+    return notes
 
-    candidates = ready_units or ready_apps
-    master_bags = _rank([b for b in candidates if b.master is not None], lambda b: str(b.master))
-    source: Optional[_Bag] = master_bags[0] if master_bags else None
-    master = source.master if source is not None else None
-    if source is not None and source.standbys:
-        standby_bag: Optional[_Bag] = source
-    else:
-        ranked = _rank(
-            [b for b in candidates if b.standbys],
-            lambda b: _canonical_standbys(b.data.get("standbys", "")),
-        )
-        standby_bag = ranked[0] if ranked else None
-    standbys = standby_bag.standbys if standby_bag is not None else ()
 
-    used = source or standby_bag
+def _extensions_not_echoed(request: Optional[Request], used: Optional[_Bag]) -> List[Reason]:
     # only the bag actually used matters: an ignored (e.g. stale app) bag says nothing
-    if (
-        request is not None
-        and request.extensions
-        and used is not None
-        and not used.data.get("extensions", "").strip()
-    ):
-        notes.append(
-            Reason(
-                EXTENSIONS_NOT_ECHOED,
-                "this server does not echo extensions; assuming they were installed",
-                used.name,
-                blocking=False,
-            )
+    if request is None or not request.extensions or used is None:
+        return []
+    if used.data.get("extensions", "").strip():
+        return []
+    return [
+        Reason(
+            EXTENSIONS_NOT_ECHOED,
+            "this server does not echo extensions; assuming they were installed",
+            used.name,
+            blocking=False,
         )
+    ]
 
-    if master is not None:
-        disagree = {str(b.master) for b in master_bags}
-        chosen_name = source.name if source is not None else "?"
-        if len(disagree) > 1:
-            notes.append(
-                Reason(
-                    MASTERS_DISAGREE,
-                    f"{len(disagree)} different masters published; using {chosen_name}'s",
-                    blocking=False,
-                )
-            )
-        stale = [
-            b for b in ready_apps if ready_units and b.master is not None and b.master != master
-        ]
-        for b in stale:
-            notes.append(
-                Reason(
-                    STALE_APP_BAG,
-                    "application bag holds an older master than the unit bags; ignored",
-                    b.name,
-                    blocking=False,
-                )
-            )
 
-    chosen = source or standby_bag
-    version = _pick_version(chosen, parsed)
-    database = chosen.data.get("database", "").strip() or None if chosen is not None else None
-    if master is None and not blocking:
-        if not remote_unit_bags and not remote_app_bag:
-            blocking.append(Reason(NO_REMOTE, "no server units on the relation yet"))
-        elif standbys:
-            blocking.append(Reason(WAITING, "no master published (failover in progress?)"))
-        else:
-            blocking.append(Reason(WAITING, "waiting for the server to publish connection details"))
-    if master is not None:
-        blocking = []  # reasons about other bags do not keep a ready relation from being ready
-    return Readiness(
-        ready=master is not None,
-        master=master,
-        standbys=standbys,
-        version=version,
-        database=database,
-        source=chosen.name if chosen is not None else None,
-        reasons=tuple(_dedupe(blocking) + _dedupe(notes)),
-        bags=tuple(verdicts),
-    )
+def _masters_disagree(choice: _Choice) -> List[Reason]:
+    source = choice.source
+    disagree = {str(b.master) for b in choice.masters}
+    if source is None or len(disagree) <= 1:
+        return []
+    return [
+        Reason(
+            MASTERS_DISAGREE,
+            f"{len(disagree)} different masters published; using {source.name}'s",
+            blocking=False,
+        )
+    ]
+
+
+def _stale_app_bags(choice: _Choice) -> List[Reason]:
+    # rule 2: a ready app bag set aside for the unit bags, yet naming another master
+    master = choice.master
+    if master is None:
+        return []
+    return [
+        Reason(
+            STALE_APP_BAG,
+            "application bag holds an older master than the unit bags; ignored",
+            b.name,
+            blocking=False,
+        )
+        for b in choice.set_aside
+        if b.master is not None and b.master != master
+    ]
+
+
+# Rule 6: what the bag used says of its database and the server's version.
+
+
+def _echoed_database(chosen: Optional[_Bag]) -> Optional[str]:
+    if chosen is None:
+        return None
+    return chosen.data.get("database", "").strip() or None
 
 
 def _pick_version(chosen: Optional[_Bag], parsed: Sequence[_Bag]) -> Optional[str]:
@@ -549,17 +644,6 @@ def _pick_version(chosen: Optional[_Bag], parsed: Sequence[_Bag]) -> Optional[st
         if v:
             return v
     return None
-
-
-def _dedupe(reasons: Iterable[Reason]) -> List[Reason]:
-    seen: Dict[Tuple[str, str], None] = {}
-    out: List[Reason] = []
-    for r in reasons:
-        key = (r.code, r.message)
-        if key not in seen:
-            seen[key] = None
-            out.append(r)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

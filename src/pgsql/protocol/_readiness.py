@@ -8,7 +8,7 @@ a :class:`BagVerdict` for every remote databag considered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..connstr import ConnectionString
 from ._common import digest
@@ -111,3 +111,15 @@ class Readiness:
             digest(str(self.master)) if self.master is not None else None,
             tuple(digest(str(s)) or "" for s in self.standbys),
         )
+
+
+def dedupe_reasons(reasons: Iterable[Reason]) -> List[Reason]:
+    """The reasons in order, without repeats of a code with the same message."""
+    seen: Dict[Tuple[str, str], None] = {}
+    out: List[Reason] = []
+    for r in reasons:
+        key = (r.code, r.message)
+        if key not in seen:
+            seen[key] = None
+            out.append(r)
+    return out
