@@ -1,7 +1,38 @@
 """``pgsql doctor``: explain a live ``pgsql`` relation from ``juju show-unit`` output.
 
-The module moved whole to ``pgsql/doctor/_judge.py``; this package re-exports its names. The
-split into modules follows.
+Feed it the ``juju show-unit`` output of the client unit and the server units (YAML or JSON,
+files or stdin)::
+
+    juju show-unit myapp/0 postgresql/0 --format json | pgsql doctor
+
+For every ``pgsql`` relation it finds it tells which server databags publish ``master`` /
+``standbys``, whether the client unit is ready, and why not, with the values involved. The
+verdict comes from :func:`pgsql.protocol.evaluate`, the very code the client library runs in the
+charm; this package only reassembles the databags that ``show-unit`` scatters over several
+documents (which application's data ``application-data`` holds depends on the Juju version) and
+adds operator advice for causes the client cannot see from its side (a server blocked on a
+request, an extension syntax the server misreads).
+
+Exit status: 0 every relation examined is ready, 1 something is not ready or cannot be told
+from the input, 2 the input is not usable.
+
+Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
+:mod:`pgsql.protocol`):
+
+- ``_bags``: what a databag's keys tell: written by a server or a client, ``pgsql`` at all.
+- ``_read``: ``show-unit`` documents (YAML or JSON, every Juju version's shape) into units and
+  their relation-info items; :class:`InputError` for anything else.
+- ``_group``: the items of all units matched into relations; which side is the server; each
+  relation's unit and application databags under one reading of ``application-data``.
+- ``_mask``: how values from the input are shown: masked (:func:`target`, :func:`redact`).
+- ``_judge``: one client unit on one relation: :func:`pgsql.protocol.evaluate`'s verdict plus the
+  doctor-only findings and reason codes (:class:`UnitVerdict`).
+- ``_diagnose``: :func:`diagnose`: every ``pgsql`` relation under each possible reading of
+  ``application-data``, into a :class:`Diagnosis` and its exit status.
+- ``_render``: the report as text (:func:`render`) or JSON (:func:`to_json`).
+- ``_cli``: the command line, ``pgsql doctor`` (:func:`add_arguments`, :func:`run`).
+
+Everything is imported from this package, never from its modules.
 """
 
 from __future__ import annotations
@@ -24,13 +55,21 @@ from ..protocol import read_request as read_request
 from ..protocol import split_standbys as split_standbys
 from ..protocol import split_units as split_units
 from ..protocol import unit_sort_key as unit_sort_key
+from ._bags import Bag
+from ._cli import add_arguments, run
+from ._diagnose import (
+    EXIT_BAD_INPUT,
+    EXIT_NOT_READY,
+    EXIT_READY,
+    Diagnosis,
+    RelationReport,
+    diagnose,
+)
+from ._group import OWN, REMOTE
 from ._judge import (
     CANNOT_TELL,
     EGRESS_FROM_PEER,
     EGRESS_UNKNOWN,
-    EXIT_BAD_INPUT,
-    EXIT_NOT_READY,
-    EXIT_READY,
     EXTENSION_SYNTAX,
     LIKELY_BLOCKED_EXTENSIONS,
     LIKELY_BLOCKED_ROLES,
@@ -38,30 +77,18 @@ from ._judge import (
     MASTERS_DISAGREE,
     NOT_READY,
     ORIENTATION_AMBIGUOUS,
-    OWN,
     READY,
-    REMOTE,
     REQUEST_INCONSISTENT,
     REQUEST_NOT_VISIBLE,
     ROLES_UNKNOWN,
     SERVER_APP_BAG_NOT_VISIBLE,
     SERVER_UNITS_NOT_VISIBLE,
     STALE_APP_BAG,
-    Bag,
-    Diagnosis,
-    InputError,
-    RelationReport,
     UnitVerdict,
-    add_arguments,
-    diagnose,
-    load_documents,
-    parse_units,
-    redact,
-    render,
-    run,
-    target,
-    to_json,
 )
+from ._mask import redact, target
+from ._read import InputError, load_documents, parse_units
+from ._render import render, to_json
 
 __all__ = [
     # the command (pgsql.cli) and its exit statuses

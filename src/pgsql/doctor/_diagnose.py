@@ -1,0 +1,393 @@
+"""The whole diagnosis: :func:`diagnose` explains every ``pgsql`` relation of the input.
+
+Whose data ``application-data`` holds comes from ``--juju-version`` or from its content; when
+neither tells, each relation is judged under both readings, and a unit whose verdict depends on
+the reading cannot be told (:data:`ORIENTATION_AMBIGUOUS`). The :class:`Diagnosis` holds a
+:class:`RelationReport` per relation, the notes, the secrets to redact and the exit status.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+
+from ..protocol import Reason, Request, split_standbys, unit_sort_key
+from ._bags import SECRET_KEYS, Bag, is_request_bag, pgsql_evidence, published_keys
+from ._group import (
+    OWN,
+    REMOTE,
+    Assembled,
+    Relation,
+    assemble,
+    find_roles,
+    group,
+    implied_orientation,
+)
+from ._judge import (
+    CANNOT_TELL,
+    ORIENTATION_AMBIGUOUS,
+    READY,
+    ROLES_UNKNOWN,
+    Context,
+    UnitVerdict,
+    client_request,
+    judge,
+)
+from ._mask import find_secrets, parse_target, shown
+from ._read import InputError, Item, Unit, app_of
+
+EXIT_READY = 0
+EXIT_NOT_READY = 1
+EXIT_BAD_INPUT = 2
+
+_FAMILY = {OWN: "Juju 2.8/4.x", REMOTE: "Juju 2.9/3.x", None: "content only"}
+_ORIENTATION_TEXT = {
+    OWN: "the shown unit's own application (Juju 2.8, early 2.9, 4.x)",
+    REMOTE: "the related application (Juju 2.9 from Aug 2021, 3.x)",
+}
+
+_VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?")
+
+
+@dataclass
+class RelationReport:
+    """Everything the doctor found about one ``pgsql`` relation."""
+
+    rid: Optional[int]
+    sides: Dict[str, str]
+    server: Optional[str]
+    client: Optional[str]
+    cross_model: bool
+    seen_from: List[str]
+    orientation: Optional[str]
+    request: Optional[Request]
+    request_source: str
+    server_bags: List[Dict[str, Any]]
+    units: List[UnitVerdict]
+    notes: List[Reason]
+
+    @property
+    def name(self) -> str:
+        """A short label such as ``db:5`` or ``db``."""
+        ep = self.sides.get(self.client or "", "") or next(iter(self.sides.values()), "?")
+        return f"{ep}:{self.rid}" if self.rid is not None else ep
+
+
+@dataclass
+class Diagnosis:
+    """The result of :func:`diagnose`."""
+
+    units: List[str]
+    relations: List[RelationReport]
+    notes: List[str]
+    secrets: FrozenSet[str]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every examined client unit is ready, else 1."""
+        verdicts = [u.verdict for r in self.relations for u in r.units]
+        ok = verdicts and all(v == READY for v in verdicts)
+        return EXIT_READY if ok else EXIT_NOT_READY
+
+
+def _orientations(version: Optional[str], units: Sequence[Unit]) -> Tuple[Set[str], str]:
+    if version is None:
+        return {OWN, REMOTE}, ""
+    m = _VERSION.match(version)
+    if m is None:
+        raise InputError(f"--juju-version {version!r} is not a version such as 3.6 or 2.9.42")
+    major, minor = int(m.group(1)), int(m.group(2) or 0)
+    if major >= 4 or (major == 2 and minor <= 8) or major < 2:
+        return {OWN}, f"Juju {version}"
+    if major == 3:
+        return {REMOTE}, f"Juju {version}"
+    # 2.9: remote since Aug 2021; relation-id (Apr 2022) proves a late 2.9
+    has_rid = any(i.rid is not None for u in units for i in u.items)
+    return ({REMOTE} if has_rid else {OWN, REMOTE}), f"Juju {version}"
+
+
+def diagnose(
+    units: Sequence[Unit],
+    *,
+    juju_version: Optional[str] = None,
+    client_unit: Optional[str] = None,
+    endpoint: Optional[str] = None,
+) -> Diagnosis:
+    """Explain every ``pgsql`` relation found in the parsed ``show-unit`` documents.
+
+    Raises:
+        InputError: no ``pgsql`` relation found, or ``client_unit`` is not a client unit.
+    """
+    secrets = find_secrets(units)
+    relations, peers = group(units)
+    hint_client = app_of(client_unit) if client_unit else None
+    pgsql = [
+        r
+        for r in relations
+        if pgsql_evidence(r.all_bags()) or (endpoint is not None and endpoint in r.sides.values())
+    ]
+    if not pgsql:
+        raise InputError(_nothing_found(units, relations, peers))
+    candidates, version_text = _orientations(juju_version, units)
+    notes: List[str] = []
+    roles = {id(r): find_roles(r, hint_client) for r in pgsql}
+    implied: Set[str] = set()
+    for r in pgsql:
+        server, client = roles[id(r)]
+        if server is not None and client is not None:
+            implied |= implied_orientation(r, server, client)
+    if len(implied) == 1:
+        if not implied <= candidates:
+            notes.append(
+                f"application-data content shows {_ORIENTATION_TEXT[next(iter(implied))]}, "
+                f"contrary to --juju-version {juju_version}; following the content"
+            )
+        candidates = set(implied)
+    elif len(implied) > 1:
+        notes.append(
+            "application-data content is inconsistent between documents (several Juju "
+            "versions?); deciding per document by content"
+        )
+        candidates = {""}  # per-item content only
+    if candidates == {OWN, REMOTE}:
+        notes.append(
+            "the Juju version is not known and application-data does not reveal which "
+            "application it shows; both readings were tried (pass --juju-version to decide)"
+        )
+    elif version_text and candidates <= {OWN, REMOTE}:
+        notes.append(
+            f"{version_text}: application-data shows {_ORIENTATION_TEXT[next(iter(candidates))]}"
+        )
+    elif candidates <= {OWN, REMOTE}:
+        notes.append(
+            f"application-data shows {_ORIENTATION_TEXT[next(iter(candidates))]} (from its content)"
+        )
+    hint = f" --juju-version {juju_version}" if juju_version else ""
+    reports = [
+        _relation_report(r, roles[id(r)], sorted(candidates), peers, client_unit, endpoint, hint)
+        for r in pgsql
+    ]
+    if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
+        seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
+        raise InputError(
+            f"{client_unit} is not a client unit of any pgsql relation in the input "
+            f"(pgsql relations: {seen})"
+        )
+    return Diagnosis([u.name for u in units], reports, notes, secrets)
+
+
+def _nothing_found(
+    units: Sequence[Unit], relations: Sequence[Relation], peers: Sequence[Item]
+) -> str:
+    if not units:
+        return "no `juju show-unit` documents in the input"
+    seen: List[str] = []
+    for rel in relations:
+        apps = " <-> ".join(f"{a}:{e}" for a, e in rel.sides.items())
+        seen.append(f"{apps} (no pgsql keys)")
+    for item in peers:
+        seen.append(f"{item.app}:{item.endpoint} (peer)")
+    found = "; ".join(dict.fromkeys(seen)) or "no relations"
+    return (
+        f"no pgsql relation found in the show-unit output of {', '.join(u.name for u in units)} "
+        f"(found: {found}); if the relation has no data yet, name it with --endpoint"
+    )
+
+
+def _roles_by_app_data(rel: Relation, orientation: Optional[str]) -> Optional[str]:
+    """The client application, from whose application-data holds a request (one reading)."""
+    for item in rel.items:
+        if orientation is None or not is_request_bag(item.app_data):
+            continue
+        owner = item.app if orientation == OWN else item.remote_app or rel.other(item.app)
+        if owner is not None:
+            return owner
+    return None
+
+
+def _relation_report(
+    rel: Relation,
+    roles: Tuple[Optional[str], Optional[str]],
+    orientations: Sequence[str],
+    peers: Sequence[Item],
+    client_unit: Optional[str],
+    endpoint: Optional[str],
+    juju_hint: str,
+) -> RelationReport:
+    seen_from = sorted({f"{i.unit} ({i.source})" for i in rel.items})
+    readings: List[_Reading] = []
+    for o in orientations:
+        orientation = o or None
+        server, client = roles
+        if server is None or client is None:
+            client = _roles_by_app_data(rel, orientation)
+            if client is None and endpoint is not None:
+                named = {i.app for i in rel.items if i.endpoint == endpoint}
+                client = next(iter(named)) if len(named) == 1 else None
+            server = rel.other(client) if client is not None else None
+        if server is None or client is None:
+            readings.append(_Reading(orientation, None, None, None, _roles_unknown(rel)))
+            continue
+        asm = assemble(rel, server, client, orientation)
+        ctx = Context(rel, asm, server, client, peers)
+        examined = _examined(ctx, client_unit)
+        readings.append(
+            _Reading(orientation, server, client, asm, [judge(ctx, u, juju_hint) for u in examined])
+        )
+    first = readings[0]
+    verdicts = first.verdicts
+    orientation = first.orientation
+    server, client, asm = first.server, first.client, first.asm
+    if len(readings) > 1:
+        orientation = None
+        keys = [[v.key() for v in r.verdicts] for r in readings]
+        same_roles = all((r.server, r.client) == (first.server, first.client) for r in readings)
+        if not (same_roles and all(k == keys[0] for k in keys)):
+            verdicts = _ambiguous(readings, juju_hint)
+            if server is not None and client is not None:
+                asm = assemble(rel, server, client, None)
+        if not same_roles:
+            server = client = asm = None
+    notes = list(asm.notes) if asm is not None else []
+    request: Optional[Request] = None
+    request_source = "not visible"
+    bags: List[Dict[str, Any]] = []
+    if asm is not None and server is not None and client is not None:
+        ctx = Context(rel, asm, server, client, peers)
+        request, request_source = client_request(ctx)
+        bags = _server_bag_summary(ctx)
+    return RelationReport(
+        rel.rid,
+        rel.sides,
+        server,
+        client,
+        rel.cross_model,
+        seen_from,
+        orientation,
+        request,
+        request_source,
+        bags,
+        verdicts,
+        notes,
+    )
+
+
+@dataclass
+class _Reading:
+    """The verdicts under one reading of ``application-data`` (one Juju version family)."""
+
+    orientation: Optional[str]
+    server: Optional[str]
+    client: Optional[str]
+    asm: Optional[Assembled]
+    verdicts: List[UnitVerdict]
+
+
+def _roles_unknown(rel: Relation) -> List[UnitVerdict]:
+    reason = Reason(
+        ROLES_UNKNOWN,
+        "neither side has published pgsql data that tells the client from the server "
+        f"({' and '.join(sorted(rel.sides))})",
+        blocking=True,
+        advice="pass --unit <client unit> or --juju-version, with the show-unit output of both "
+        "sides",
+    )
+    units = sorted({i.unit for i in rel.items}, key=unit_sort_key)
+    return [UnitVerdict(u, CANNOT_TELL, None, [reason], None, None, []) for u in units]
+
+
+def _ambiguous(readings: Sequence[_Reading], juju_hint: str) -> List[UnitVerdict]:
+    by_unit: Dict[str, List[Tuple[Optional[str], UnitVerdict]]] = {}
+    for r in readings:
+        for v in r.verdicts:
+            by_unit.setdefault(v.unit, []).append((r.orientation, v))
+    out: List[UnitVerdict] = []
+    for unit in sorted(by_unit, key=unit_sort_key):
+        options = by_unit[unit]
+        if len(options) == len(readings) and all(
+            v.key() == options[0][1].key() for _, v in options
+        ):
+            out.append(options[0][1])
+            continue
+        parts = [
+            f"read as {_FAMILY[o]}: {v.verdict}"
+            + (f" ({v.readiness.why})" if v.readiness is not None and not v.readiness.ready else "")
+            for o, v in options
+        ]
+        parts += [
+            f"read as {_FAMILY[r.orientation]}: not a client unit"
+            for r in readings
+            if all(v.unit != unit for v in r.verdicts)
+        ]
+        first = options[0][1]
+        reasons = [
+            Reason(
+                ORIENTATION_AMBIGUOUS,
+                "the verdict depends on the Juju version, which this input does not reveal: "
+                + "; ".join(parts),
+                blocking=False,
+                advice="pass --juju-version (see `juju version` or `juju show-controller`)",
+            )
+        ]
+        run = ["pgsql doctor --juju-version <the controller's version> <the same input>"]
+        common: Set[Tuple[str, str]] = {(r.code, r.message) for r in first.reasons}
+        for _, v in options[1:]:
+            common &= {(r.code, r.message) for r in v.reasons}
+        seen = {(r.code, r.message) for r in reasons}
+        for o, v in options:
+            if v.verdict == READY:
+                continue
+            for r in v.reasons:
+                if (r.code, r.message) in seen:
+                    continue
+                seen.add((r.code, r.message))
+                if (r.code, r.message) not in common:
+                    msg = f"if {_FAMILY[o]}: {r.message}"
+                    reasons.append(Reason(r.code, msg, r.bag, r.blocking, r.advice))
+                else:
+                    reasons.append(r)
+            run += [c for c in v.run if c not in run]
+        out.append(
+            UnitVerdict(unit, CANNOT_TELL, None, reasons, first.egress, first.egress_source, run)
+        )
+    return out
+
+
+def _examined(ctx: Context, client_unit: Optional[str]) -> List[str]:
+    known = {u for u in ctx.asm.unit_bags if app_of(u) == ctx.client}
+    known |= {i.unit for i in ctx.rel.items if i.app == ctx.client}
+    if client_unit is not None:
+        return [client_unit] if client_unit in known or app_of(client_unit) == ctx.client else []
+    shown = {i.unit for i in ctx.rel.items if i.app == ctx.client}
+    return sorted(shown or known, key=unit_sort_key)
+
+
+def _server_bag_summary(ctx: Context) -> List[Dict[str, Any]]:
+    out: List[Dict[str, Any]] = []
+    names = sorted((u for u in ctx.asm.unit_bags if app_of(u) == ctx.server), key=unit_sort_key)
+    entries: List[Tuple[str, bool, Optional[Bag]]] = [
+        (n, False, ctx.asm.unit_bags[n]) for n in names
+    ]
+    entries.append((ctx.server, True, ctx.asm.app_bags.get(ctx.server)))
+    for name, is_app, bag in entries:
+        if bag is None:
+            out.append({"bag": name, "application": is_app, "visible": False})
+            continue
+        standbys = [parse_target(s) or "" for s in split_standbys(bag.get("standbys"))]
+        out.append(
+            {
+                "bag": name,
+                "application": is_app,
+                "visible": True,
+                "master": parse_target(bag.get("master")),
+                "standbys": standbys,
+                "state": shown(bag.get("state") or None),
+                "database": shown(bag.get("database") or None),
+                "version": shown(bag.get("version") or None),
+                "allowed-subnets": shown(bag.get("allowed-subnets") or None),
+                "allowed-units": shown(bag.get("allowed-units") or None),
+                "publishes": sorted(published_keys(bag) - set(SECRET_KEYS)),
+            }
+        )
+    return out
