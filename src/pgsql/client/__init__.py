@@ -199,7 +199,7 @@ def _patched(*names: str) -> bool:
     return any(g[name] is not _ORIGINALS[name] for name in names)
 
 
-def _legacy_sharing() -> bool:  # pyright: ignore[reportUnusedFunction] - used via _legacy()
+def _legacy_sharing() -> bool:  # pyright: ignore[reportUnusedFunction] - via _compat.legacy
     """Tests that patch the leadership helpers expect 1.x's data flow through them."""
     return _patched(
         "_get_pgsql_leader_data", "_set_pgsql_leader_data", "_leader_get", "_leader_set"

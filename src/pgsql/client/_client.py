@@ -8,11 +8,7 @@ patch live in :mod:`pgsql.client` and are looked up there when used (:func:`_leg
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import os
-import shutil
-import sys
 from typing import (
     Any,
     Callable,
@@ -36,6 +32,7 @@ from ops.model import Application, Relation, Unit
 from .. import protocol
 from ..connstr import ConnectionString
 from ..protocol import Readiness, Request, Snapshot
+from ._compat import legacy
 from ._events import CLIENTS, PostgreSQLClientEvents
 from ._records import (
     ACCESS_CODES,
@@ -43,21 +40,16 @@ from ._records import (
     RECORD_VERSION,
     Bag,
     broken_readiness,
-    filter_bag,
+    catch_up,
     leader_entry,
     migrate,
     plain,
+    read_remote,
     refresh_changed,
     shared_form,
     write_request_keys,
 )
-
-_FACADE = __name__.rpartition(".")[0]
-
-
-def _legacy(name: str) -> Any:
-    """A 1.x helper as :mod:`pgsql.client` holds it now: charms' tests patch them there."""
-    return getattr(sys.modules[_FACADE], name)
+from ._sharing import RequestSharing
 
 
 class NotLeaderError(ops.model.RelationDataError):
@@ -137,6 +129,7 @@ class PostgreSQLClient(ops.framework.Object):
             if isinstance(stored, dict):
                 self._declared = Request.from_databag(cast("Bag", stored))
         self._peer_name = self._pick_peer(charm, peer)
+        self._sharing = RequestSharing(self.model, self._state, relation_name, self._peer_name)
         # Per-hook caches: every handler starts afresh (Harness keeps one charm across events).
         self._evals: Dict[int, Readiness] = {}
         self._fresh_egress: Set[int] = set()
@@ -301,14 +294,14 @@ class PostgreSQLClient(ops.framework.Object):
         """
         if self._declared is not None:
             return self._declared
-        if _legacy("_legacy_sharing")():
-            entry = leader_entry(_legacy("_get_pgsql_leader_data")(), relation.id) or {}
+        if legacy("_legacy_sharing")():
+            entry = leader_entry(legacy("_get_pgsql_leader_data")(), relation.id) or {}
             return Request.from_databag(entry)
         if str(relation.id) in self._state.gone:
             return None  # its databags are unreadable now
         rec = self._rec(relation.id)
         if "req" not in rec:
-            rec["req"] = self._learn_request(relation)
+            rec["req"] = self._sharing.learn(relation)
             self._put_rec(relation.id, rec)
         req = rec["req"]
         return None if req is None else Request.from_databag(cast("Bag", req))
@@ -369,13 +362,13 @@ class PostgreSQLClient(ops.framework.Object):
             self._state.declared = new.databag()
             if self._state.requested is not None:  # a request() declaration: keep it current
                 self._state.requested = new.databag()
-        if _legacy("_legacy_sharing")():
+        if legacy("_legacy_sharing")():
             # 1.x read-modify-wrote the shared copy in every setter, through these helpers
             shared: Dict[int, Dict[str, str]] = {
-                k: dict(v) for k, v in _legacy("_get_pgsql_leader_data")().items()
+                k: dict(v) for k, v in legacy("_get_pgsql_leader_data")().items()
             }
             shared[relation.id] = shared_form(new)
-            _legacy("_set_pgsql_leader_data")(shared)
+            legacy("_set_pgsql_leader_data")(shared)
         rec = self._rec(relation.id)
         rec["req"] = new.databag()
         self._put_rec(relation.id, rec)
@@ -399,7 +392,7 @@ class PostgreSQLClient(ops.framework.Object):
         rec["pub_app"] = want
         rec["pub_unit"] = want
         self._put_rec(relation.id, rec)
-        self._share(relation.id, request)
+        self._sharing.share(relation.id, request, declared=self._declared is not None)
 
     # -- 1.x names that tests patch -----------------------------------------------------------
 
@@ -568,7 +561,7 @@ class PostgreSQLClient(ops.framework.Object):
             # the new leader's copy from now on, even if it reads like one seen before.
             self._state.was_leader = False
             lost_leadership = True
-        raw = event.relation.data[self.model.app].get(self._peer_key, "")
+        raw = event.relation.data[self.model.app].get(self._sharing.key, "")
         if lost_leadership or raw != self._state.peer_raw:
             self._state.peer_raw = raw
             self._relearn_all()
@@ -609,40 +602,15 @@ class PostgreSQLClient(ops.framework.Object):
             self._state.rels[relid] = rec
 
     def _catch_up(self, relation: Relation, rec: Dict[str, Any]) -> None:
-        """Fold in what the running hook brings before our own handler has seen it.
-
-        ops re-runs deferred events before the hook's own event: a deferred event read then
-        must see the data this hook delivers, not the previous hook's.
-        """
+        """Fold in what the running hook brings before our own handler has seen it."""
         remote = rec.get("remote")
-        if remote is None:
-            return  # read in full anyway
-        hook = os.environ.get("JUJU_DISPATCH_PATH", "").rpartition("/")[2].replace("_", "-")
-        # Juju says "db:5"; some test runners only "5"
-        if os.environ.get("JUJU_RELATION_ID", "").rpartition(":")[2] != str(relation.id):
-            return
-        if not hook.startswith(f"{self.relation_name.replace('_', '-')}-relation-"):
-            return
-        units = cast("Dict[str, Bag]", cast("Dict[str, Any]", remote)["units"])
-        name = os.environ.get("JUJU_REMOTE_UNIT", "")
-        if hook.endswith("-relation-changed"):
-            unit = self.model.get_unit(name) if name else None
-            refresh_changed(relation, cast("Dict[str, Any]", remote), unit)
-        elif (
-            hook.endswith("-relation-departed")
-            and name
-            and os.environ.get("JUJU_DEPARTING_UNIT") != self.model.unit.name
-        ):
-            units.pop(name, None)
+        if remote is not None:
+            catch_up(self.model, self.relation_name, relation, cast("Dict[str, Any]", remote))
 
     def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
         remote = rec.get("remote")
         if remote is None:
-            units = {u.name: filter_bag(relation.data[u]) for u in relation.units}
-            app = cast("Optional[Application]", relation.app)
-            app_bag = filter_bag(relation.data[app]) if app is not None else {}
-            remote = {"app": app_bag, "units": units, "name": app.name if app else ""}
-            rec["remote"] = remote
+            remote = rec["remote"] = read_remote(relation)
         if not rec.get("egress"):
             # Juju writes egress-subnets before the first relation hook; "" means "not yet"
             # (tests set it late), so it is read again until there is one.
@@ -664,9 +632,9 @@ class PostgreSQLClient(ops.framework.Object):
         app_name = rel_app.name if rel_app is not None else str(remote.get("name", ""))
         local = {"egress-subnets": str(rec.get("egress") or "")}
         accept: Optional[Callable[[str, Mapping[str, str]], bool]] = None
-        if _legacy("_patched")("_is_ready"):
+        if legacy("_patched")("_is_ready"):
             # 1.x tests patch _is_ready to force a verdict: let it judge every server bag
-            is_ready = cast("Callable[..., bool]", _legacy("_is_ready"))
+            is_ready = cast("Callable[..., bool]", legacy("_is_ready"))
             appdata = shared_form(request) if request is not None else {}
             locdata = relation.data[self.model.unit]
             log = self.log
@@ -760,37 +728,6 @@ class PostgreSQLClient(ops.framework.Object):
         if raw is not None and plain(raw).get("snap") is not None:
             self._update(relation, relation.app, None)
 
-    def _learn_request(self, relation: Relation) -> Optional[Bag]:
-        """Find out what the application requested (see the module docstring for the order)."""
-        if self.model.unit.is_leader():
-            self._state.was_leader = True
-            app_bag = relation.data[self.model.app]
-            return Request.from_databag(app_bag).databag()
-        peer = self._peer_relation()
-        if peer is not None:
-            raw = peer.data[self.model.app].get(self._peer_key, "")
-            try:
-                shared: object = json.loads(raw) if raw else {}
-            except ValueError:
-                shared = {}
-            if isinstance(shared, dict):
-                entry = cast("Dict[str, object]", shared).get(str(relation.id))
-                if isinstance(entry, dict):
-                    return Request.from_databag(cast("Bag", entry)).databag()
-        entry = leader_entry(_legacy("_get_pgsql_leader_data")(), relation.id)
-        if entry is not None:
-            return Request.from_databag(entry).databag()
-        return None
-
-    @property
-    def _peer_key(self) -> str:
-        return f"pgsql-{self.relation_name}"
-
-    def _peer_relation(self) -> Optional[Relation]:
-        if not self._peer_name:
-            return None
-        return self.model.get_relation(self._peer_name)
-
     def _migrate_unit_request(self, relation: Relation) -> None:
         """Pre-ops charms requested through the leader's unit databag; 1.x moved it up."""
         app_bag = relation.data[self.model.app]
@@ -810,13 +747,13 @@ class PostgreSQLClient(ops.framework.Object):
         app_too = True
         if self._declared is not None:
             request: Optional[Request] = self._declared
-        elif _legacy("_legacy_sharing")():
+        elif legacy("_legacy_sharing")():
             # 1.x: the leader mirrors its app bag, non-leaders the leadership copy
             app_too = False
             if self.model.unit.is_leader():
                 request = Request.from_databag(relation.data[self.model.app])
             else:
-                entry = leader_entry(_legacy("_get_pgsql_leader_data")(), relation.id)
+                entry = leader_entry(legacy("_get_pgsql_leader_data")(), relation.id)
                 request = None if entry is None else Request.from_databag(entry)
         else:
             request = self.requested(relation)
@@ -841,47 +778,7 @@ class PostgreSQLClient(ops.framework.Object):
                 write_request_keys(relation.data[self.model.app], want)
                 rec["pub_app"] = want
                 self._put_rec(relation.id, rec)
-                self._share(relation.id, request)
+                self._sharing.share(relation.id, request, declared=self._declared is not None)
                 return
             self._state.was_leader = False
         self._put_rec(relation.id, rec)
-
-    def _share(self, relid: int, request: Request) -> None:
-        """The leader's copy of the request for non-leaders (peer relation, else leadership)."""
-        if self._declared is not None or _legacy("_legacy_sharing")():
-            return  # declared: every unit knows; legacy: the setters shared it the 1.x way
-        peer = self._peer_relation()
-        if peer is not None:
-            bag = peer.data[self.model.app]
-            raw = bag.get(self._peer_key, "")
-            try:
-                shared: object = json.loads(raw) if raw else {}
-            except ValueError:
-                shared = {}
-            table: Dict[str, object] = (
-                dict(cast("Dict[str, object]", shared)) if isinstance(shared, dict) else {}
-            )
-            if not request and str(relid) not in table:
-                return  # nothing requested, nothing shared yet: nothing to tell
-            table[str(relid)] = request.databag()
-            live = {str(r.id) for r in self.model.relations[self.relation_name]}
-            table = {k: v for k, v in table.items() if k in live or k == str(relid)}
-            new = json.dumps(table, sort_keys=True, separators=(",", ":"))
-            if new != raw:
-                bag[self._peer_key] = new
-            # what this unit last saw in the peer bag is what it wrote (no stale A-B-A later)
-            self._state.peer_raw = new
-            return
-        if shutil.which("leader-set") is None:
-            return
-        stored = plain(self._state.shared)
-        table2: Dict[int, Dict[str, str]] = (
-            {int(k): v for k, v in cast("Dict[Any, Dict[str, str]]", stored).items()}
-            if isinstance(stored, dict)
-            else _legacy("_get_pgsql_leader_data")()  # state lost: read once rather than clobber
-        )
-        if table2.get(relid) == shared_form(request) or (not request and relid not in table2):
-            return
-        table2[relid] = shared_form(request)
-        _legacy("_set_pgsql_leader_data")(table2)
-        self._state.shared = {str(k): v for k, v in table2.items()}

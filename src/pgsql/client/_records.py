@@ -8,8 +8,10 @@ request helpers shared by the client and the 1.x compatibility layer.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Sequence, cast
 
+import ops.model
 from ops.model import Application, Relation, Unit
 
 from .. import protocol
@@ -80,6 +82,41 @@ def refresh_changed(relation: Relation, remote: Dict[str, Any], unit: Optional[U
         rel_app = cast("Optional[Application]", relation.app)  # None when broken
         if rel_app is not None:
             remote["app"] = filter_bag(relation.data[rel_app])
+
+
+def read_remote(relation: Relation) -> Dict[str, Any]:
+    """The server's protocol keys, every bag read once: the cache a relation starts with."""
+    units = {u.name: filter_bag(relation.data[u]) for u in relation.units}
+    app = cast("Optional[Application]", relation.app)
+    app_bag = filter_bag(relation.data[app]) if app is not None else {}
+    return {"app": app_bag, "units": units, "name": app.name if app else ""}
+
+
+def catch_up(
+    model: ops.model.Model, endpoint: str, relation: Relation, remote: Dict[str, Any]
+) -> None:
+    """Fold into the cache what the running hook brings, before the client's handler runs.
+
+    ops re-runs deferred events before the hook's own event: a deferred event read then must
+    see the data this hook delivers, not the previous hook's. Juju names the hook, relation and
+    remote unit in the environment.
+    """
+    hook = os.environ.get("JUJU_DISPATCH_PATH", "").rpartition("/")[2].replace("_", "-")
+    # Juju says "db:5"; some test runners only "5"
+    if os.environ.get("JUJU_RELATION_ID", "").rpartition(":")[2] != str(relation.id):
+        return
+    if not hook.startswith(f"{endpoint.replace('_', '-')}-relation-"):
+        return
+    units = cast("Dict[str, Bag]", remote["units"])
+    name = os.environ.get("JUJU_REMOTE_UNIT", "")
+    if hook.endswith("-relation-changed"):
+        refresh_changed(relation, remote, model.get_unit(name) if name else None)
+    elif (
+        hook.endswith("-relation-departed")
+        and name
+        and os.environ.get("JUJU_DEPARTING_UNIT") != model.unit.name
+    ):
+        units.pop(name, None)
 
 
 def filter_bag(bag: Mapping[str, str]) -> Bag:

@@ -1,0 +1,113 @@
+"""Request sharing: how non-leaders learn what the leader requested, and how it is told.
+
+Juju lets only the leader write the application databag, and a non-leader cannot read its own
+application's bag. So the leader keeps a copy for the other units: in the charm's peer relation
+(application bag, key ``pgsql-<endpoint>``, a JSON table by relation id), else in 1.x leadership
+settings (``interface.pgsql``, only where the ``leader-get`` tool exists: Juju 2.9 and 3.x).
+Declared requests need no copy: every unit computes the same one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any, Dict, Optional, cast
+
+import ops.model
+from ops.model import Relation
+
+from ..protocol import Request
+from ._compat import legacy
+from ._records import Bag, leader_entry, plain, shared_form
+
+
+class RequestSharing:
+    """The leader's copy of the request for the other units, and how they read it.
+
+    Args:
+        model: the charm's model.
+        state: the client's stored state (``was_leader``, ``peer_raw``, ``shared``).
+        relation_name: the client's endpoint.
+        peer_name: the peer endpoint used for sharing, or None.
+    """
+
+    def __init__(
+        self, model: ops.model.Model, state: Any, relation_name: str, peer_name: Optional[str]
+    ):
+        self.model = model
+        self._state = state
+        self.relation_name = relation_name
+        self.peer_name = peer_name
+
+    def learn(self, relation: Relation) -> Optional[Bag]:
+        """Find out what the application requested (see the module docstring for the order)."""
+        if self.model.unit.is_leader():
+            self._state.was_leader = True
+            app_bag = relation.data[self.model.app]
+            return Request.from_databag(app_bag).databag()
+        peer = self.peer_relation()
+        if peer is not None:
+            raw = peer.data[self.model.app].get(self.key, "")
+            try:
+                shared: object = json.loads(raw) if raw else {}
+            except ValueError:
+                shared = {}
+            if isinstance(shared, dict):
+                entry = cast("Dict[str, object]", shared).get(str(relation.id))
+                if isinstance(entry, dict):
+                    return Request.from_databag(cast("Bag", entry)).databag()
+        entry = leader_entry(legacy("_get_pgsql_leader_data")(), relation.id)
+        if entry is not None:
+            return Request.from_databag(entry).databag()
+        return None
+
+    @property
+    def key(self) -> str:
+        """The peer application-bag key holding the shared requests."""
+        return f"pgsql-{self.relation_name}"
+
+    def peer_relation(self) -> Optional[Relation]:
+        """The peer relation the requests are shared in, if the charm has one."""
+        if not self.peer_name:
+            return None
+        return self.model.get_relation(self.peer_name)
+
+    def share(self, relid: int, request: Request, *, declared: bool) -> None:
+        """The leader's copy of the request for non-leaders (peer relation, else leadership)."""
+        if declared or legacy("_legacy_sharing")():
+            return  # declared: every unit knows; legacy: the setters shared it the 1.x way
+        peer = self.peer_relation()
+        if peer is not None:
+            bag = peer.data[self.model.app]
+            raw = bag.get(self.key, "")
+            try:
+                shared: object = json.loads(raw) if raw else {}
+            except ValueError:
+                shared = {}
+            table: Dict[str, object] = (
+                dict(cast("Dict[str, object]", shared)) if isinstance(shared, dict) else {}
+            )
+            if not request and str(relid) not in table:
+                return  # nothing requested, nothing shared yet: nothing to tell
+            table[str(relid)] = request.databag()
+            live = {str(r.id) for r in self.model.relations[self.relation_name]}
+            table = {k: v for k, v in table.items() if k in live or k == str(relid)}
+            new = json.dumps(table, sort_keys=True, separators=(",", ":"))
+            if new != raw:
+                bag[self.key] = new
+            # what this unit last saw in the peer bag is what it wrote (no stale A-B-A later)
+            self._state.peer_raw = new
+            return
+        if shutil.which("leader-set") is None:
+            return
+        stored = plain(self._state.shared)
+        table2: Dict[int, Dict[str, str]] = (
+            {int(k): v for k, v in cast("Dict[Any, Dict[str, str]]", stored).items()}
+            if isinstance(stored, dict)
+            else legacy("_get_pgsql_leader_data")()  # state lost: read once rather than clobber
+        )
+        if table2.get(relid) == shared_form(request) or (not request and relid not in table2):
+            return
+        table2[relid] = shared_form(request)
+        legacy("_set_pgsql_leader_data")(table2)
+        self._state.shared = {str(k): v for k, v in table2.items()}
