@@ -35,6 +35,10 @@ Layers, each module importing only those above it (and :mod:`pgsql.connstr`):
 - ``_pgsql``: the ``pgsql`` interface itself: its value formats (``standbys``, ``allowed-units``,
   ``allowed-subnets``), the client-side rules (:func:`evaluate`) and the server side
   (:func:`read_request`, :func:`access_grant`, :func:`server_databag`).
+- ``_postgresql_client``: the ``postgresql_client`` interface, requirer side, without ops: the
+  bag the requirer writes (:func:`requirer_databag`), the secrets the provider references
+  (:func:`secret_fields`) and :func:`evaluate_client`, the same :class:`Readiness` from the
+  provider's bags and secret contents.
 
 Another interface's rules go beside ``_pgsql``, over the same requests, readiness and events.
 Everything is imported from this package, never from its modules.
@@ -54,6 +58,20 @@ from ._pgsql import (
     server_databag,
     split_standbys,
     split_units,
+)
+from ._postgresql_client import (
+    EXTENSIONS_BY_CONFIG,
+    NO_CREDENTIALS,
+    NOT_ANSWERED,
+    REQUEST_CHANGED,
+    REQUESTED_SECRETS,
+    SECRET_GROUPS,
+    SECRET_NOT_GRANTED,
+    SUBORDINATE_NOT_READY,
+    TLS_ENABLED,
+    evaluate_client,
+    requirer_databag,
+    secret_fields,
 )
 from ._readiness import (
     DATABASE_MISMATCH,
@@ -84,7 +102,9 @@ __all__ = [
     "EVENT_NAMES",
     "JUJU_KEYS",
     "PRIMARY_STATES",
+    "REQUESTED_SECRETS",
     "REQUEST_KEYS",
+    "SECRET_GROUPS",
     "BagPredicate",
     "BagVerdict",
     "Databag",
@@ -96,8 +116,11 @@ __all__ = [
     "access_grant",
     "broken_transitions",
     "evaluate",
+    "evaluate_client",
     "parse_extension",
     "read_request",
+    "requirer_databag",
+    "secret_fields",
     "server_databag",
     "split_list",
     "split_standbys",
@@ -121,6 +144,14 @@ __all__ = [
     "STALE_APP_BAG",
     "UNIT_NOT_ALLOWED",
     "WAITING",
+    # postgresql_client reason codes
+    "EXTENSIONS_BY_CONFIG",
+    "NOT_ANSWERED",
+    "NO_CREDENTIALS",
+    "REQUEST_CHANGED",
+    "SECRET_NOT_GRANTED",
+    "SUBORDINATE_NOT_READY",
+    "TLS_ENABLED",
 ]
 
 # Former private names still in use: tests check that _SECRET_ASSIGNMENT is pgsql.connstr's, and
