@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, cast
 import pytest
 import yaml
 
-from pgsql import protocol
-from pgsql.protocol import Request, evaluate, read_request
+from pgsql import ConnectionString, protocol
+from pgsql.protocol import Request, evaluate, evaluate_client, read_request, requirer_databag
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 Bag = Dict[str, str]
@@ -103,11 +103,64 @@ def _check_relation(kind: str, plain: List[str], options: Dict[str, str], doc: A
             assert secret not in text
 
 
+def _endpoint_db(c: ConnectionString) -> str:
+    where = f"{c.host}:{c.port}" if c.port else str(c.host)
+    return f"{where}/{c.dbname}"
+
+
+def _secrets(d: Any) -> Dict[str, Optional[Bag]]:
+    items = cast(Mapping[Any, Any], d or {}).items()
+    return {str(k): None if v is None else _strs(v) for k, v in items}
+
+
+def _check_postgresql_client(plain: List[str], options: Dict[str, str], doc: Any) -> None:
+    """A ``postgresql_client`` example: ``evaluate_client`` or ``requirer_databag``."""
+    what, codes = plain[0], plain[1:]
+    if what == "requirer-bag":
+        request = _request_words(options)
+        bag = requirer_databag(request, external=options.get("external") == "true")
+        assert bag == _strs(doc["client"]["app"])
+        return
+    raw_request = doc.get("request")
+    request = None if raw_request == "unknown" else Request.from_databag(_strs(raw_request))
+    provider: Dict[str, Any] = doc.get("provider") or {}
+    secrets = _secrets(doc.get("secrets"))
+    r = evaluate_client(request, _strs(provider.get("app")), _bags(provider.get("units")), secrets)
+    context = f"{r.why} / {[str(x) for x in r.reasons]}"
+    blocking = {x.code for x in r.reasons if x.blocking}
+    notes = {x.code for x in r.reasons if not x.blocking}
+    if what == "ready":
+        assert r.ready, context
+        assert not codes
+        assert blocking == set()
+    else:
+        assert what == "not-ready"
+        assert not r.ready
+        assert blocking == set(",".join(codes).split(",")), context
+    if "master" in options:
+        assert r.master is not None
+        assert _endpoint_db(r.master) == options["master"]
+    expected = options.get("standbys")
+    assert [_endpoint_db(s) for s in r.standbys] == (expected.split(",") if expected else [])
+    if "notes" in options:
+        assert set(options["notes"].split(",")) <= notes, context
+    passwords = [str(v) for v in re.findall(r"password: (\S+)", yaml.safe_dump(doc, width=1000))]
+    assert passwords or what == "not-ready"
+    shown = [r.why, repr(r), *(str(x) for x in r.reasons), *(x.advice or "" for x in r.reasons)]
+    for text in shown:
+        for password in passwords:
+            assert password not in text
+
+
 def test_doc_has_examples() -> None:
     kinds = [_expect(b)[0] for _, b in BLOCKS]
     assert kinds.count("ready") >= 5
     assert kinds.count("not-ready") >= 4
     assert {"request", "peer-data", "leader-data"} <= set(kinds)
+    client = [_expect(b)[1][0] for _, b in BLOCKS if _expect(b)[0] == "postgresql_client"]
+    assert client.count("ready") >= 4
+    assert client.count("not-ready") >= 3
+    assert "requirer-bag" in client
 
 
 @pytest.mark.parametrize("block", [b for _, b in BLOCKS], ids=[f"line{n}" for n, _ in BLOCKS])
@@ -116,6 +169,8 @@ def test_doc_example(block: str) -> None:
     doc: Any = yaml.safe_load(block)
     if kind in ("ready", "not-ready"):
         _check_relation(kind, plain, options, doc)
+    elif kind == "postgresql_client":
+        _check_postgresql_client(plain, options, doc)
     elif kind == "request":
         client = doc["client"]
         got = read_request(_strs(client.get("app")), _bags(client.get("units")))
