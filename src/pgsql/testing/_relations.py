@@ -1,58 +1,9 @@
-"""Helpers for your charm's own unit tests: a PostgreSQL server on the other end of ``db``.
+"""Servers and clients described in a state, and the relations ops.testing and Harness show.
 
-No patching of library internals: describe the server (:class:`Server`) and your application
-(:class:`Client`), and let the helpers build the relation the way Juju would show it to one of
-your units, with the databags a real server writes (rendered by
-:func:`pgsql.protocol.server_databag`, the same code :class:`pgsql.PostgreSQLServer` uses).
-
-Server states (:data:`STATES`):
-
-- ``joined`` (:data:`JOINED`): server units are there, nothing published yet.
-- ``not-granted`` (:data:`NOT_GRANTED`): connection details published, but access not yet granted
-  to your units (no ``allowed-subnets`` / ``allowed-units`` for them).
-- ``ready`` (:data:`READY`): master, standbys, version, the echo of your request, and access.
-- ``failover`` (:data:`FAILOVER`): the master is moving: standbys published, no ``master``.
-- ``gone`` (:data:`GONE`): the server withdrew everything (same bags as ``joined``).
-
-Flavours: :data:`UNIT_BAGS` (every server unit writes its own bag, like the reactive and
-Canonical machine charms) and :data:`APP_BAGS` (the server leader writes the application bag
-and its own unit bag, like the Kubernetes charms).
-
-With ops.testing (Scenario; ops >= 2.17 with ``ops[testing]``)::
-
-    from ops import testing
-    from pgsql import Request
-    from pgsql import testing as pgt
-
-    def test_follows_the_primary():
-        ctx = testing.Context(MyCharm)  # app name "mycharm"
-        client = pgt.Client(app="mycharm", request=Request.build(database="mydb"))
-        server = pgt.Server(units=2)
-        db = pgt.scenario_relation(server, client)
-        state = testing.State(leader=True, relations={db})
-        out = ctx.run(ctx.on.relation_changed(db, remote_unit=0), state)
-        assert pgt.requested(out) == Request("mydb")  # what the charm published
-
-        # failover: the server side changes, what the charm wrote stays; the hooks Juju
-        # would run (one relation-changed per changed server unit) are run in order
-        out = pgt.scenario_apply(ctx, out, server.evolve(state=pgt.FAILOVER), client)
-        out = pgt.scenario_apply(ctx, out, server.evolve(primary=1), client)
-
-With Harness (any ops 2.x/3.x)::
-
-    harness = Harness(MyCharm)
-    harness.set_leader(True)
-    harness.begin()
-    client = pgt.Client(request=Request.build(database="mydb"))
-    rel_id = pgt.harness_relation(harness, pgt.Server(), client)  # relation-created/joined/changed
-    assert harness.charm.db.is_ready()
-    pgt.harness_move(harness, rel_id, pgt.Server(state=pgt.FAILOVER), client)
-    assert not harness.charm.db.is_ready()
-
-Addresses are documentation ranges: client unit ``n`` is ``192.0.2.(10+n)``, server unit ``n``
-``198.51.100.(10+n)``; Juju's ``egress-subnets`` is the address as a ``/32``.
-
-This module imports without Scenario installed; only the ``scenario_*`` helpers need it.
+The describing half of :mod:`pgsql.testing` (its documentation is there): :class:`Server` and
+:class:`Client`, rendered by :func:`pgsql.protocol.server_databag`, and the ``scenario_*`` and
+``harness_*`` helpers that put them on one unit's relation. Imports without Scenario; only the
+``scenario_*`` helpers need it.
 """
 
 from __future__ import annotations
@@ -62,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
-from . import protocol
-from .connstr import ConnectionString
-from .protocol import Request
+from .. import protocol
+from ..connstr import ConnectionString
+from ..protocol import Request
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.testing import Harness, PeerRelation, Relation, State
