@@ -2,13 +2,14 @@
 
 A real PostgreSQL server is started in a temporary directory (:class:`pgsql._localpg.LocalPostgres`,
 from the server binaries installed on the machine). Juju is simulated with ``ops.testing``: every
-hook runs the example charms' real code in-process, and a small driver carries the databags
-between the units the way Juju would (a unit sees a remote unit only after its relation-joined
-hook; each changed bag queues relation-changed on the units that see it; units take turns, as
-they run in parallel under Juju). The client is ``examples/pgsql-client`` (the 1.0.0 README
-example, unchanged), two units of ``myapp``; the server is ``examples/pgsql-provider``, one unit of
-``postgresql``, which provisions on the real server. At the end the demo connects with the master
-connection string the client charm was given and queries the requested database.
+hook runs the example charms' real code in-process, and :class:`pgsql.testing.Model` carries the
+databags between the units the way Juju would (a unit sees a remote unit only after its
+relation-joined hook; each changed bag queues relation-changed on the units that see it; units
+take turns, as they run in parallel under Juju). The client is ``examples/pgsql-client`` (the
+1.0.0 README example, unchanged), two units of ``myapp``; the server is
+``examples/pgsql-provider``, one unit of ``postgresql``, which provisions on the real server. At
+the end the demo connects with the master connection string the client charm was given and
+queries the requested database.
 
 The example charms ship with the package: a wheel installs what the demo loads from them (their
 charm code and ``charmcraft.yaml``, not their tests) under ``share/ops-lib-pgsql/examples`` of
@@ -29,10 +30,9 @@ import signal
 import sys
 import time
 import warnings
-from collections import deque
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Deque, Dict, Generator, List, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Set, Tuple
 
 from . import protocol
 from .connstr import ConnectionString, ConnectionStringError, mask_value
@@ -51,7 +51,6 @@ CLIENT_UNITS = 2
 DATABASE = "mydbname"  # what the seed example requests
 EXTENSION = "citext"
 REL_ID = 3
-_PEER_IDS = {"client": 1, "server": 2}
 _MAX_HOOKS = 300
 _CLIENT_EVENTS = frozenset({*protocol.EVENT_NAMES, "database_relation_joined"})
 _SERVER_EVENTS = frozenset({"request_changed", "relation_broken"})
@@ -254,296 +253,73 @@ def _secrets_of(bag: Mapping[str, str]) -> Set[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The Juju driver
+# The walk-through: each hook pgsql.testing.Model runs, as a step (passwords masked)
 # ---------------------------------------------------------------------------------------------
 
-Hook = Tuple[str, Optional[int]]  # event name, remote unit number
+
+def _status_text(status: Any) -> str:
+    return status.name + (f": {status.message}" if status.message else "")
 
 
-def _new_queue() -> Deque[Hook]:
-    return deque()
+def _client_readiness(charm: Any) -> Optional[protocol.Readiness]:
+    """What the client charm's PostgreSQLClient makes of the relation (None: no relation)."""
+    readiness: Optional[protocol.Readiness] = charm.db.readiness()
+    return readiness
 
 
-@dataclasses.dataclass
-class _Unit:
-    app: _App
-    number: int
-    ctx: Any
-    rel_bag: Dict[str, str]
-    peer_bag: Dict[str, str] = dataclasses.field(default_factory=lambda: {})
-    stored: Any = ()
-    deferred: Any = ()
-    status: str = "unknown"
-    status_obj: Any = None
-    joined: List[int] = dataclasses.field(default_factory=lambda: [])
-    queue: Deque[Hook] = dataclasses.field(default_factory=_new_queue)
-    readiness: Optional[protocol.Readiness] = None
+class _Steps:
+    """Turns every hook the model runs into a step of the walk-through, as it runs."""
 
-    @property
-    def name(self) -> str:
-        return f"{self.app.name}/{self.number}"
-
-
-@dataclasses.dataclass
-class _App:
-    side: str
-    name: str
-    charm: Charm
-    config: Dict[str, Any]
-    leader: int = 0
-    app_bag: Dict[str, str] = dataclasses.field(default_factory=lambda: {})
-    peer_app_bag: Dict[str, str] = dataclasses.field(default_factory=lambda: {})
-    units: Dict[int, _Unit] = dataclasses.field(default_factory=lambda: {})
-
-
-def _address(side: str, number: int) -> str:
-    # documentation ranges, as pgsql.testing uses
-    return f"192.0.2.{10 + number}" if side == "client" else f"198.51.100.{10 + number}"
-
-
-def _juju_keys(address: str) -> Dict[str, str]:
-    return {
-        "egress-subnets": f"{address}/32",
-        "ingress-address": address,
-        "private-address": address,
-    }
-
-
-def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
-    keys = sorted(set(old) | set(new))
-    return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
-
-
-class _Juju:
-    """Runs hooks on the units of two applications related on ``db``, as Juju would."""
-
-    def __init__(self, client: _App, server: _App, report: Callable[[Dict[str, Any]], None]):
-        self.apps = {"client": client, "server": server}
-        self.related = False
-        self.hooks = 0
+    def __init__(self, printer: _Printer) -> None:
+        self.printer = printer
         self.phase = ""
-        self.report = report
-        self.secrets: Set[str] = set()
+        self.status: Dict[str, str] = {}  # by unit: the status its last hook left
+        self.readiness: Dict[str, protocol.Readiness] = {}  # by client unit: its last verdict
 
-    def other(self, app: _App) -> _App:
-        return self.apps["server" if app.side == "client" else "client"]
-
-    def add_unit(self, side: str) -> _Unit:
-        import ops.testing
-
-        app = self.apps[side]
-        number = len(app.units)
-        ctx = ops.testing.Context(
-            app.charm.charm_type,
-            meta=app.charm.meta,
-            config=app.charm.config,
-            app_name=app.name,
-            unit_id=number,
-        )
-        unit = _Unit(app, number, ctx, _juju_keys(_address(side, number)))
-        app.units[number] = unit
-        return unit
-
-    def all_units(self) -> List[_Unit]:
-        return [u for side in ("client", "server") for u in self.apps[side].units.values()]
-
-    # ---- Juju commands ----------------------------------------------------------------------
-
-    def deploy(self) -> None:
-        for unit in self.all_units():
-            unit.queue.extend([("install", None)])
-            if unit.app.charm.peer:
-                unit.queue.append(("peer_created", None))
-            if unit.app.leader == unit.number:
-                unit.queue.append(("leader_elected", None))
-            unit.queue.extend([("config_changed", None), ("start", None)])
-        self.settle()
-
-    def relate(self) -> None:
-        self.related = True
-        for unit in self.all_units():
-            unit.queue.append(("relation_created", None))
-            for m in sorted(self.other(unit.app).units):
-                unit.queue.extend([("relation_joined", m), ("relation_changed", m)])
-        self.settle()
-
-    def settle(self) -> None:
-        """Let every unit run its queued hooks, one hook per unit per turn."""
-        while any(u.queue for u in self.all_units()):
-            for unit in self.all_units():
-                if unit.queue:
-                    self._run(unit, *unit.queue.popleft())
-
-    # ---- running one hook ------------------------------------------------------------------
-
-    def _state(self, unit: _Unit) -> Any:
-        import ops.testing
-
-        app, other = unit.app, self.other(unit.app)
-        relations: List[Any] = []
-        if self.related:
-            relations.append(
-                ops.testing.Relation(
-                    "db",
-                    interface="pgsql",
-                    id=REL_ID,
-                    remote_app_name=other.name,
-                    local_app_data=dict(app.app_bag),
-                    local_unit_data=dict(unit.rel_bag),
-                    remote_app_data=dict(other.app_bag),
-                    remote_units_data={m: dict(other.units[m].rel_bag) for m in unit.joined},
-                )
-            )
-        peer = app.charm.peer
-        if peer:
-            relations.append(
-                ops.testing.PeerRelation(
-                    peer,
-                    id=_PEER_IDS[app.side],
-                    local_app_data=dict(app.peer_app_bag),
-                    local_unit_data=dict(unit.peer_bag),
-                    peers_data={
-                        m: dict(u.peer_bag) for m, u in app.units.items() if m != unit.number
-                    },
-                )
-            )
-        extra: Dict[str, Any] = {}
-        if unit.status_obj is not None:
-            extra["unit_status"] = unit.status_obj
-        return ops.testing.State(
-            **extra,
-            leader=app.leader == unit.number,
-            config=dict(app.config),
-            relations=relations,
-            stored_states=unit.stored,
-            deferred=unit.deferred,
-        )
-
-    def _event(self, unit: _Unit, state: Any, hook: str, remote: Optional[int]) -> Any:
-        on = unit.ctx.on
-        if hook.startswith("peer_"):
-            peer = state.get_relation(_PEER_IDS[unit.app.side])
-            if hook == "peer_created":
-                return on.relation_created(peer)
-            return on.relation_changed(peer, remote_unit=remote)
-        if hook.startswith("relation_"):
-            rel = state.get_relation(REL_ID)
-            if hook == "relation_created":
-                return on.relation_created(rel)
-            return getattr(on, hook)(rel, remote_unit=remote)
-        return getattr(on, hook)()
-
-    def _hook_name(
-        self, unit: _Unit, hook: str, remote: Optional[int]
-    ) -> Tuple[str, Optional[str]]:
-        if hook.startswith("peer_"):
-            name = f"{unit.app.charm.peer}-relation-{hook[5:]}"
-            return name, None if remote is None else f"{unit.app.name}/{remote}"
-        if hook.startswith("relation_"):
-            name = f"db-relation-{hook[9:]}"
-            other = self.other(unit.app).name
-            return name, None if remote is None else f"{other}/{remote}"
-        return hook.replace("_", "-"), None
-
-    def _run(self, unit: _Unit, hook: str, remote: Optional[int]) -> None:
-        self.hooks += 1
-        if self.hooks > _MAX_HOOKS:
-            raise DemoError(f"more than {_MAX_HOOKS} hooks: the charms keep changing their bags")
-        if hook == "relation_joined" and remote is not None and remote not in unit.joined:
-            unit.joined.append(remote)
-        state = self._state(unit)
-        ctx = unit.ctx
-        readiness: Optional[protocol.Readiness] = None
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "ops.lib is deprecated", DeprecationWarning)
-            with ctx(self._event(unit, state, hook, remote), state) as manager:
-                out = manager.run()
-                if unit.app.side == "client" and self.related:
-                    readiness = manager.charm.db.readiness()
-        names = _CLIENT_EVENTS if unit.app.side == "client" else _SERVER_EVENTS
-        emitted = [e.handle.kind for e in ctx.emitted_events if e.handle.kind in names]
-        ctx.emitted_events.clear()
-        unit.stored, unit.deferred = out.stored_states, out.deferred
-        status = out.unit_status
-        unit.status_obj = status
-        status_text = status.name + (f": {status.message}" if status.message else "")
-        status_changed = status_text != unit.status
-        unit.status = status_text
-        wrote = self._absorb(unit, out)
-        hook_name, remote_name = self._hook_name(unit, hook, remote)
+    def __call__(self, run: Any) -> None:
+        names = _CLIENT_EVENTS if run.unit.startswith(f"{CLIENT_APP}/") else _SERVER_EVENTS
+        wrote: Dict[str, Dict[str, Optional[str]]] = run.wrote
+        for changes in wrote.values():
+            written = {k: v for k, v in changes.items() if v is not None}
+            self.printer.secrets |= _secrets_of(written)
         step: Dict[str, Any] = {
-            "n": self.hooks,
+            "n": run.n,
             "phase": self.phase,
-            "unit": unit.name,
-            "hook": hook_name,
-            "remote_unit": remote_name,
-            "events": emitted,
-            "deferred": [d.handle_path.rpartition("/")[2] for d in out.deferred],
-            "wrote": wrote,
+            "unit": run.unit,
+            "hook": run.hook,
+            "remote_unit": run.remote_unit,
+            "events": [e for e in run.events if e in names],
+            "deferred": [path.rpartition("/")[2] for path in run.deferred],
+            "wrote": {
+                bag: {k: (_mask_bag({k: v})[k] if v is not None else None) for k, v in c.items()}
+                for bag, c in wrote.items()
+            },
         }
-        if status_changed:
-            step["status"] = status_text
-        if readiness is not None:
-            unit.readiness = readiness
-            step["readiness"] = _readiness_json(readiness)
-        self.report(step)
-
-    def _absorb(self, unit: _Unit, out: Any) -> Dict[str, Dict[str, Optional[str]]]:
-        """Take what the unit wrote; queue the hooks Juju would run because of it."""
-        app, other = unit.app, self.other(unit.app)
-        wrote: Dict[str, Dict[str, Optional[str]]] = {}
-        if self.related:
-            rel = out.get_relation(REL_ID)
-            new_unit, new_app = dict(rel.local_unit_data), dict(rel.local_app_data)
-            changed = False
-            if new_unit != unit.rel_bag:
-                wrote[f"db {unit.name}"] = _diff(unit.rel_bag, new_unit)
-                unit.rel_bag, changed = new_unit, True
-            if new_app != app.app_bag:
-                if app.leader != unit.number:
-                    raise DemoError(f"{unit.name} wrote its application bag without leadership")
-                wrote[f"db {app.name} (app)"] = _diff(app.app_bag, new_app)
-                app.app_bag, changed = new_app, True
-            if changed:
-                self.secrets |= _secrets_of(new_unit) | _secrets_of(new_app)
-                for peer_unit in other.units.values():
-                    # Juju names no unit for an app-bag change; ops.testing always names one
-                    if unit.number in peer_unit.joined:
-                        _queue(peer_unit, ("relation_changed", unit.number))
-        peer_name = app.charm.peer
-        if peer_name:
-            peer = out.get_relation(_PEER_IDS[app.side])
-            new_peer_unit, new_peer_app = dict(peer.local_unit_data), dict(peer.local_app_data)
-            changed = False
-            if new_peer_unit != unit.peer_bag:
-                wrote[f"{peer_name} {unit.name}"] = _diff(unit.peer_bag, new_peer_unit)
-                unit.peer_bag, changed = new_peer_unit, True
-            if new_peer_app != app.peer_app_bag:
-                wrote[f"{peer_name} {app.name} (app)"] = _diff(app.peer_app_bag, new_peer_app)
-                app.peer_app_bag, changed = new_peer_app, True
-                self.secrets |= _secrets_of(new_peer_app)
-            if changed:
-                for m, sibling in app.units.items():
-                    if m != unit.number:
-                        _queue(sibling, ("peer_changed", unit.number))
-        return {
-            bag: {k: (_mask_bag({k: v})[k] if v is not None else None) for k, v in changes.items()}
-            for bag, changes in wrote.items()
-        }
-
-    def databags(self) -> Dict[str, Dict[str, str]]:
-        """Every bag of the ``db`` relation, passwords masked."""
-        out: Dict[str, Dict[str, str]] = {}
-        for app in self.apps.values():
-            out[f"{app.name} (app)"] = _mask_bag(app.app_bag)
-            for unit in app.units.values():
-                out[unit.name] = _mask_bag(unit.rel_bag)
-        return out
+        status = _status_text(run.status)
+        if status != self.status.get(run.unit, "unknown"):
+            step["status"] = status
+        self.status[run.unit] = status
+        if run.seen is not None:
+            self.readiness[run.unit] = run.seen
+            step["readiness"] = _readiness_json(run.seen)
+        self.printer.step(step)
 
 
-def _queue(unit: _Unit, hook: Hook) -> None:
-    if hook not in unit.queue:  # Juju coalesces pending relation-changed hooks
-        unit.queue.append(hook)
+def _juju(command: Callable[[], object]) -> None:
+    """Run a model command: the example charms' hooks, until quiet."""
+    from . import testing as pgt
+
+    try:
+        with warnings.catch_warnings():
+            # the client example is the 1.x README charm: ops.lib.use on purpose
+            warnings.filterwarnings("ignore", "ops.lib is deprecated", DeprecationWarning)
+            command()
+    except pgt.HookStormError:
+        raise DemoError(
+            f"more than {_MAX_HOOKS} hooks: the charms keep changing their bags"
+        ) from None
+    except pgt.ModelError as exc:
+        raise DemoError(str(exc)) from exc
 
 
 def _readiness_json(r: protocol.Readiness) -> Dict[str, Any]:
@@ -559,7 +335,7 @@ def _readiness_json(r: protocol.Readiness) -> Dict[str, Any]:
     }
 
 
-def _stored_charm_state(unit: _Unit) -> Dict[str, Any]:
+def _stored_charm_state(unit: Any) -> Dict[str, Any]:
     """The client charm's own StoredState (``_state``: db_conn_str, db_uri, db_ro_uris)."""
     for stored in unit.stored:
         content: Dict[str, Any] = dict(stored.content)
@@ -756,38 +532,47 @@ def _lifecycle(
     doc: Dict[str, Any],
     psycopg: Any,
 ) -> None:
+    from . import testing as pgt
+
     line = printer.line
-
-    def report(step: Dict[str, Any]) -> None:
-        printer.secrets |= juju.secrets
-        printer.step(step)
-
-    client = _App("client", CLIENT_APP, client_charm, {})
-    server = _App(
-        "server",
-        SERVER_APP,
-        server_charm,
-        {"admin-dsn": pg.dsn(), "host": pg.host, "port": pg.port},
+    steps = _Steps(printer)
+    model = pgt.Model(max_hooks=_MAX_HOOKS, on_hook=steps)
+    client = model.add_app(
+        CLIENT_APP,
+        client_charm.charm_type,
+        units=CLIENT_UNITS,
+        meta=client_charm.meta,
+        config=client_charm.config,
+        address=pgt.Client.address,
+        inspect=_client_readiness,
     )
-    juju = _Juju(client, server, report)
-    for _ in range(CLIENT_UNITS):
-        juju.add_unit("client")
-    juju.add_unit("server")
+    model.add_app(
+        SERVER_APP,
+        server_charm.charm_type,
+        units=1,
+        meta=server_charm.meta,
+        config=server_charm.config,
+        options={"admin-dsn": pg.dsn(), "host": pg.host, "port": pg.port},
+        address=pgt.Server.address,
+    )
 
-    juju.phase = "deploy"
+    steps.phase = "deploy"
     line(f"\n== juju deploy {CLIENT_APP} -n {CLIENT_UNITS}; juju deploy {SERVER_APP}")
     line(
         f"   (config of {SERVER_APP}: admin-dsn=<superuser on the demo server>, "
         f"host={pg.host}, port={pg.port})"
     )
-    juju.deploy()
+    _juju(model.deploy)
 
-    juju.phase = "relate"
+    steps.phase = "relate"
     line(f"\n== juju integrate {CLIENT_APP}:db {SERVER_APP}:db")
     line("   every hook below runs on one unit; 'wrote' is what that hook changed in a databag")
-    juju.relate()
+    _juju(lambda: model.relate(f"{CLIENT_APP}:db", f"{SERVER_APP}:db", relation_id=REL_ID))
 
-    doc["databags"] = juju.databags()
+    doc["databags"] = {
+        name if "/" in name else f"{name} (app)": _mask_bag(bag)
+        for name, bag in model.relation(REL_ID).databags().items()
+    }
     line("\n== the db relation's databags, settled (passwords masked)")
     for bag, content in doc["databags"].items():
         line(f"  {bag}:")
@@ -797,13 +582,13 @@ def _lifecycle(
     readiness: Dict[str, Any] = {}
     line("\n== readiness, as each client unit's PostgreSQLClient sees it")
     for unit in client.units.values():
-        r = unit.readiness
+        r = steps.readiness.get(unit.name)
         readiness[unit.name] = _readiness_json(r) if r is not None else None
         verdict = "READY" if r is not None and r.ready else f"not ready ({r.why if r else '?'})"
         line(f"  {unit.name}: {verdict}")
     doc["readiness"] = readiness
-    doc["status"] = {u.name: u.status for u in juju.all_units()}
-    line(f"  {SERVER_APP}/0 status: {server.units[0].status}")
+    doc["status"] = {u.name: steps.status.get(u.name, "unknown") for u in model.units()}
+    line(f"  {SERVER_APP}/0 status: {doc['status'][f'{SERVER_APP}/0']}")
 
     # What the client charm itself kept from master_changed, in its own StoredState.
     kept = {u.name: _stored_charm_state(u) for u in client.units.values()}

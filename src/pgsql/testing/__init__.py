@@ -52,7 +52,21 @@ With Harness (any ops 2.x/3.x)::
 Addresses are documentation ranges: client unit ``n`` is ``192.0.2.(10+n)``, server unit ``n``
 ``198.51.100.(10+n)``; Juju's ``egress-subnets`` is the address as a ``/32``.
 
-This module imports without Scenario installed; only the ``scenario_*`` helpers need it.
+A whole model (:class:`Model`): your charm and a server charm (or any charms) run hook by hook,
+each unit with its own Context, while the model carries the databags between the units as Juju
+would (a unit sees a remote unit from its relation-joined on; every changed bag queues
+relation-changed on the units that see it; units take turns) until nothing changes any more::
+
+    model = pgt.Model()
+    model.add_app("mycharm", MyCharm, units=2)
+    model.add_app("postgresql", MyServerCharm)
+    model.deploy()
+    model.relate("mycharm:db", "postgresql:db")
+    assert model.unit("mycharm/1").status.name == "active"
+    model.config("postgresql", primary=1)  # config-changed everywhere, then until quiet
+
+This package imports without Scenario installed; only the ``scenario_*`` helpers and
+:class:`Model`'s units need it.
 """
 
 from __future__ import annotations
@@ -61,6 +75,7 @@ from __future__ import annotations
 from .. import protocol as protocol
 from ..connstr import ConnectionString as ConnectionString
 from ..protocol import Request as Request
+from ._juju import App, HookRun, HookStormError, Integration, Model, ModelError, Unit
 from ._relations import (
     APP_BAGS,
     FAILOVER,
@@ -99,9 +114,16 @@ __all__ = [
     "STATES",
     "PASSWORD",
     "UNIT_BAGS",
+    "App",
     "Client",
+    "HookRun",
+    "HookStormError",
+    "Integration",
+    "Model",
+    "ModelError",
     "Server",
     "ServerBags",
+    "Unit",
     "harness_move",
     "harness_relation",
     "harness_requested",

@@ -1,0 +1,930 @@
+"""A small Juju for ops.testing: applications, units, relations, and the hooks Juju would run.
+
+:class:`Model` keeps every databag of a model's relations and runs each hook on the unit it
+belongs to, with that unit's own ``ops.testing.Context``, carrying its StoredState, deferred
+events and status from one hook to the next. What a hook wrote is taken back and turned into the
+hooks Juju would run because of it:
+
+- a unit sees a remote unit (in ``remote_units_data``) from its relation-joined hook on, and no
+  longer from its relation-departed hook on;
+- a changed unit or application bag queues relation-changed, naming the writing unit, on every
+  remote unit that sees it (Juju names no unit for an application bag; Scenario needs one);
+  a relation-changed already pending for the same unit is not queued twice, as in Juju;
+- a changed peer bag queues ``<peer>-relation-changed`` on the application's other units;
+- units take turns, one hook each per round, as they run in parallel under Juju;
+- :meth:`Model.settle` runs until nothing is queued any more, and fails with :class:`HookStormError`
+  when the units keep changing their bags.
+
+Simplifications (each still an order Juju could take): the units of an application see each other
+on their peer relations from the start (no ``<peer>-relation-joined``); a unit being removed runs
+relation-broken only (Scenario cannot tell a unit that it is the one departing); once a relation
+is being removed, what its units write reaches nobody. This module imports without Scenario;
+adding a unit needs it (ops >= 2.17 with ``ops[testing]``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Set,
+    Tuple,
+    Union,
+    cast,
+)
+
+from ._relations import _scenario, juju_keys  # pyright: ignore[reportPrivateUsage]
+
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
+    from ops.model import StatusBase
+
+__all__ = ["App", "HookRun", "HookStormError", "Integration", "Model", "ModelError", "Unit"]
+
+#: How many hooks :meth:`Model.settle` allows by default before it calls the exchange a storm.
+SETTLE_LIMIT = 1000
+
+# documentation ranges (RFC 5737), then private ones: unit n of the k-th app is <range k>.(10+n)
+_RANGES = ("192.0.2", "198.51.100", "203.0.113")
+
+#: Called with the charm after a hook (see :attr:`App.inspect`).
+Inspect = Callable[[Any], Any]
+# a queued hook: the event as ops.testing's ``ctx.on`` names it, relation id, remote unit number
+_Hook = Tuple[str, Optional[int], Optional[int]]
+_RELATION_EVENTS = frozenset(
+    {
+        "relation_created",
+        "relation_joined",
+        "relation_changed",
+        "relation_departed",
+        "relation_broken",
+    }
+)
+
+
+class ModelError(AssertionError):
+    """A charm did what Juju would refuse, or the model was asked for what it cannot do."""
+
+
+class HookStormError(ModelError):
+    """More hooks than allowed ran without the model getting quiet: a relation-changed storm."""
+
+
+def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
+    keys = sorted(set(old) | set(new))
+    return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
+
+
+def _addresses(prefix: str) -> Callable[[int], str]:
+    def address(number: int) -> str:
+        return f"{prefix}.{10 + number}"
+
+    return address
+
+
+class HookRun:
+    """One hook that ran on one unit, and what came of it.
+
+    Attributes:
+        n: the hook's number in the model (1 for the first hook).
+        unit: the unit's name (``myapp/0``).
+        hook: Juju's hook name (``install``, ``db-relation-changed``).
+        remote_unit: the remote unit the hook names, if any (``postgresql/0``).
+        events: the kind of every event emitted in the hook, the hook's own first, then the
+            charm libraries' (``master_available``, ...); re-emitted deferred events are not
+            among them.
+        deferred: the handle path of every event left deferred after the hook.
+        wrote: what the hook changed, by bag (``"db myapp/0"``, ``"db myapp (app)"``, the
+            endpoint as the unit's charm names it): key to new value, None for a deleted key.
+        status: the unit status the hook left.
+        seen: what the inspect callable returned (None without one).
+        logs: the messages the charm logged (``juju-log``).
+    """
+
+    def __init__(
+        self,
+        n: int,
+        unit: str,
+        hook: str,
+        remote_unit: Optional[str],
+        events: List[str],
+        deferred: List[str],
+        wrote: Dict[str, Dict[str, Optional[str]]],
+        status: StatusBase,
+        seen: Any,
+        logs: List[str],
+    ) -> None:
+        self.n = n
+        self.unit = unit
+        self.hook = hook
+        self.remote_unit = remote_unit
+        self.events = events
+        self.deferred = deferred
+        self.wrote = wrote
+        self.status = status
+        self.seen = seen
+        self.logs = logs
+
+    def __repr__(self) -> str:
+        remote = f" ({self.remote_unit})" if self.remote_unit else ""
+        return f"<HookRun {self.n}: {self.unit} {self.hook}{remote}>"
+
+
+class Unit:
+    """One unit, and what Juju keeps for it between hooks.
+
+    Attributes:
+        app: its application.
+        number: its unit number.
+        ctx: its ``ops.testing.Context``.
+        address: its address (Juju's ``ingress-address``; ``egress-subnets`` is it as a /32).
+        stored: the StoredState its next hook starts with (assign ``()`` to lose it).
+        deferred: the deferred events its next hook starts with.
+        status: the unit status its last hook left (None before its first hook).
+        seen: what the inspect callable returned in its last hook.
+        events: the events emitted in its hooks since :meth:`take_events`.
+        queue: its pending hooks, ``(event, relation id, remote unit number)``.
+        started: its install-to-start hooks were queued (:meth:`Model.deploy`).
+        dying: it is being removed (:meth:`Model.remove_unit`).
+    """
+
+    def __init__(self, app: App, number: int, ctx: Any, address: str) -> None:
+        self.app = app
+        self.number = number
+        self.ctx = ctx
+        self.address = address
+        self.stored: Any = ()
+        self.deferred: Any = ()
+        self.status: Optional[StatusBase] = None
+        self.seen: Any = None
+        self.events: List[str] = []
+        self.queue: Deque[_Hook] = deque()
+        self.started = False
+        self.dying = False
+
+    @property
+    def name(self) -> str:
+        """``<app>/<number>``."""
+        return f"{self.app.name}/{self.number}"
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether the unit is its application's leader."""
+        return self.app.leader == self.number
+
+    def take_events(self) -> List[str]:
+        """The events emitted in the unit's hooks since the last call; they are forgotten."""
+        events, self.events = self.events, []
+        return events
+
+    def bag(self, endpoint: str, relation_id: Optional[int] = None) -> Dict[str, str]:
+        """A copy of the unit's own bag on its relation on ``endpoint`` (peer or not)."""
+        rel = self.app.model.relation_of(self.app.name, endpoint, relation_id)
+        return dict(rel.unit_bags[self.name])
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.name}>"
+
+
+class App:
+    """An application: its charm, its config, its leader and its units.
+
+    Attributes:
+        model: the model it is in.
+        name: the application name.
+        charm_type: its charm class.
+        meta: its metadata (``charmcraft.yaml`` without ``config`` and ``actions``).
+        context: what each unit's ``ops.testing.Context`` is given (``meta``, ``config``,
+            ``actions``) besides the charm class, ``app_name`` and ``unit_id``.
+        options: its config values as ``juju config`` set them (the others take the defaults of
+            the config schema).
+        leader: the number of its leader unit.
+        units: its units, by number.
+        address: the address of its unit ``n``.
+        inspect: called with the charm after every hook of its units, while the charm still
+            exists; what it returns is :attr:`HookRun.seen` and :attr:`Unit.seen`.
+        deployed: :meth:`Model.deploy` started it (units added later start too).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        name: str,
+        charm_type: Any,
+        meta: Dict[str, Any],
+        context: Dict[str, Any],
+        options: Dict[str, Any],
+        leader: int,
+        address: Callable[[int], str],
+        inspect: Optional[Inspect],
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.charm_type = charm_type
+        self.meta = meta
+        self.context = context
+        self.options = options
+        self.leader = leader
+        self.units: Dict[int, Unit] = {}
+        self.address = address
+        self.inspect = inspect
+        self.deployed = False
+        self.next_number = 0
+
+    @property
+    def peers(self) -> List[str]:
+        """The application's peer endpoints."""
+        return list(self.meta.get("peers") or {})
+
+    @property
+    def endpoints(self) -> Dict[str, Optional[str]]:
+        """Every endpoint of the application (requires, provides, peers) and its interface."""
+        out: Dict[str, Optional[str]] = {}
+        for role in ("requires", "provides", "peers"):
+            spec: Dict[str, Any] = self.meta.get(role) or {}
+            for endpoint, value in spec.items():
+                entry = cast(Dict[str, Any], value) if isinstance(value, dict) else {}
+                interface = entry.get("interface")
+                out[endpoint] = None if interface is None else str(interface)
+        return out
+
+    def bag(self, endpoint: str, relation_id: Optional[int] = None) -> Dict[str, str]:
+        """A copy of the application's bag on its relation on ``endpoint`` (peer or not)."""
+        rel = self.model.relation_of(self.name, endpoint, relation_id)
+        return dict(rel.app_bags[self.name])
+
+    def __repr__(self) -> str:
+        return f"<App {self.name}>"
+
+
+class Integration:
+    """A relation between two applications, or an application's peer relation, with its bags.
+
+    Attributes:
+        id: the relation id.
+        ends: ``(app, endpoint)`` of each side (the same application twice for peers).
+        peer: it is a peer relation.
+        app_bags: each application's bag, by application name.
+        unit_bags: each unit's bag, by unit name (Juju's keys to begin with).
+        joined: the remote unit numbers each unit has seen join, by unit name (not for peers).
+        broken: the units that ran relation-broken.
+        dying: it is being removed (:meth:`Model.remove_relation`).
+    """
+
+    def __init__(self, rel_id: int, ends: Tuple[Tuple[App, str], Tuple[App, str]]) -> None:
+        self.id = rel_id
+        self.ends = ends
+        self.peer = ends[0][0] is ends[1][0]
+        self.app_bags: Dict[str, Dict[str, str]] = {app.name: {} for app, _ in ends}
+        self.unit_bags: Dict[str, Dict[str, str]] = {}
+        self.joined: Dict[str, List[int]] = {}
+        self.broken: Set[str] = set()
+        self.dying = False
+
+    def has(self, app: App) -> bool:
+        """Whether ``app`` is in the relation."""
+        return any(a is app for a, _ in self.ends)
+
+    def endpoint(self, app: App) -> str:
+        """The endpoint by which ``app`` is in the relation."""
+        return self.ends[0][1] if self.ends[0][0] is app else self.ends[1][1]
+
+    def other(self, app: App) -> App:
+        """The application on the other side (``app`` itself for a peer relation)."""
+        return self.ends[1][0] if self.ends[0][0] is app else self.ends[0][0]
+
+    def sees(self, unit: Unit) -> List[int]:
+        """The numbers of the remote units ``unit`` sees (its live peers on a peer relation)."""
+        if self.peer:
+            return [n for n, u in unit.app.units.items() if u is not unit and not u.dying]
+        other = self.other(unit.app).name
+        return [m for m in self.joined.get(unit.name, ()) if f"{other}/{m}" in self.unit_bags]
+
+    def databags(self) -> Dict[str, Dict[str, str]]:
+        """Copies of every bag, named as ``juju show-unit`` does: each application, its units."""
+        out: Dict[str, Dict[str, str]] = {}
+        for app in dict.fromkeys(a for a, _ in self.ends):
+            out[app.name] = dict(self.app_bags[app.name])
+            for unit in app.units.values():
+                if unit.name in self.unit_bags:
+                    out[unit.name] = dict(self.unit_bags[unit.name])
+        return out
+
+    def __repr__(self) -> str:
+        (a, ea), (b, eb) = self.ends
+        return f"<Integration {self.id}: {a.name}:{ea} {b.name}:{eb}>"
+
+
+#: A relation, by object or id.
+RelationArg = Union[Integration, int]
+
+
+class Model:
+    """A Juju model whose charms run hook by hook through ``ops.testing``.
+
+    Example::
+
+        model = Model()
+        model.add_app("myapp", MyCharm, units=2)
+        model.add_app("postgresql", MyServerCharm)
+        model.deploy()  # install, leader-elected, config-changed, start: until quiet
+        model.relate("myapp:db", "postgresql:db")  # created, joined, changed: until quiet
+        assert model.unit("myapp/1").status == ops.ActiveStatus()
+        assert model.app("postgresql").bag("db")["allowed-units"] == "myapp/0 myapp/1"
+
+    The commands (:meth:`deploy`, :meth:`relate`, :meth:`add_unit`, :meth:`remove_unit`,
+    :meth:`set_leader`, :meth:`config`, :meth:`remove_relation`) queue the hooks Juju would run
+    and then :meth:`settle`, unless given ``settle=False``.
+
+    Args:
+        max_hooks: fail with :class:`HookStormError` rather than run more hooks than this in all.
+        on_hook: called with each :class:`HookRun` as soon as its hook has run.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_hooks: Optional[int] = None,
+        on_hook: Optional[Callable[[HookRun], None]] = None,
+    ) -> None:
+        self.apps: Dict[str, App] = {}
+        self.relations: List[Integration] = []
+        self.hooks = 0
+        self.max_hooks = max_hooks
+        self.on_hook = on_hook
+        self._next_id = 1
+
+    # ---- building the model ---------------------------------------------------------------
+
+    def add_app(
+        self,
+        name: str,
+        charm_type: Any,
+        *,
+        units: int = 1,
+        meta: Optional[Mapping[str, Any]] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        actions: Optional[Mapping[str, Any]] = None,
+        options: Optional[Mapping[str, Any]] = None,
+        leader: int = 0,
+        address: Optional[Callable[[int], str]] = None,
+        inspect: Optional[Inspect] = None,
+    ) -> App:
+        """Add an application of ``units`` units; no hook runs yet (:meth:`deploy` starts it).
+
+        Args:
+            name: the application name.
+            charm_type: the charm class.
+            units: how many units it starts with.
+            meta: its metadata. ``meta``, ``config`` (the config schema, ``{"options": ...}``)
+                and ``actions`` are handed to ``ops.testing.Context``, which reads the charm's
+                ``charmcraft.yaml`` for what is not given.
+            config: see ``meta``.
+            actions: see ``meta``.
+            options: config values, as ``juju deploy --config`` sets them.
+            leader: the number of the leader unit.
+            address: the address of unit ``n``; by default ``192.0.2.(10+n)`` for the first
+                application added, ``198.51.100.(10+n)`` for the second, ``203.0.113.(10+n)``
+                for the third, then ``10.<k>.0.(10+n)``.
+            inspect: called with the charm after each hook of its units (:attr:`App.inspect`).
+        """
+        if name in self.apps:
+            raise ModelError(f"there already is an application {name!r}")
+        given = (("meta", meta), ("config", config), ("actions", actions))
+        context: Dict[str, Any] = {k: dict(v) for k, v in given if v is not None}
+        if address is None:
+            k = len(self.apps)
+            address = _addresses(_RANGES[k] if k < len(_RANGES) else f"10.{k}.0")
+        app = App(
+            self,
+            name,
+            charm_type,
+            dict(meta) if meta is not None else self._read_meta(charm_type, context),
+            context,
+            dict(options or {}),
+            leader,
+            address,
+            inspect,
+        )
+        self.apps[name] = app
+        for peer in app.peers:
+            self.relations.append(Integration(self._new_id(None), ((app, peer), (app, peer))))
+        for _ in range(units):
+            self._new_unit(app)
+        return app
+
+    @staticmethod
+    def _read_meta(charm_type: Any, context: Dict[str, Any]) -> Dict[str, Any]:
+        ctx = _scenario().Context(charm_type, **context)
+        spec = getattr(ctx, "charm_spec", None) or getattr(ctx, "_charm_spec", None)
+        meta: Optional[Dict[str, Any]] = getattr(spec, "meta", None)
+        if meta is None:  # pragma: no cover - every ops.testing so far keeps the charm spec
+            raise ModelError(f"cannot read the metadata of {charm_type.__name__}: pass meta=")
+        return dict(meta)
+
+    def _new_id(self, wanted: Optional[int]) -> int:
+        used = {r.id for r in self.relations}
+        if wanted is None:
+            wanted = self._next_id
+            while wanted in used:
+                wanted += 1
+        elif wanted in used:
+            raise ModelError(f"relation id {wanted} is taken")
+        self._next_id = max(self._next_id, wanted + 1)
+        return wanted
+
+    def _new_unit(self, app: App) -> Unit:
+        number = app.next_number  # Juju never reuses a unit number
+        app.next_number += 1
+        ctx = _scenario().Context(app.charm_type, **app.context, app_name=app.name, unit_id=number)
+        unit = Unit(app, number, ctx, app.address(number))
+        app.units[number] = unit
+        for rel in self.relations:
+            if rel.has(app) and not rel.dying:
+                rel.unit_bags[unit.name] = juju_keys(unit.address)
+                rel.joined[unit.name] = []
+        return unit
+
+    # ---- reading the model ----------------------------------------------------------------
+
+    def app(self, name: str) -> App:
+        """The application called ``name``."""
+        try:
+            return self.apps[name]
+        except KeyError:
+            raise ModelError(f"no application {name!r} in the model") from None
+
+    def unit(self, name: str) -> Unit:
+        """The unit called ``name`` (``myapp/0``)."""
+        app_name, _, number = name.rpartition("/")
+        unit = self.app(app_name).units.get(int(number)) if number.isdigit() else None
+        if unit is None:
+            raise ModelError(f"no unit {name!r} in the model")
+        return unit
+
+    def units(self) -> List[Unit]:
+        """Every unit: applications in the order they were added, units by number."""
+        return [u for app in self.apps.values() for u in app.units.values()]
+
+    def relation(self, relation_id: int) -> Integration:
+        """The relation with id ``relation_id``."""
+        for rel in self.relations:
+            if rel.id == relation_id:
+                return rel
+        raise ModelError(f"no relation {relation_id} in the model")
+
+    def relation_of(
+        self, app: str, endpoint: str, relation_id: Optional[int] = None
+    ) -> Integration:
+        """The one relation of ``app`` on ``endpoint`` (with id ``relation_id``, if given)."""
+        a = self.app(app)
+        found = [
+            r
+            for r in self.relations
+            if r.has(a)
+            and r.endpoint(a) == endpoint
+            and (relation_id is None or r.id == relation_id)
+        ]
+        if len(found) != 1:
+            raise ModelError(f"{app} has {len(found)} relations on {endpoint!r}, not one")
+        return found[0]
+
+    # ---- Juju commands --------------------------------------------------------------------
+
+    def deploy(self, *, settle: bool = True) -> None:
+        """Start every unit: install, ``<peer>-relation-created``, leader-elected, and so on.
+
+        Each unit not started yet runs install, relation-created of each of its peer relations,
+        leader-elected (the leader), config-changed and start.
+        """
+        for app in self.apps.values():
+            app.deployed = True
+            for unit in app.units.values():
+                self._start(unit)
+        self._maybe_settle(settle)
+
+    def _start(self, unit: Unit) -> None:
+        if unit.started:
+            return
+        unit.started = True
+        unit.queue.append(("install", None, None))
+        for rel in self.relations:
+            if rel.peer and rel.has(unit.app):
+                unit.queue.append(("relation_created", rel.id, None))
+        if unit.is_leader:
+            unit.queue.append(("leader_elected", None, None))
+        unit.queue.extend([("config_changed", None, None), ("start", None, None)])
+
+    def relate(
+        self, first: str, second: str, *, relation_id: Optional[int] = None, settle: bool = True
+    ) -> Integration:
+        """``juju integrate first second``; ``app:endpoint``, or ``app`` if one endpoint fits.
+
+        Every unit runs relation-created, then relation-joined and relation-changed for each
+        unit on the other side.
+        """
+        a, ea = self._end(first, second)
+        b, eb = self._end(second, first)
+        if a is b:
+            raise ModelError("peer relations are there from the start: relate two applications")
+        rel = Integration(self._new_id(relation_id), ((a, ea), (b, eb)))
+        self.relations.append(rel)
+        for unit in self.units():
+            if not rel.has(unit.app) or unit.dying:
+                continue
+            rel.unit_bags[unit.name] = juju_keys(unit.address)
+            rel.joined[unit.name] = []
+        for unit in self.units():
+            if unit.name not in rel.unit_bags:
+                continue
+            unit.queue.append(("relation_created", rel.id, None))
+            for m, remote in rel.other(unit.app).units.items():
+                if not remote.dying:
+                    unit.queue.extend(
+                        [("relation_joined", rel.id, m), ("relation_changed", rel.id, m)]
+                    )
+        self._maybe_settle(settle)
+        return rel
+
+    def _end(self, spec: str, other_spec: str) -> Tuple[App, str]:
+        name, _, endpoint = spec.partition(":")
+        app = self.app(name)
+        mine = {e: i for e, i in app.endpoints.items() if e not in app.peers}
+        if endpoint:
+            if endpoint not in mine:
+                raise ModelError(f"{name} has no endpoint {endpoint!r} to relate")
+            return app, endpoint
+        other = self.app(other_spec.partition(":")[0])
+        theirs = {i for e, i in other.endpoints.items() if e not in other.peers}
+        fits = [e for e, i in mine.items() if i in theirs]
+        if len(fits) != 1:
+            raise ModelError(f"name the endpoint of {name}: {len(fits)} of them fit")
+        return app, fits[0]
+
+    def add_unit(self, app: str, *, settle: bool = True) -> Unit:
+        """``juju add-unit``: the unit starts if the application was deployed, then joins.
+
+        It runs relation-created on each relation, then relation-joined and relation-changed
+        for each remote unit; each remote unit runs relation-joined and relation-changed for it.
+        """
+        a = self.app(app)
+        unit = self._new_unit(a)
+        if a.deployed:
+            self._start(unit)
+        for rel in self.relations:
+            if rel.peer or rel.dying or not rel.has(a):
+                continue
+            unit.queue.append(("relation_created", rel.id, None))
+            for m, remote in rel.other(a).units.items():
+                if remote.dying:
+                    continue
+                unit.queue.extend([("relation_joined", rel.id, m), ("relation_changed", rel.id, m)])
+                remote.queue.append(("relation_joined", rel.id, unit.number))
+                remote.queue.append(("relation_changed", rel.id, unit.number))
+        self._maybe_settle(settle)
+        return unit
+
+    def remove_unit(self, name: str, *, settle: bool = True) -> None:
+        """``juju remove-unit``: relation-broken on the unit, relation-departed on the others.
+
+        The unit runs relation-broken on each of its relations, its remote units
+        relation-departed, its peers ``<peer>-relation-departed``; it is gone once it has run
+        its last queued hook.
+        """
+        unit = self.unit(name)
+        unit.dying = True
+        for rel in self.relations:
+            if rel.dying or not rel.has(unit.app):
+                continue
+            if rel.peer:
+                for sibling in unit.app.units.values():
+                    if sibling is not unit and not sibling.dying:
+                        sibling.queue.append(("relation_departed", rel.id, unit.number))
+                continue
+            unit.queue.append(("relation_broken", rel.id, None))
+            for remote in rel.other(unit.app).units.values():
+                if not remote.dying:
+                    remote.queue.append(("relation_departed", rel.id, unit.number))
+        self._bury(unit)
+        self._maybe_settle(settle)
+
+    def set_leader(self, name: str, *, settle: bool = True) -> None:
+        """Leadership moves to unit ``name``, which runs leader-elected."""
+        unit = self.unit(name)
+        unit.app.leader = unit.number
+        unit.queue.append(("leader_elected", None, None))
+        self._maybe_settle(settle)
+
+    def config(
+        self,
+        app: str,
+        values: Optional[Mapping[str, Any]] = None,
+        *,
+        settle: bool = True,
+        **options: Any,
+    ) -> None:
+        """``juju config app key=value ...``: every unit runs config-changed."""
+        a = self.app(app)
+        a.options.update({**(values or {}), **options})
+        for unit in a.units.values():
+            if not unit.dying:
+                unit.queue.append(("config_changed", None, None))
+        self._maybe_settle(settle)
+
+    def remove_relation(self, relation: RelationArg, *, settle: bool = True) -> None:
+        """``juju remove-relation``: relation-departed for each remote unit, then -broken.
+
+        Every unit runs relation-departed for each remote unit it sees, one by one, then
+        relation-broken; what the units write meanwhile reaches nobody.
+        """
+        rel = relation if isinstance(relation, Integration) else self.relation(relation)
+        if rel.peer:
+            raise ModelError("a peer relation cannot be removed")
+        rel.dying = True
+        for unit in self.units():
+            if rel.has(unit.app) and unit.name in rel.unit_bags:
+                for m in rel.sees(unit):
+                    unit.queue.append(("relation_departed", rel.id, m))
+                unit.queue.append(("relation_broken", rel.id, None))
+        self._maybe_settle(settle)
+
+    # ---- running hooks --------------------------------------------------------------------
+
+    def queue(
+        self,
+        unit: str,
+        event: str,
+        *,
+        relation: Optional[RelationArg] = None,
+        remote: Optional[str] = None,
+    ) -> None:
+        """Queue one hook on ``unit``, for :meth:`settle` to run (arguments as :meth:`run`)."""
+        u = self.unit(unit)
+        u.queue.append(self._hook(u, event, relation, remote))
+
+    def run(
+        self,
+        unit: str,
+        event: str,
+        *,
+        relation: Optional[RelationArg] = None,
+        remote: Optional[str] = None,
+        inspect: Optional[Inspect] = None,
+    ) -> HookRun:
+        """Run one hook on ``unit`` now; the hooks it causes are queued.
+
+        Args:
+            unit: the unit's name.
+            event: the event as ``ctx.on`` names it (``update_status``, ``upgrade_charm``,
+                ``relation_changed``, ...).
+            relation: the relation (or its id) of a relation event.
+            remote: the remote unit a relation event names (``postgresql/0``).
+            inspect: called with the charm after the hook, instead of the application's.
+
+        Raises:
+            ModelError: the unit is not in that relation or does not see that remote unit.
+        """
+        u = self.unit(unit)
+        done = self._run(u, self._hook(u, event, relation, remote), inspect)
+        if done is None:
+            raise ModelError(f"{unit} cannot run {event} now: it does not see that relation/unit")
+        return done
+
+    def settle(self, *, max_hooks: int = SETTLE_LIMIT) -> int:
+        """Run the queued hooks, units taking turns, until none is left; how many ran.
+
+        Raises:
+            HookStormError: more than ``max_hooks`` hooks would run (or more than the model's own
+                ``max_hooks`` in all).
+        """
+        ran = 0
+        while any(u.queue for u in self.units()):
+            for unit in self.units():
+                if unit.app.units.get(unit.number) is not unit:
+                    continue  # removed earlier in this round
+                while unit.queue and not self._runnable(unit, unit.queue[0]):
+                    unit.queue.popleft()  # its relation or remote unit is gone: Juju drops it
+                if not unit.queue:
+                    self._bury(unit)
+                    continue
+                if ran >= max_hooks:
+                    raise HookStormError(
+                        f"more than {max_hooks} hooks without getting quiet: the units keep "
+                        "changing their bags (a relation-changed storm)"
+                    )
+                self._run(unit, unit.queue.popleft(), None)
+                ran += 1
+        return ran
+
+    def _maybe_settle(self, settle: bool) -> None:
+        if settle:
+            self.settle()
+
+    def _hook(
+        self, unit: Unit, event: str, relation: Optional[RelationArg], remote: Optional[str]
+    ) -> _Hook:
+        if event not in _RELATION_EVENTS:
+            if relation is not None or remote is not None:
+                raise ModelError(f"{event} is not a relation event")
+            return (event, None, None)
+        if relation is None:
+            raise ModelError(f"{event} needs a relation")
+        rel = relation if isinstance(relation, Integration) else self.relation(relation)
+        number: Optional[int] = None
+        if remote is not None:
+            app_name, _, num = remote.rpartition("/")
+            if app_name != rel.other(unit.app).name or not num.isdigit():
+                raise ModelError(f"{remote} is not a remote unit of {unit.name} on {rel}")
+            number = int(num)
+        return (event, rel.id, number)
+
+    def _runnable(self, unit: Unit, hook: _Hook) -> bool:
+        """Whether a hook still makes sense: its relation and remote unit are there."""
+        event, rel_id, remote = hook
+        if rel_id is None:
+            return True
+        rel = next((r for r in self.relations if r.id == rel_id), None)
+        if rel is None or unit.name not in rel.unit_bags or unit.name in rel.broken:
+            return False
+        if remote is None or event == "relation_broken":
+            return True
+        if event == "relation_departed":
+            return rel.peer or remote in rel.joined.get(unit.name, ())
+        if event == "relation_joined" and not rel.peer:
+            other = rel.other(unit.app).units.get(remote)
+            return other is not None and not other.dying
+        return remote in rel.sees(unit)
+
+    def _run(self, unit: Unit, hook: _Hook, inspect: Optional[Inspect]) -> Optional[HookRun]:
+        if not self._runnable(unit, hook):
+            return None
+        if self.max_hooks is not None and self.hooks >= self.max_hooks:
+            raise HookStormError(f"more than {self.max_hooks} hooks: the units keep changing bags")
+        self.hooks += 1
+        event, rel_id, remote = hook
+        rel = self.relation(rel_id) if rel_id is not None else None
+        if rel is not None and not rel.peer:
+            joined = rel.joined[unit.name]
+            if event == "relation_joined" and remote not in joined and remote is not None:
+                joined.append(remote)
+            elif event == "relation_departed" and remote in joined:
+                joined.remove(remote)
+            elif event == "relation_broken":
+                joined.clear()
+        state = self._state(unit)
+        ctx = unit.ctx
+        ctx.emitted_events.clear()
+        ctx.juju_log.clear()
+        look = inspect or unit.app.inspect
+        with ctx(self._event(unit, state, hook), state) as manager:
+            out = manager.run()
+            seen = look(manager.charm) if look is not None else None
+        events = [e.handle.kind for e in ctx.emitted_events]
+        ctx.emitted_events.clear()
+        unit.stored, unit.deferred = out.stored_states, out.deferred
+        unit.status = out.unit_status
+        unit.seen = seen
+        unit.events.extend(events)
+        broken = rel if event == "relation_broken" else None
+        wrote = self._absorb(unit, out, broken)
+        name = event.replace("_", "-")
+        remote_name: Optional[str] = None
+        if rel is not None:
+            name = f"{rel.endpoint(unit.app)}-{name}"
+            if remote is not None:
+                remote_name = f"{rel.other(unit.app).name}/{remote}"
+        if broken is not None:
+            broken.broken.add(unit.name)
+            self._forget(broken)
+        done = HookRun(
+            self.hooks,
+            unit.name,
+            name,
+            remote_name,
+            events,
+            [d.handle_path for d in out.deferred],
+            wrote,
+            out.unit_status,
+            seen,
+            [line.message for line in ctx.juju_log],
+        )
+        if self.on_hook is not None:
+            self.on_hook(done)
+        self._bury(unit)
+        return done
+
+    def _relations_of(self, unit: Unit) -> List[Integration]:
+        """The relations the unit is in, peer relations last (the order of ``wrote``)."""
+        mine = [
+            r
+            for r in self.relations
+            if r.has(unit.app) and unit.name in r.unit_bags and unit.name not in r.broken
+        ]
+        return [r for r in mine if not r.peer] + [r for r in mine if r.peer]
+
+    def _state(self, unit: Unit) -> Any:
+        testing = _scenario()
+        app = unit.app
+        relations: List[Any] = []
+        for rel in self._relations_of(unit):
+            endpoint = rel.endpoint(app)
+            other = rel.other(app)
+            remote = {m: dict(rel.unit_bags[f"{other.name}/{m}"]) for m in rel.sees(unit)}
+            common: Dict[str, Any] = {
+                "interface": app.endpoints.get(endpoint),
+                "id": rel.id,
+                "local_app_data": dict(rel.app_bags[app.name]),
+                "local_unit_data": dict(rel.unit_bags[unit.name]),
+            }
+            if rel.peer:
+                relations.append(testing.PeerRelation(endpoint, **common, peers_data=remote))
+            else:
+                relations.append(
+                    testing.Relation(
+                        endpoint,
+                        **common,
+                        remote_app_name=other.name,
+                        remote_app_data=dict(rel.app_bags[other.name]),
+                        remote_units_data=remote,
+                    )
+                )
+        extra: Dict[str, Any] = {}
+        if unit.status is not None:
+            extra["unit_status"] = unit.status
+        return testing.State(
+            **extra,
+            leader=unit.is_leader,
+            config=dict(app.options),
+            relations=relations,
+            stored_states=unit.stored,
+            deferred=unit.deferred,
+        )
+
+    @staticmethod
+    def _event(unit: Unit, state: Any, hook: _Hook) -> Any:
+        event, rel_id, remote = hook
+        on = unit.ctx.on
+        if rel_id is None:
+            return getattr(on, event)()
+        rel = state.get_relation(rel_id)
+        if event in ("relation_created", "relation_broken"):
+            return getattr(on, event)(rel)
+        if event == "relation_departed":
+            return on.relation_departed(rel, remote_unit=remote, departing_unit=remote)
+        return getattr(on, event)(rel, remote_unit=remote)
+
+    def _absorb(
+        self, unit: Unit, out: Any, broken: Optional[Integration]
+    ) -> Dict[str, Dict[str, Optional[str]]]:
+        """Take what the unit wrote; queue the hooks Juju would run because of it."""
+        app = unit.app
+        wrote: Dict[str, Dict[str, Optional[str]]] = {}
+        for rel in self._relations_of(unit):
+            if rel is broken:
+                continue  # the unit has left it
+            endpoint = rel.endpoint(app)
+            r_out = out.get_relation(rel.id)
+            new_unit, new_app = dict(r_out.local_unit_data), dict(r_out.local_app_data)
+            changed = False
+            if new_unit != rel.unit_bags[unit.name]:
+                wrote[f"{endpoint} {unit.name}"] = _diff(rel.unit_bags[unit.name], new_unit)
+                rel.unit_bags[unit.name], changed = new_unit, True
+            if new_app != rel.app_bags[app.name]:
+                if not unit.is_leader:
+                    raise ModelError(f"{unit.name} wrote its application bag without leadership")
+                wrote[f"{endpoint} {app.name} (app)"] = _diff(rel.app_bags[app.name], new_app)
+                rel.app_bags[app.name], changed = new_app, True
+            if not changed or rel.dying:
+                continue
+            for remote in rel.other(app).units.values():
+                if remote is not unit and unit.number in rel.sees(remote):
+                    hook: _Hook = ("relation_changed", rel.id, unit.number)
+                    if hook not in remote.queue:  # Juju runs one relation-changed for both
+                        remote.queue.append(hook)
+        return wrote
+
+    def _forget(self, rel: Integration) -> None:
+        """Drop a relation being removed once each of its units has run relation-broken."""
+        if rel.dying and rel in self.relations and set(rel.unit_bags) <= rel.broken:
+            self.relations.remove(rel)
+
+    def _bury(self, unit: Unit) -> None:
+        """Drop a unit being removed once it has run its last queued hook."""
+        if not unit.dying or unit.queue or unit.app.units.get(unit.number) is not unit:
+            return
+        del unit.app.units[unit.number]
+        for rel in list(self.relations):
+            if rel.has(unit.app):
+                rel.unit_bags.pop(unit.name, None)
+                rel.joined.pop(unit.name, None)
+                rel.broken.discard(unit.name)
+                self._forget(rel)
+
+    def __repr__(self) -> str:
+        return f"<Model {' '.join(self.apps)}: {len(self.relations)} relations>"
