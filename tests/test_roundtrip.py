@@ -1,18 +1,16 @@
 """Client and server charms against each other, through ops.testing, with Juju in the middle.
 
-A small driver plays Juju: it keeps every databag of one ``db`` relation between a client
-application (``PostgreSQLClient``, declarative, database from config) and a server application
-(a minimal ``PostgreSQLServer`` charm), runs each hook on the unit it belongs to with a
-``testing.Context``, carries StoredState and deferred events between a unit's hooks, and turns
+:class:`pgsql.testing.Model` plays Juju: it keeps every databag of one ``db`` relation between a
+client application (``PostgreSQLClient``, declarative, database from config) and a server
+application (a minimal ``PostgreSQLServer`` charm), runs each hook on the unit it belongs to with
+a ``testing.Context``, carries StoredState and deferred events between a unit's hooks, and turns
 every changed bag into the relation-changed hooks Juju would run on the other side, until
 nothing changes any more.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections import deque
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Dict, List
 
 import ops
 import ops.testing
@@ -25,10 +23,7 @@ import pgsql
 from pgsql import ConnectionString, protocol
 from pgsql import testing as pgt
 
-testing: Any = ops.testing
-
 REL_ID = 7
-PEER_ID = 8
 CLIENT_EVENTS = (*protocol.EVENT_NAMES, "database_relation_joined", "database_relation_broken")
 SERVER_EVENTS = ("request_changed", "relation_broken")
 MAX_HOOKS = 400
@@ -132,347 +127,126 @@ class ServerCharm(ops.CharmBase):
         )
 
 
-def _bag() -> Dict[str, str]:
-    return {}
+CLIENT_NAMES = {"myapp": CLIENT_EVENTS, "postgresql": SERVER_EVENTS}
 
 
-def _names() -> List[str]:
-    return []
+def build(client_units: int = 2, server_units: int = 2, client_charm: Any = None) -> pgt.Model:
+    """Both applications, not yet related; their units run no hook until then."""
+    model = pgt.Model(max_hooks=MAX_HOOKS - 1)  # the MAX_HOOKS-th hook fails
+    model.add_app(
+        "myapp",
+        client_charm or ClientCharm,
+        units=client_units,
+        meta=CLIENT_META,
+        config=CLIENT_CONFIG,
+        options={"database": "mydb"},
+        address=pgt.Client.address,
+    )
+    model.add_app(
+        "postgresql",
+        ServerCharm,
+        units=server_units,
+        meta=SERVER_META,
+        config=SERVER_CONFIG,
+        address=pgt.Server.address,
+    )
+    return model
 
 
-def _units() -> Dict[int, Unit]:
-    return {}
+def relate(model: pgt.Model) -> None:
+    """juju integrate: created everywhere, then joined+changed for every pair, until quiet."""
+    model.relate("myapp:db", "postgresql:db", relation_id=REL_ID)
 
 
-@dataclasses.dataclass
-class Unit:
-    """One unit as Juju knows it."""
-
-    side: str
-    number: int
-    ctx: Any
-    rel_bag: Dict[str, str]
-    peer_bag: Dict[str, str] = dataclasses.field(default_factory=_bag)
-    stored: Any = ()
-    deferred: Any = ()
-    status: Any = None
-    events: List[str] = dataclasses.field(default_factory=_names)
+def take_events(model: pgt.Model, app: str) -> Dict[int, List[str]]:
+    """The library events each unit of ``app`` emitted since the last call."""
+    names = CLIENT_NAMES[app]
+    return {n: [e for e in u.take_events() if e in names] for n, u in model.app(app).units.items()}
 
 
-@dataclasses.dataclass
-class Side:
-    """One application."""
-
-    name: str
-    charm: Any
-    meta: Dict[str, Any]
-    config_meta: Dict[str, Any]
-    config: Dict[str, Any]
-    leader: int = 0
-    app_bag: Dict[str, str] = dataclasses.field(default_factory=_bag)
-    peer_app_bag: Dict[str, str] = dataclasses.field(default_factory=_bag)
-    units: Dict[int, Unit] = dataclasses.field(default_factory=_units)
-
-
-Hook = Tuple[str, int, str, Optional[int]]  # side, unit, event, remote unit
-
-
-class Juju:
-    """Carries databags between the client's and the server's units like Juju does."""
-
-    def __init__(self, client_units: int = 2, server_units: int = 2, client_charm: Any = None):
-        charm = client_charm or ClientCharm
-        self.sides = {
-            "client": Side("myapp", charm, CLIENT_META, CLIENT_CONFIG, {"database": "mydb"}),
-            "server": Side("postgresql", ServerCharm, SERVER_META, SERVER_CONFIG, {}),
-        }
-        self.related = False
-        self.queue: Deque[Hook] = deque()
-        self.hooks = 0
-        for _ in range(client_units):
-            self._new_unit("client")
-        for _ in range(server_units):
-            self._new_unit("server")
-
-    # ---- topology -----------------------------------------------------------------------
-
-    def _address(self, side: str, number: int) -> str:
-        return pgt.Client.address(number) if side == "client" else pgt.Server.address(number)
-
-    def _new_unit(self, side: str) -> Unit:
-        s = self.sides[side]
-        number = max(s.units, default=-1) + 1
-        ctx = testing.Context(
-            s.charm, meta=s.meta, config=s.config_meta, app_name=s.name, unit_id=number
-        )
-        unit = Unit(side, number, ctx, pgt.juju_keys(self._address(side, number)))
-        s.units[number] = unit
-        return unit
-
-    @staticmethod
-    def other(side: str) -> str:
-        return "server" if side == "client" else "client"
-
-    def relate(self) -> None:
-        """juju integrate: created everywhere, then joined+changed for every pair."""
-        self.related = True
-        for side, s in self.sides.items():
-            for n in list(s.units):
-                self.queue.append((side, n, "relation_created", None))
-        for side, s in self.sides.items():
-            for n in list(s.units):
-                for m in self.sides[self.other(side)].units:
-                    self.queue.append((side, n, "relation_joined", m))
-                    self.queue.append((side, n, "relation_changed", m))
-        self.settle()
-
-    def add_unit(self, side: str) -> int:
-        """juju add-unit: the new unit joins the relation (and the client's peers)."""
-        unit = self._new_unit(side)
-        n = unit.number
-        if self.related:
-            self.queue.append((side, n, "relation_created", None))
-            for m in self.sides[self.other(side)].units:
-                self.queue.append((side, n, "relation_joined", m))
-                self.queue.append((side, n, "relation_changed", m))
-                self.queue.append((self.other(side), m, "relation_joined", n))
-                self.queue.append((self.other(side), m, "relation_changed", n))
-        self.settle()
-        return n
-
-    def remove_unit(self, side: str, number: int) -> None:
-        """juju remove-unit: broken on the unit itself, departed on the other side."""
-        if self.related:
-            self._run(side, number, "relation_broken", None)
-        del self.sides[side].units[number]
-        if self.related:
-            for m in list(self.sides[self.other(side)].units):
-                self._run(self.other(side), m, "relation_departed", number)
-        self.settle()
-
-    def set_leader(self, side: str, number: int) -> None:
-        self.sides[side].leader = number
-        self.queue.append((side, number, "leader_elected", None))
-        self.settle()
-
-    def config(self, side: str, **changes: Any) -> None:
-        self.sides[side].config.update(changes)
-        for n in list(self.sides[side].units):
-            self.queue.append((side, n, "config_changed", None))
-        self.settle()
-
-    def unrelate(self) -> None:
-        """juju remove-relation: departed for every remote unit, then broken, everywhere."""
-        for side, s in self.sides.items():
-            for n in list(s.units):
-                remaining = sorted(self.sides[self.other(side)].units)
-                while remaining:
-                    m = remaining.pop(0)
-                    self._run(side, n, "relation_departed", m, still=remaining)
-                self._run(side, n, "relation_broken", None)
-        self.related = False
-        self.queue.clear()  # changes made while leaving reach nobody
-        for s in self.sides.values():
-            s.app_bag.clear()
-            for u in s.units.values():
-                u.rel_bag = pgt.juju_keys(self._address(u.side, u.number))
-
-    # ---- running hooks --------------------------------------------------------------------
-
-    def settle(self) -> None:
-        while self.queue:
-            side, n, event, remote = self.queue.popleft()
-            if n in self.sides[side].units:
-                self._run(side, n, event, remote)
-
-    def _state(self, side: str, n: int, remote_units: Dict[int, Dict[str, str]]) -> Any:
-        s, o = self.sides[side], self.sides[self.other(side)]
-        unit = s.units[n]
-        relations: List[Any] = []
-        if self.related:
-            relations.append(
-                testing.Relation(
-                    "db",
-                    interface="pgsql",
-                    id=REL_ID,
-                    remote_app_name=o.name,
-                    local_app_data=dict(s.app_bag),
-                    local_unit_data=dict(unit.rel_bag),
-                    remote_app_data=dict(o.app_bag),
-                    remote_units_data={k: dict(v) for k, v in remote_units.items()},
-                )
-            )
-        if "peers" in s.meta:
-            relations.append(
-                testing.PeerRelation(
-                    "replicas",
-                    id=PEER_ID,
-                    local_app_data=dict(s.peer_app_bag),
-                    local_unit_data=dict(unit.peer_bag),
-                    peers_data={m: dict(u.peer_bag) for m, u in s.units.items() if m != n},
-                )
-            )
-        return testing.State(
-            leader=s.leader == n,
-            config=dict(s.config),
-            relations=relations,
-            stored_states=unit.stored,
-            deferred=unit.deferred,
-        )
-
-    def _run(
-        self,
-        side: str,
-        n: int,
-        event: str,
-        remote: Optional[int],
-        *,
-        still: Optional[List[int]] = None,
-    ) -> None:
-        self.hooks += 1
-        assert self.hooks < MAX_HOOKS, "the units keep changing their bags (a relation storm)"
-        s, o = self.sides[side], self.sides[self.other(side)]
-        unit = s.units[n]
-        remote_units = {m: u.rel_bag for m, u in o.units.items()}
-        if event == "relation_broken":
-            remote_units = {}
-        elif still is not None:  # the relation is going: units leave one by one
-            remote_units = {m: remote_units[m] for m in still}
-        state = self._state(side, n, remote_units)
-        ctx = unit.ctx
-        if event == "peer_changed":
-            peer = state.get_relation(PEER_ID)
-            out = ctx.run(ctx.on.relation_changed(peer, remote_unit=remote), state)
-        elif event.startswith("relation_"):
-            rel = state.get_relation(REL_ID)
-            kwargs: Dict[str, Any] = {}
-            if event in ("relation_joined", "relation_changed", "relation_departed"):
-                kwargs["remote_unit"] = remote
-            if event == "relation_departed":
-                kwargs["departing_unit"] = remote
-            out = ctx.run(getattr(ctx.on, event)(rel, **kwargs), state)
-        else:
-            out = ctx.run(getattr(ctx.on, event)(), state)
-        names = SERVER_EVENTS if side == "server" else CLIENT_EVENTS
-        unit.events += [e.handle.kind for e in ctx.emitted_events if e.handle.kind in names]
-        ctx.emitted_events.clear()
-        unit.stored = out.stored_states
-        unit.deferred = out.deferred
-        unit.status = out.unit_status
-        self._absorb(side, n, out, event)
-
-    def _absorb(self, side: str, n: int, out: Any, event: str) -> None:
-        s = self.sides[side]
-        unit = s.units[n]
-        if self.related and event != "relation_broken":
-            rel = out.get_relation(REL_ID)
-            app_bag, unit_bag = dict(rel.local_app_data), dict(rel.local_unit_data)
-            if unit_bag != unit.rel_bag:
-                unit.rel_bag = unit_bag
-                for m in self.sides[self.other(side)].units:
-                    self.queue.append((self.other(side), m, "relation_changed", n))
-            if app_bag != s.app_bag:
-                assert s.leader == n, f"{side}/{n} wrote the app bag without being leader"
-                s.app_bag = app_bag
-                # Juju names no unit for an app-bag change; Scenario always names one
-                for m in self.sides[self.other(side)].units:
-                    self.queue.append((self.other(side), m, "relation_changed", n))
-        if "peers" in s.meta:
-            peer = out.get_relation(PEER_ID)
-            if (
-                dict(peer.local_app_data) != s.peer_app_bag
-                or dict(peer.local_unit_data) != unit.peer_bag
-            ):
-                s.peer_app_bag = dict(peer.local_app_data)
-                unit.peer_bag = dict(peer.local_unit_data)
-                for m in s.units:
-                    if m != n:
-                        self.queue.append((side, m, "peer_changed", n))
-
-    # ---- reading ----------------------------------------------------------------------------
-
-    def client_status(self) -> Dict[int, str]:
-        return {n: u.status.message for n, u in self.sides["client"].units.items()}
-
-    def take_events(self, side: str) -> Dict[int, List[str]]:
-        out: Dict[int, List[str]] = {}
-        for n, u in self.sides[side].units.items():
-            out[n], u.events = u.events, []
-        return out
-
-    def readiness(self, n: int) -> Any:
-        """What protocol.evaluate says client unit ``n`` can use, from the bags themselves."""
-        c, s = self.sides["client"], self.sides["server"]
-        return protocol.evaluate(
-            protocol.Request.build(database=str(c.config["database"])),
-            f"myapp/{n}",
-            c.units[n].rel_bag,
-            s.name,
-            s.app_bag,
-            {f"postgresql/{m}": u.rel_bag for m, u in s.units.items()},
-        )
+def readiness(model: pgt.Model, n: int) -> Any:
+    """What protocol.evaluate says client unit ``n`` can use, from the bags themselves."""
+    c, s = model.app("myapp"), model.app("postgresql")
+    bags = model.relation(REL_ID).databags()
+    return protocol.evaluate(
+        protocol.Request.build(database=str(c.options["database"])),
+        f"myapp/{n}",
+        bags[f"myapp/{n}"],
+        s.name,
+        bags[s.name],
+        {name: bag for name, bag in bags.items() if name.startswith("postgresql/")},
+    )
 
 
 READY = "10.1.0.0/mydb [10.1.1.0]"
 
 
-def check_against_bags(juju: Juju) -> None:
+def status(unit: pgt.Unit) -> Any:
+    assert unit.status is not None, unit
+    return unit.status
+
+
+def client_status(model: pgt.Model) -> Dict[int, str]:
+    return {n: status(u).message for n, u in model.app("myapp").units.items()}
+
+
+def check_against_bags(juju: pgt.Model) -> None:
     """What each client unit reports is what protocol.evaluate makes of the real bags."""
-    if not juju.related:
+    if not juju.relations or all(r.peer for r in juju.relations):
         return
-    for n, unit in juju.sides["client"].units.items():
-        r = juju.readiness(n)
-        assert (unit.status.name == "active") == r.ready, (n, unit.status, r.why)
+    for n, unit in juju.app("myapp").units.items():
+        r = readiness(juju, n)
+        assert (status(unit).name == "active") == r.ready, (n, unit.status, r.why)
         if r.ready:
             assert r.master is not None
-            assert unit.status.message.startswith(f"{r.master.host}/{r.master.dbname} ")
+            assert status(unit).message.startswith(f"{r.master.host}/{r.master.dbname} ")
 
 
 @pytest.fixture
 def juju() -> Any:
-    j = Juju(client_units=2, server_units=2)
-    j.relate()
+    j = build(client_units=2, server_units=2)
+    relate(j)
     yield j
     check_against_bags(j)
 
 
-def test_relate_makes_every_client_unit_ready(juju: Juju) -> None:
-    assert juju.client_status() == {0: READY, 1: READY}
-    events = juju.take_events("client")
+def test_relate_makes_every_client_unit_ready(juju: pgt.Model) -> None:
+    assert client_status(juju) == {0: READY, 1: READY}
+    events = take_events(juju, "myapp")
     for n in (0, 1):
         assert events[n].count("database_relation_joined") == 1
         assert events[n].count("master_available") == 1
         assert events[n].count("standby_available") == 1
         assert "master_gone" not in events[n]
-        assert juju.readiness(n).ready
-    server_events = juju.take_events("server")
+        assert readiness(juju, n).ready
+    server_events = take_events(juju, "postgresql")
     assert all("request_changed" in e for e in server_events.values())
-    server = juju.sides["server"]
-    assert server.app_bag["allowed-units"] == "myapp/0 myapp/1"
-    assert server.app_bag["allowed-subnets"] == "192.0.2.10/32,192.0.2.11/32"
-    assert server.units[0].rel_bag["state"] == "master"
-    assert "state" not in server.app_bag
-    assert juju.sides["client"].app_bag == {"database": "mydb"}
+    server = juju.app("postgresql")
+    assert server.bag("db")["allowed-units"] == "myapp/0 myapp/1"
+    assert server.bag("db")["allowed-subnets"] == "192.0.2.10/32,192.0.2.11/32"
+    assert juju.unit("postgresql/0").bag("db")["state"] == "master"
+    assert "state" not in server.bag("db")
+    assert juju.app("myapp").bag("db") == {"database": "mydb"}
 
 
-def test_quiet_when_nothing_changes(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.take_events("server")
+def test_quiet_when_nothing_changes(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    take_events(juju, "postgresql")
     before = juju.hooks
-    juju.config("server", primary=0)  # same topology: config-changed runs, nothing is rewritten
+    juju.config("postgresql", primary=0)  # same topology: config-changed runs, nothing rewritten
     assert juju.hooks - before == 2
-    assert juju.take_events("client") == {0: [], 1: []}
+    assert take_events(juju, "myapp") == {0: [], 1: []}
 
 
-def test_request_changed_from_config(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.config("client", database="otherdb")
-    assert juju.client_status() == {
+def test_request_changed_from_config(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    juju.config("myapp", database="otherdb")
+    assert client_status(juju) == {
         0: "10.1.0.0/otherdb [10.1.1.0]",
         1: "10.1.0.0/otherdb [10.1.1.0]",
     }
-    assert juju.sides["server"].units[1].rel_bag["database"] == "otherdb"
-    events = juju.take_events("client")
+    assert juju.unit("postgresql/1").bag("db")["database"] == "otherdb"
+    events = take_events(juju, "myapp")
     for n in (0, 1):
         # the old echo no longer matches the request: not ready until the server has acted
         gone, back = events[n].index("master_gone"), events[n].index("master_available")
@@ -480,107 +254,106 @@ def test_request_changed_from_config(juju: Juju) -> None:
         assert events[n][-1] == "database_changed"
 
 
-def test_failover(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.config("server", primary=-1)
+def test_failover(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    juju.config("postgresql", primary=-1)
     for n in (0, 1):
-        r = juju.readiness(n)
+        r = readiness(juju, n)
         assert not r.ready
         assert len(r.standbys) == 1
-    events = juju.take_events("client")
+    events = take_events(juju, "myapp")
     for n in (0, 1):
         assert "master_gone" in events[n]
         assert "standby_gone" not in events[n]
-        assert juju.sides["client"].units[n].status.name == "waiting"
-    juju.config("server", primary=1)
-    assert juju.client_status() == {0: "10.1.0.1/mydb [10.1.1.0]", 1: "10.1.0.1/mydb [10.1.1.0]"}
-    events = juju.take_events("client")
+        assert status(juju.unit(f"myapp/{n}")).name == "waiting"
+    juju.config("postgresql", primary=1)
+    assert client_status(juju) == {0: "10.1.0.1/mydb [10.1.1.0]", 1: "10.1.0.1/mydb [10.1.1.0]"}
+    events = take_events(juju, "myapp")
     for n in (0, 1):
         assert "master_available" in events[n]
 
 
-def test_standby_added_and_removed(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.config("server", replicas=2)
-    assert juju.client_status()[0] == "10.1.0.0/mydb [10.1.1.0,10.1.1.1]"
-    events = juju.take_events("client")
+def test_standby_added_and_removed(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    juju.config("postgresql", replicas=2)
+    assert client_status(juju)[0] == "10.1.0.0/mydb [10.1.1.0,10.1.1.1]"
+    events = take_events(juju, "myapp")
     assert "standby_changed" in events[0]
     assert "master_changed" not in events[0]
-    juju.config("server", replicas=0)
-    assert juju.client_status()[1] == "10.1.0.0/mydb []"
-    events = juju.take_events("client")
+    juju.config("postgresql", replicas=0)
+    assert client_status(juju)[1] == "10.1.0.0/mydb []"
+    events = take_events(juju, "myapp")
     assert "standby_gone" in events[1]
     assert "master_gone" not in events[1]
 
 
-def test_server_unit_added(juju: Juju) -> None:
-    juju.take_events("client")
-    n = juju.add_unit("server")
-    assert juju.sides["server"].units[n].rel_bag["master"].startswith("dbname=mydb")
-    assert juju.client_status() == {0: READY, 1: READY}
-    assert juju.take_events("client") == {0: [], 1: []}
+def test_server_unit_added(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    unit = juju.add_unit("postgresql")
+    assert unit.bag("db")["master"].startswith("dbname=mydb")
+    assert client_status(juju) == {0: READY, 1: READY}
+    assert take_events(juju, "myapp") == {0: [], 1: []}
 
 
-def test_client_scale_up_and_down(juju: Juju) -> None:
-    n = juju.add_unit("client")
-    assert juju.client_status()[n] == READY
-    server = juju.sides["server"]
-    assert server.app_bag["allowed-units"] == "myapp/0 myapp/1 myapp/2"
-    juju.take_events("client")
-    juju.remove_unit("client", 1)
-    assert server.app_bag["allowed-units"] == "myapp/0 myapp/2"
-    assert server.units[1].rel_bag["allowed-subnets"] == "192.0.2.10/32,192.0.2.12/32"
-    assert juju.client_status() == {0: READY, 2: READY}
-    assert juju.take_events("client") == {0: [], 2: []}
+def test_client_scale_up_and_down(juju: pgt.Model) -> None:
+    n = juju.add_unit("myapp").number
+    assert client_status(juju)[n] == READY
+    server = juju.app("postgresql")
+    assert server.bag("db")["allowed-units"] == "myapp/0 myapp/1 myapp/2"
+    take_events(juju, "myapp")
+    juju.remove_unit("myapp/1")
+    assert server.bag("db")["allowed-units"] == "myapp/0 myapp/2"
+    assert juju.unit("postgresql/1").bag("db")["allowed-subnets"] == "192.0.2.10/32,192.0.2.12/32"
+    assert client_status(juju) == {0: READY, 2: READY}
+    assert take_events(juju, "myapp") == {0: [], 2: []}
 
 
-def test_client_leader_change(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.remove_unit("client", 0)
-    juju.set_leader("client", 1)
-    juju.config("client", database="newdb")
-    assert juju.sides["client"].app_bag == {"database": "newdb"}
-    assert juju.client_status() == {1: "10.1.0.0/newdb [10.1.1.0]"}
+def test_client_leader_change(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    juju.remove_unit("myapp/0")
+    juju.set_leader("myapp/1")
+    juju.config("myapp", database="newdb")
+    assert juju.app("myapp").bag("db") == {"database": "newdb"}
+    assert client_status(juju) == {1: "10.1.0.0/newdb [10.1.1.0]"}
 
 
-def test_server_leader_change(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.remove_unit("server", 0)
-    juju.set_leader("server", 1)
-    juju.config("client", database="newdb")
-    server = juju.sides["server"]
-    assert server.app_bag["database"] == "newdb"
-    assert server.units[1].rel_bag["database"] == "newdb"
-    assert juju.client_status() == {
+def test_server_leader_change(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    juju.remove_unit("postgresql/0")
+    juju.set_leader("postgresql/1")
+    juju.config("myapp", database="newdb")
+    assert juju.app("postgresql").bag("db")["database"] == "newdb"
+    assert juju.unit("postgresql/1").bag("db")["database"] == "newdb"
+    assert client_status(juju) == {
         0: "10.1.0.0/newdb [10.1.1.0]",
         1: "10.1.0.0/newdb [10.1.1.0]",
     }
 
 
-def test_relation_broken(juju: Juju) -> None:
-    juju.take_events("client")
-    juju.take_events("server")
-    juju.unrelate()
-    events = juju.take_events("client")
+def test_relation_broken(juju: pgt.Model) -> None:
+    take_events(juju, "myapp")
+    take_events(juju, "postgresql")
+    juju.remove_relation(REL_ID)
+    events = take_events(juju, "myapp")
     for n in (0, 1):
         assert events[n][-1] == "database_relation_broken"
         assert "master_gone" in events[n]
-        assert juju.sides["client"].units[n].status.name == "blocked"
-    for n, events in juju.take_events("server").items():
+        assert status(juju.unit(f"myapp/{n}")).name == "blocked"
+    for n, events in take_events(juju, "postgresql").items():
         # client units leave one by one (access is withdrawn as they go), then broken
         assert events == ["request_changed", "request_changed", "relation_broken"], n
 
 
 def test_legacy_client_non_leader_learns_request_through_peers() -> None:
-    juju = Juju(client_units=2, server_units=1, client_charm=LegacyClientCharm)
-    juju.relate()
+    juju = build(client_units=2, server_units=1, client_charm=LegacyClientCharm)
+    relate(juju)
     check_against_bags(juju)
-    assert juju.client_status() == {0: "10.1.0.0/mydb [10.1.1.0]", 1: "10.1.0.0/mydb [10.1.1.0]"}
-    assert juju.sides["client"].app_bag == {"database": "mydb"}
-    assert juju.sides["client"].units[1].rel_bag["database"] == "mydb"  # mirrored by non-leader
-    assert "pgsql-db" in juju.sides["client"].peer_app_bag
-    juju.remove_unit("client", 0)
-    juju.set_leader("client", 1)
-    juju.config("server", primary=2)
-    assert juju.client_status() == {1: "10.1.0.2/mydb [10.1.1.0]"}
+    assert client_status(juju) == {0: "10.1.0.0/mydb [10.1.1.0]", 1: "10.1.0.0/mydb [10.1.1.0]"}
+    assert juju.app("myapp").bag("db") == {"database": "mydb"}
+    assert juju.unit("myapp/1").bag("db")["database"] == "mydb"  # mirrored by non-leader
+    assert "pgsql-db" in juju.app("myapp").bag("replicas")
+    juju.remove_unit("myapp/0")
+    juju.set_leader("myapp/1")
+    juju.config("postgresql", primary=2)
+    assert client_status(juju) == {1: "10.1.0.2/mydb [10.1.1.0]"}
     check_against_bags(juju)
