@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from typing import Any, List, Optional
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Dict, List, Optional
 
 import ops
 import ops.testing
@@ -446,3 +448,283 @@ def test_scenario_app_bag_withdrawal_reaches_client() -> None:
     out = pgt.scenario_apply(ctx, out, pgt.Server(flavour=pgt.APP_BAGS, state=pgt.GONE), client)
     assert pgt.relation_of(out).remote_app_data == {}
     assert out.unit_status.name == "waiting"
+
+
+# ---- Model: the Juju-like engine ------------------------------------------------------------
+
+SERVER_META = {
+    "name": "postgresql",
+    "provides": {"db": {"interface": "pgsql"}},
+    "peers": {"cluster": {"interface": "postgresql-cluster"}},
+}
+SERVER_CONFIG = {"options": {"primary": {"type": "int", "default": 0}}}
+
+
+class EchoServerCharm(ops.charm.CharmBase):
+    """Publishes what pgt.Server describes for the request, from any of its units."""
+
+    def __init__(self, framework: ops.framework.Framework):
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLServer(self, "db")
+        framework.observe(self.db.on.request_changed, self._on_request_changed)
+        framework.observe(self.on.config_changed, self._on_config_changed)
+
+    def _on_request_changed(self, event: pgsql.ClientRequestChangedEvent) -> None:
+        self._publish(event.relation)
+
+    def _on_config_changed(self, event: ops.framework.EventBase) -> None:
+        for relation in self.db.relations:
+            self._publish(relation)
+
+    def _publish(self, relation: ops.model.Relation) -> None:
+        assert relation.app is not None
+        client = pgt.Client(app=relation.app.name, request=self.db.request(relation))
+        server = pgt.Server(units=2, primary=int(self.config["primary"]))
+        self.db.publish(
+            relation,
+            master=server.master(client),
+            standbys=server.standby_list(client),
+            version="16",
+        )
+
+
+def model_of(client_units: int = 2, **kw: Any) -> pgt.Model:
+    model = pgt.Model(**kw)
+    model.add_app("myapp", DeclarativeCharm, units=client_units, meta=META)
+    model.add_app("postgresql", EchoServerCharm, meta=SERVER_META, config=SERVER_CONFIG)
+    return model
+
+
+def related_units(charm: Any) -> int:
+    return sum(len(r.units) for r in charm.model.relations["db"])
+
+
+@needs_scenario
+def test_model_deploy_runs_the_start_hooks_units_taking_turns() -> None:
+    runs: List[pgt.HookRun] = []
+    model = model_of(on_hook=runs.append)
+    assert model.hooks == 0  # adding applications runs nothing
+    model.deploy()
+    # one hook per unit per round, as units run in parallel under Juju
+    assert [(r.unit, r.hook) for r in runs] == [
+        ("myapp/0", "install"),
+        ("myapp/1", "install"),
+        ("postgresql/0", "install"),
+        ("myapp/0", "replicas-relation-created"),
+        ("myapp/1", "replicas-relation-created"),
+        ("postgresql/0", "cluster-relation-created"),
+        ("myapp/0", "leader-elected"),
+        ("myapp/1", "config-changed"),
+        ("postgresql/0", "leader-elected"),
+        ("myapp/0", "config-changed"),
+        ("myapp/1", "start"),
+        ("postgresql/0", "config-changed"),
+        ("myapp/0", "start"),
+        ("postgresql/0", "start"),
+    ]
+    assert [r.n for r in runs] == list(range(1, 15))
+    assert model.hooks == 14
+    assert model.settle() == 0  # quiet
+    unit = model.unit("myapp/0")
+    assert unit.status is not None
+    assert unit.status.name == "blocked"  # no db relation yet
+    assert unit.take_events()[:2] == ["install", "replicas_relation_created"]
+    assert unit.take_events() == []
+
+
+@needs_scenario
+def test_model_relate_carries_the_bags_until_every_unit_is_ready() -> None:
+    runs: List[pgt.HookRun] = []
+    model = model_of(on_hook=runs.append)
+    model.app("myapp").inspect = related_units
+    model.deploy()
+    runs.clear()
+    rel = model.relate("myapp:db", "postgresql:db", relation_id=12)
+    assert rel.id == 12
+    for name in ("myapp/0", "myapp/1"):
+        unit = model.unit(name)
+        assert unit.status == ops.model.ActiveStatus("master 198.51.100.10"), name
+        assert unit.bag("db")["database"] == "mydb"
+        assert unit.bag("db")["ingress-address"] == unit.address
+    assert model.unit("myapp/1").address == "192.0.2.11"
+    assert model.unit("postgresql/0").address == "198.51.100.10"
+    assert model.app("myapp").bag("db") == REQUEST.databag()
+    server_bag = model.app("postgresql").bag("db")
+    assert server_bag["allowed-units"] == "myapp/0 myapp/1"
+    assert server_bag["allowed-subnets"] == "192.0.2.10/32,192.0.2.11/32"
+    bags = rel.databags()
+    assert list(bags) == ["myapp", "myapp/0", "myapp/1", "postgresql", "postgresql/0"]
+    assert bags["postgresql/0"]["master"] == server_bag["master"]
+
+    client_runs = [r for r in runs if r.unit == "myapp/0"]
+    # a unit sees a remote unit only from its relation-joined on
+    assert [(r.hook, r.remote_unit, r.seen) for r in client_runs] == [
+        ("db-relation-created", None, 0),
+        ("db-relation-joined", "postgresql/0", 1),
+        ("db-relation-changed", "postgresql/0", 1),
+        ("db-relation-changed", "postgresql/0", 1),
+    ]
+    # the declarative request is published from relation-created; the leader's app bag too
+    assert client_runs[0].wrote == {
+        "db myapp/0": {"database": "mydb", "extensions": "citext"},
+        "db myapp (app)": {"database": "mydb", "extensions": "citext"},
+    }
+    # the server wrote its unit and application bags in two hooks (one per client unit
+    # joining): each time one relation-changed, naming it, is pending on the client units
+    server_writes = [r for r in runs if r.unit == "postgresql/0" and r.wrote]
+    assert [list(r.wrote) for r in server_writes] == [
+        ["db postgresql/0", "db postgresql (app)"]
+    ] * 2
+    assert "master_available" in model.unit("myapp/1").take_events()
+    assert model.settle() == 0
+
+
+@needs_scenario
+def test_model_config_remove_unit_and_relation() -> None:
+    model = model_of(client_units=3)
+    model.deploy()
+    model.relate("myapp", "postgresql")  # the one endpoint that fits
+    for unit in model.units():
+        unit.take_events()
+    before = model.hooks
+    model.config("postgresql", primary=1)
+    assert model.app("postgresql").options == {"primary": 1}
+    assert model.unit("myapp/2").status == ops.model.ActiveStatus("master 198.51.100.11")
+    assert model.hooks - before == 1 + 3  # config-changed, then one relation-changed per client
+    assert model.unit("myapp/0").take_events().count("master_changed") == 1
+
+    model.remove_unit("myapp/1")
+    assert sorted(model.app("myapp").units) == [0, 2]
+    assert model.app("postgresql").bag("db")["allowed-units"] == "myapp/0 myapp/2"
+    assert "myapp/1" not in model.relation_of("myapp", "db").databags()
+    # unit numbers are never reused
+    assert model.add_unit("myapp").name == "myapp/3"
+    assert model.app("postgresql").bag("db")["allowed-units"] == "myapp/0 myapp/2 myapp/3"
+    assert model.unit("myapp/3").status == ops.model.ActiveStatus("master 198.51.100.11")
+
+    model.set_leader("myapp/2")
+    assert model.unit("myapp/2").is_leader
+    for unit in model.units():
+        unit.take_events()
+    model.remove_relation(model.relation_of("myapp", "db"))
+    assert [r.peer for r in model.relations] == [True, True]
+    for n in (0, 2, 3):
+        unit = model.unit(f"myapp/{n}")
+        events = unit.take_events()
+        # the hook's own event first, then what the library emitted in it
+        assert events[events.index("db_relation_broken") :][-1] == "database_relation_broken", n
+        assert "master_gone" in events
+        assert unit.status is not None
+        assert unit.status.name == "blocked"
+    server_events = model.unit("postgresql/0").take_events()
+    assert server_events.count("db_relation_departed") == 3
+    assert server_events[-1] == "relation_broken"
+
+
+@needs_scenario
+def test_model_queue_run_and_inspect() -> None:
+    model = model_of(client_units=1)
+    model.relate("myapp:db", "postgresql:db")  # no deploy: straight to the relation
+    run = model.run("myapp/0", "update_status", inspect=lambda charm: charm.db.readiness())
+    assert run.hook == "update-status"
+    assert run.remote_unit is None
+    assert run.seen is not None
+    assert run.seen.ready
+    assert model.unit("myapp/0").seen is run.seen
+    assert run.wrote == {}
+    assert "pgsql-testing-password" not in " ".join(run.logs)
+    model.queue(
+        "myapp/0",
+        "relation_changed",
+        relation=model.relation_of("myapp", "db"),
+        remote="postgresql/0",
+    )
+    model.queue("postgresql/0", "upgrade_charm")
+    assert model.settle() == 2
+    with pytest.raises(pgt.ModelError, match="not a remote unit"):
+        model.queue("myapp/0", "relation_changed", relation=3, remote="myapp/1")
+    with pytest.raises(pgt.ModelError, match="not a relation event"):
+        model.queue("myapp/0", "update_status", relation=3)
+    with pytest.raises(pgt.ModelError, match="cannot run"):
+        model.run("myapp/0", "relation_departed", relation=3, remote="postgresql/5")
+    with pytest.raises(pgt.ModelError, match="no unit"):
+        model.unit("myapp/7")
+    with pytest.raises(pgt.ModelError, match="already"):
+        model.add_app("myapp", DeclarativeCharm, meta=META)
+
+
+class ChattyCharm(ops.charm.CharmBase):
+    """Writes a new value on every relation-changed: a relation-changed storm with itself."""
+
+    def __init__(self, framework: ops.framework.Framework):
+        super().__init__(framework)
+        framework.observe(self.on["db"].relation_changed, self._on_changed)
+
+    def _on_changed(self, event: ops.charm.RelationChangedEvent) -> None:
+        bag = event.relation.data[self.unit]
+        bag["n"] = str(int(bag.get("n", "0")) + 1)
+
+
+@needs_scenario
+def test_model_storm_fails_instead_of_hanging() -> None:
+    model = pgt.Model()
+    model.add_app("a", ChattyCharm, meta={"name": "a", "requires": {"db": {"interface": "x"}}})
+    model.add_app("b", ChattyCharm, meta={"name": "b", "provides": {"db": {"interface": "x"}}})
+    model.relate("a:db", "b:db", settle=False)
+    with pytest.raises(pgt.HookStormError, match="more than 50 hooks"):
+        model.settle(max_hooks=50)
+    capped = pgt.Model(max_hooks=10)
+    capped.add_app("a", ChattyCharm, meta={"name": "a", "requires": {"db": {"interface": "x"}}})
+    capped.add_app("b", ChattyCharm, meta={"name": "b", "provides": {"db": {"interface": "x"}}})
+    with pytest.raises(pgt.HookStormError, match="more than 10 hooks"):
+        capped.relate("a:db", "b:db")
+    assert capped.hooks == 10
+
+
+def test_model_imports_and_says_what_it_needs_without_scenario() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "scenario" or name.startswith("scenario."):
+                    raise ImportError("blocked")
+        sys.meta_path.insert(0, Block())
+        from pgsql import testing as pgt
+        model = pgt.Model()
+        try:
+            model.add_app("myapp", object, meta={"name": "myapp"})
+        except RuntimeError as e:
+            assert "ops[testing]" in str(e), e
+        else:
+            raise AssertionError("add_app made units without Scenario")
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _doc_example(heading: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text()
+    section = text.split(f"\n{heading}\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@needs_scenario
+def test_docs_model_example_runs() -> None:
+    """docs/testing.md's Model example, with this file's client and server charms."""
+
+    class DocModel(pgt.Model):
+        def add_app(self, name: str, charm_type: Any, **kw: Any) -> pgt.App:
+            # the docs' charms read their metadata from charmcraft.yaml; these have none
+            meta = {DeclarativeCharm: META, EchoServerCharm: SERVER_META}[charm_type]
+            if charm_type is EchoServerCharm:
+                kw.setdefault("config", SERVER_CONFIG)
+            return super().add_app(name, charm_type, meta={**meta, "name": name}, **kw)
+
+    namespace: Dict[str, Any] = {
+        "pgt": SimpleNamespace(**{**vars(pgt), "Model": DocModel}),
+        "MyCharm": DeclarativeCharm,
+        "MyServerCharm": EchoServerCharm,
+    }
+    exec(_doc_example("## A whole model: `pgt.Model` (ops.testing)"), namespace)
+    namespace["test_every_unit_gets_the_database"]()

@@ -739,7 +739,7 @@ class Model:
         number: Optional[int] = None
         if remote is not None:
             app_name, _, num = remote.rpartition("/")
-            if app_name != rel.other(unit.app).name or not num.isdigit():
+            if app_name != rel.other(unit.app).name or not num.isdigit() or remote == unit.name:
                 raise ModelError(f"{remote} is not a remote unit of {unit.name} on {rel}")
             number = int(num)
         return (event, rel.id, number)
