@@ -76,6 +76,16 @@ class HookStormError(ModelError):
     """More hooks than allowed ran without the model getting quiet: a relation-changed storm."""
 
 
+def _testing() -> Any:
+    try:
+        return _scenario()
+    except RuntimeError:
+        raise RuntimeError(
+            "pgsql.testing.Model runs charms with ops.testing's Context and State: "
+            "ops >= 2.17 with ops[testing] installed"
+        ) from None
+
+
 def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
     keys = sorted(set(old) | set(new))
     return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
@@ -421,7 +431,7 @@ class Model:
 
     @staticmethod
     def _read_meta(charm_type: Any, context: Dict[str, Any]) -> Dict[str, Any]:
-        ctx = _scenario().Context(charm_type, **context)
+        ctx = _testing().Context(charm_type, **context)
         spec = getattr(ctx, "charm_spec", None) or getattr(ctx, "_charm_spec", None)
         meta: Optional[Dict[str, Any]] = getattr(spec, "meta", None)
         if meta is None:  # pragma: no cover - every ops.testing so far keeps the charm spec
@@ -442,7 +452,7 @@ class Model:
     def _new_unit(self, app: App) -> Unit:
         number = app.next_number  # Juju never reuses a unit number
         app.next_number += 1
-        ctx = _scenario().Context(app.charm_type, **app.context, app_name=app.name, unit_id=number)
+        ctx = _testing().Context(app.charm_type, **app.context, app_name=app.name, unit_id=number)
         unit = Unit(app, number, ctx, app.address(number))
         app.units[number] = unit
         for rel in self.relations:
@@ -829,7 +839,7 @@ class Model:
         return [r for r in mine if not r.peer] + [r for r in mine if r.peer]
 
     def _state(self, unit: Unit) -> Any:
-        testing = _scenario()
+        testing = _testing()
         app = unit.app
         relations: List[Any] = []
         for rel in self._relations_of(unit):
