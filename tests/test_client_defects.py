@@ -8,13 +8,16 @@ declared request lasting across hooks, request() events delivered once the charm
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional
+import shutil
+import subprocess
+from typing import Any, ClassVar, Dict, List, Optional
 from unittest import mock
 
 import ops
 import ops.charm
 import ops.framework
 import pytest
+import yaml
 from ops.testing import Harness
 from test_client_support import (
     EGRESS0,
@@ -746,3 +749,71 @@ def test_declaration_published_at_a_first_event_the_client_does_not_observe() ->
     harness.begin()
     harness.charm.on.start.emit()
     assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydb"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by the third review
+# ---------------------------------------------------------------------------------------------
+
+_TWO_ENDPOINTS = """
+name: myapp
+requires:
+  db:
+    interface: pgsql
+  db-admin:
+    interface: pgsql
+"""
+
+
+class _TwoEndpoints(ops.charm.CharmBase):
+    databases: ClassVar[Dict[str, str]] = {"db": "appdb", "db-admin": "admindb"}
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        self.admin = pgsql.PostgreSQLClient(self, "db-admin")
+        framework.observe(self.db.on.database_relation_joined, self._joined)
+        framework.observe(self.admin.on.database_relation_joined, self._joined)
+
+    def _joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            event.database = self.databases[event.relation.name]
+
+
+def test_one_endpoints_request_change_keeps_the_others_leadership_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Juju 2.9/3.x, no peer relation: both endpoints share the 1.x key interface.pgsql
+    store: Dict[str, str] = {}
+
+    def check_call(cmd: List[str], *_args: Any, **_kwargs: Any) -> int:
+        assert cmd[0] == "leader-set"
+        assert cmd[1].startswith("interface.pgsql=")
+        store["interface.pgsql"] = cmd[1].partition("=")[2]
+        return 0
+
+    def check_output(cmd: List[str], *_args: Any, **_kwargs: Any) -> bytes:
+        return yaml.safe_dump(store.get(cmd[-1])).encode()
+
+    real_which = shutil.which
+
+    def which(name: str, *args: Any, **kwargs: Any) -> Optional[str]:
+        return f"/fake/{name}" if name.startswith("leader-") else real_which(name, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "check_call", check_call)
+    monkeypatch.setattr(subprocess, "check_output", check_output)
+    monkeypatch.setattr(shutil, "which", which)
+    harness = harness_for(_TwoEndpoints, meta=_TWO_ENDPOINTS)
+    r1 = harness.add_relation("db", "postgresql")
+    harness.add_relation_unit(r1, "postgresql/0")
+    r2 = harness.add_relation("db-admin", "postgresql")
+    harness.add_relation_unit(r2, "postgresql/0")
+    assert yaml.safe_load(store["interface.pgsql"])[r2]["database"] == "admindb"
+    monkeypatch.setitem(_TwoEndpoints.databases, "db", "appdb2")
+    rel = harness.model.get_relation("db", r1)
+    unit = harness.model.get_unit("postgresql/0")
+    assert rel is not None
+    harness.charm.db.on.database_relation_joined.emit(rel, unit.app, unit, harness.charm.unit)
+    shared = yaml.safe_load(store["interface.pgsql"])
+    assert shared[r1]["database"] == "appdb2"
+    assert shared[r2]["database"] == "admindb"

@@ -101,13 +101,26 @@ class RequestSharing:
         if shutil.which("leader-set") is None:
             return
         stored = plain(self._state.shared)
-        table2: Dict[int, Dict[str, str]] = (
+        mine: Dict[int, Dict[str, str]] = (
             {int(k): v for k, v in cast("Dict[Any, Dict[str, str]]", stored).items()}
             if isinstance(stored, dict)
-            else legacy("_get_pgsql_leader_data")()  # state lost: read once rather than clobber
+            else {}
         )
-        if table2.get(relid) == shared_form(request) or (not request and relid not in table2):
-            return
-        table2[relid] = shared_form(request)
-        legacy("_set_pgsql_leader_data")(table2)
-        self._state.shared = {str(k): v for k, v in table2.items()}
+        if mine.get(relid) == shared_form(request) or (
+            isinstance(stored, dict) and not request and relid not in mine
+        ):
+            return  # what this client last wrote there already says so
+        # The key is shared by every pgsql endpoint of the charm (1.x wrote it that way): read
+        # it, change this relation's entry only, write it back.
+        current = cast("Dict[Any, Dict[str, str]]", legacy("_get_pgsql_leader_data")())
+        leadership: Dict[int, Dict[str, str]] = {}
+        for key, entry in current.items():
+            try:
+                leadership[int(key)] = dict(entry)
+            except (TypeError, ValueError):
+                continue  # not a relation id: 1.x never wrote one
+        if leadership.get(relid) != shared_form(request) and (request or relid in leadership):
+            leadership[relid] = shared_form(request)
+            legacy("_set_pgsql_leader_data")(leadership)
+        mine[relid] = shared_form(request)
+        self._state.shared = {str(k): v for k, v in mine.items()}
