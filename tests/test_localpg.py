@@ -6,11 +6,12 @@ the direct path.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -133,6 +134,32 @@ def test_stop_removes_directory_and_process() -> None:
     assert pg.directory is None
 
 
+def test_stop_kills_a_server_deaf_to_pg_ctl(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A stopped postmaster ignores pg_ctl stop, fast and immediate alike: stop() gives each its
+    # bounded wait, then kills what is left in the data directory, and only then removes it.
+    monkeypatch.setattr(_localpg, "_STOP_TIMEOUT", 1)
+    monkeypatch.setattr(_localpg, "_KILL_TIMEOUT", 1)
+    pg = LocalPostgres().start()
+    directory, pid = pg.directory, _postmaster_pid(pg)
+    assert directory is not None
+    os.kill(pid, signal.SIGSTOP)
+    began = time.monotonic()
+    try:
+        pg.stop()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    slack: int = _localpg._SLACK  # pyright: ignore[reportPrivateUsage]
+    assert time.monotonic() - began < 2 * (1 + slack) + 1  # both pg_ctl runs, then 1 s
+    assert "pg_ctl stop -m immediate failed" in caplog.text
+    assert "killing PostgreSQL processes left" in caplog.text
+    assert not directory.exists()
+    assert _wait_dead(pid)
+    assert _processes_in(directory) == []
+
+
 def test_stop_is_idempotent() -> None:
     LocalPostgres().stop()  # never started
     pg = LocalPostgres().start()
@@ -176,41 +203,130 @@ def test_failed_start_cleans_up_and_reports_the_log() -> None:
     assert not pg.running
 
 
-def test_ctrl_c_stops_and_removes_everything(tmp_path: Path) -> None:
-    # A program like `pgsql demo`: started, then interrupted from the terminal. The terminal
-    # signals the whole foreground process group, which we mimic with killpg.
+# The child of the Ctrl-C tests: a program like `pgsql demo`, started and then interrupted from
+# the terminal. It prints "READY <phase> <directory>" when a phase is under way -- "body": the
+# server is up and the `with` body runs; "initdb", "start", "stop": that command was just spawned
+# -- and, for the phases named in its argument, waits there until the SIGINT has arrived. The
+# test sends SIGINT on those lines only: an explicit handshake, no sleep, and the interrupt lands
+# in the phase it is meant for.
+_CTRL_C_CHILD = """
+import os, select, signal, subprocess, sys
+
+INTERRUPTED_IN = sys.argv[1].split(",")
+# A shell starts background jobs with SIGINT ignored, and Python then installs no
+# KeyboardInterrupt handler: restore what a program run from a terminal has.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+# Wait for SIGINT without a lost wake-up. time.sleep(60) (what this test used to do) misses a
+# signal whose handler runs after Python's last check and before the sleep's syscall -- a busy
+# machine deschedules us there now and then -- and KeyboardInterrupt then comes when the sleep
+# ends, 60 s later. The wake-up fd gets a byte whenever a signal comes, so select() returns at
+# once, and a KeyboardInterrupt is raised right after it (or the library, holding the signal
+# while it runs a command, has recorded it).
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_r, False)
+os.set_blocking(wake_w, False)
+signal.set_wakeup_fd(wake_w)
+
+
+def ready(phase, where):
+    print("READY", phase, where, flush=True)
+    if phase in INTERRUPTED_IN:
+        select.select([wake_r], [], [], 120)
+        try:
+            os.read(wake_r, 512)
+        except BlockingIOError:
+            sys.exit("no SIGINT came")
+
+
+class Announcing(subprocess.Popen):
+    def __init__(self, args, *rest, **kwargs):
+        super().__init__(args, *rest, **kwargs)
+        name = os.path.basename(args[0])
+        if name in ("initdb", "pg_ctl"):
+            ready("initdb" if name == "initdb" else args[1], kwargs["cwd"])
+
+
+subprocess.Popen = Announcing
+from pgsql._localpg import LocalPostgres
+
+with LocalPostgres() as pg:
+    ready("body", pg.directory)
+"""
+_READY_WITHIN = 180  # seconds for a server start (and initdb) on a loaded 2-core machine
+_EXIT_WITHIN = 120  # seconds from the last SIGINT; stop() is bounded well below
+
+
+def _read_line(fd: int, pending: bytearray, deadline: float) -> str:
+    """The next line the child prints on ``fd`` (``""`` at end of file), until ``deadline``."""
+    while b"\n" not in pending:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            pytest.fail("the child did not get ready in time")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return ""
+        pending += chunk
+    line, _, rest = bytes(pending).partition(b"\n")
+    pending[:] = rest
+    return line.decode()
+
+
+def _processes_in(directory: Path) -> list[int]:
+    """Live processes (procfs) whose working directory is ``directory`` or below: the servers,
+    initdb and its backends all run there. Empty without procfs."""
+    target = os.path.realpath(directory)
+    found: list[int] = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:  # gone, a zombie, or not ours to look at
+            continue
+        cwd = cwd[: -len(" (deleted)")] if cwd.endswith(" (deleted)") else cwd
+        if (cwd == target or cwd.startswith(target + os.sep)) and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    "interrupts",
+    [["body"], ["initdb"], ["start"], ["body", "stop"]],
+    ids=["while-serving", "during-initdb", "during-pg_ctl-start", "again-during-pg_ctl-stop"],
+)
+def test_ctrl_c_stops_and_removes_everything(tmp_path: Path, interrupts: list[str]) -> None:
+    # The terminal signals the whole foreground process group, which we mimic with killpg.
     script = tmp_path / "serve.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-            import signal, sys, time
-            from pgsql._localpg import LocalPostgres
-            # a shell starts background jobs with SIGINT ignored, and Python then installs no
-            # KeyboardInterrupt handler: restore what a program run from a terminal has
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            with LocalPostgres() as pg:
-                pid = open(pg.data_dir / "postmaster.pid").readline().strip()
-                print(pg.directory, pid, flush=True)
-                time.sleep(60)
-            """
-        )
-    )
+    script.write_text(_CTRL_C_CHILD)
     proc = subprocess.Popen(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), ",".join(interrupts)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         start_new_session=True,
     )
     assert proc.stdout is not None
+    directory: Path | None = None
+    err = b""
     try:
-        directory, pid = proc.stdout.readline().split()
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        pending = bytearray()
+        todo = list(interrupts)
+        deadline = time.monotonic() + _READY_WITHIN
+        while todo:
+            line = _read_line(proc.stdout.fileno(), pending, deadline)
+            assert line, f"the child exited before {todo[0]}"
+            tag, phase, where = line.split(" ", 2)
+            assert tag == "READY"
+            directory = Path(where)
+            if phase == todo[0]:
+                os.killpg(proc.pid, signal.SIGINT)
+                todo.pop(0)
+        _, err = proc.communicate(timeout=_EXIT_WITHIN)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-    assert "KeyboardInterrupt" in err
-    assert not Path(directory).exists()
-    assert _wait_dead(int(pid))
+    stderr = err.decode(errors="replace")
+    # Python 3.8+ ends an unhandled KeyboardInterrupt by dying of SIGINT.
+    assert proc.returncode == -signal.SIGINT, stderr
+    assert "KeyboardInterrupt" in stderr
+    assert directory is not None
+    assert not directory.exists(), stderr
+    assert _processes_in(directory) == [], stderr

@@ -13,6 +13,12 @@ What you get:
 * a fresh cluster in a private temporary directory (mode 0700), removed on exit, also when the
   body raises or the user presses Ctrl-C (the server runs in its own session, so the terminal's
   SIGINT does not reach it; we shut it down in order);
+* a bounded shutdown: ``pg_ctl stop`` in fast mode, then immediate mode, then SIGKILL for any
+  server process left in the data directory, and only then the directory is removed. A Ctrl-C
+  (or another signal whose Python handler raises) that arrives while we stop, or while
+  ``pg_ctl start`` runs, is held until that step is done and then raised, so it can neither
+  leave a server running nor remove the directory under a live one. A Ctrl-C during ``initdb``
+  kills it at once;
 * TCP on ``127.0.0.1`` only, at a free port, with ``scram-sha-256`` password authentication, so a
   wrong password really fails;
 * a unix socket in the temporary directory with ``trust`` authentication (nobody else can reach
@@ -28,20 +34,34 @@ CI), they run as an unprivileged account (``nobody`` or the first existing of
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
+from types import FrameType, TracebackType
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+)
 
 __all__ = [
     "LocalPostgres",
@@ -59,7 +79,13 @@ UNPRIVILEGED_CANDIDATES: Tuple[str, ...] = ("nobody", "postgres", "daemon")
 _DEBIAN_BINDIRS = "/usr/lib/postgresql/*/bin"
 _NEEDED = ("initdb", "pg_ctl", "postgres")
 _START_ATTEMPTS = 3  # another process may grab the free port between our probe and the bind
-_START_TIMEOUT = 30  # seconds; pg_ctl -t
+_START_TIMEOUT = 30  # seconds; pg_ctl start -t
+_STOP_TIMEOUT = 10  # seconds; pg_ctl stop -m fast -t (then -m immediate)
+_KILL_TIMEOUT = 5  # seconds; pg_ctl stop -m immediate -t, then the wait after SIGKILL
+_SLACK = 10  # seconds our own wait exceeds pg_ctl's -t by before we kill pg_ctl itself
+_INITDB_TIMEOUT = 300  # seconds; initdb takes a few on a loaded machine
+_POLL = 0.05  # seconds between checks while waiting for a child or a process to go
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH nor in "
     f"{_DEBIAN_BINDIRS}. Install them: 'apt-get install postgresql' on Debian/Ubuntu, "
@@ -154,6 +180,72 @@ def _traversable_by(path: Path, uid: int, gids: Sequence[int]) -> bool:
         if not st.st_mode & bit:
             return False
     return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        pass
+    try:  # Linux: a zombie (never reaped by a container's init) is as dead as it gets
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        # No procfs (macOS...): kill() said it exists. With procfs: it went in between.
+        return not Path("/proc/self").exists()
+    return state != "Z"
+
+
+def _proc_link(pid: str, name: str) -> str:
+    """``/proc/<pid>/<name>`` (``cwd``, ``exe``) resolved, also once its target is deleted."""
+    link = os.readlink(f"/proc/{pid}/{name}")
+    return link[: -len(" (deleted)")] if link.endswith(" (deleted)") else link
+
+
+def _killpg(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+class _Deferred:
+    """Signals that arrived while their Python handlers were deferred (see ``_deferring``)."""
+
+    def __init__(self) -> None:
+        self.pending: List[int] = []
+
+    def record(self, signum: int, frame: Optional[FrameType]) -> None:
+        if signum not in self.pending:
+            self.pending.append(signum)
+
+
+@contextlib.contextmanager
+def _deferring() -> Generator[_Deferred, None, None]:
+    """Hold SIGINT and SIGTERM while the body runs; then run their handlers for what arrived.
+
+    Only Python-level handlers are replaced (``default_int_handler``, a program's own): they
+    are the ones that raise (KeyboardInterrupt, SystemExit) at an arbitrary bytecode and would
+    cut a cleanup step in half. ``SIG_DFL``/``SIG_IGN`` are left alone, and so is everything
+    outside the main thread, where Python runs no signal handler anyway. The handler of a held
+    signal is called synchronously when the body is done, so its exception is raised there.
+    """
+    deferred = _Deferred()
+    previous: Dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _DEFERRED_SIGNALS:
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                previous[signum] = signal.signal(signum, deferred.record)
+    try:
+        yield deferred
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in deferred.pending:
+            handler = previous.get(signum)
+            if callable(handler):
+                handler(signum, None)
 
 
 class LocalPostgres:
@@ -288,6 +380,10 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         """Create the directory, ``initdb``, start the server and wait until it accepts connections.
 
+        A Ctrl-C while this runs stops whatever was started, removes the directory and raises
+        KeyboardInterrupt (``initdb`` is killed at once; ``pg_ctl start``, bounded by its own
+        timeout, is let finish first, so no server is left half-started behind our back).
+
         Returns:
             ``self``, started.
 
@@ -298,46 +394,48 @@ class LocalPostgres:
         if self.directory is not None:
             raise RuntimeError("LocalPostgres is already started")
         began = time.monotonic()
-        self.directory = self._make_directory()
-        # Registered before anything can run, so an exit without stop() still cleans up.
-        atexit.register(self.stop)
         try:
+            with _deferring():
+                # The directory and its clean-up at exit come into being together, or not at all.
+                self.directory = self._make_directory()
+                atexit.register(self.stop)
             self._initdb()
             self._start_server()
+            logger.info(
+                "PostgreSQL %s started on %s:%s (socket in %s) in %.1fs",
+                self.version,
+                self.host,
+                self.port,
+                self.directory,
+                time.monotonic() - began,
+            )
         except BaseException:
             # Includes KeyboardInterrupt during start-up.
             self.stop()
             raise
-        logger.info(
-            "PostgreSQL %s started on %s:%s (socket in %s) in %.1fs",
-            self.version,
-            self.host,
-            self.port,
-            self.directory,
-            time.monotonic() - began,
-        )
         return self
 
     def stop(self) -> None:
-        """Stop the server (``pg_ctl stop -m fast``) and remove the directory. Idempotent."""
+        """Stop the server and remove the directory. Idempotent, and bounded in time.
+
+        ``pg_ctl stop -m fast`` (``-t 10``); if the server is still up, ``-m immediate``
+        (``-t 5``); then SIGKILL for any server process still running in the data directory.
+        The directory is removed once none is left. SIGINT and SIGTERM arriving meanwhile are
+        held and raised when this is done.
+        """
         directory = self.directory
         if directory is None:
             return
-        try:
-            if (directory / "data" / "postmaster.pid").exists():
-                result = self._run(
-                    [self._pg_ctl, "stop", "-D", str(directory / "data"), "-m", "fast", "-w"],
-                    check=False,
-                )
-                if result.returncode != 0:
-                    logger.warning("pg_ctl stop failed: %s", result.stdout.strip())
-        finally:
-            self._running = False
-            shutil.rmtree(directory, ignore_errors=True)
-            self.directory = None
-            self.port = 0
-            atexit.unregister(self.stop)
-            logger.info("PostgreSQL stopped, %s removed", directory)
+        with _deferring():
+            try:
+                self._shutdown(directory / "data")
+            finally:
+                self._running = False
+                self._remove(directory)
+                self.directory = None
+                self.port = 0
+                atexit.unregister(self.stop)
+                logger.info("PostgreSQL stopped, %s removed", directory)
 
     def __enter__(self) -> LocalPostgres:
         return self.start()
@@ -402,21 +500,124 @@ class LocalPostgres:
         return env
 
     def _run(
-        self, cmd: List[str], *, check: bool = True, new_session: bool = False
-    ) -> subprocess.CompletedProcess[str]:
+        self, cmd: List[str], *, timeout: float, finish_on_interrupt: bool = False
+    ) -> Tuple[int, str]:
+        """Run ``cmd`` as the server's account in a session of its own; its status and output.
+
+        Its own session: a Ctrl-C aimed at our process group does not reach it (nor the
+        processes it starts). SIGINT/SIGTERM for us are held while it runs (``_deferring``);
+        when one arrives the command is killed (its whole process group), or, with
+        ``finish_on_interrupt``, waited for, and then the signal's handler raises. Past
+        ``timeout`` the command is killed. Output goes to a file, not a pipe: waiting never
+        depends on some grandchild closing its end.
+        """
         logger.debug("running %s", " ".join(cmd))
-        return subprocess.run(
-            cmd,
-            check=check,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=self._env(),
-            cwd=str(self.socket_dir),  # our cwd may be unreachable for the unprivileged account
-            preexec_fn=self._demote(),  # not user=/group=: those need Python 3.9
-            start_new_session=new_session,
-        )
+        with _deferring() as deferred, tempfile.TemporaryFile() as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                cwd=str(self.socket_dir),  # our cwd may be unreachable for the account
+                # not user=/group=: those need Python 3.9 (the demotion calls only setgroups/
+                # setgid/setuid, which take no lock a thread could hold across the fork)
+                preexec_fn=self._demote(),  # noqa: PLW1509
+                start_new_session=True,
+            )
+            deadline = time.monotonic() + timeout
+            try:
+                while True:
+                    try:
+                        returncode = proc.wait(timeout=_POLL)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                    interrupted = bool(deferred.pending) and not finish_on_interrupt
+                    if interrupted or time.monotonic() > deadline:
+                        logger.log(
+                            logging.DEBUG if interrupted else logging.WARNING,
+                            "killing %s: %s",
+                            os.path.basename(cmd[0]),
+                            "interrupted" if interrupted else f"still running after {timeout}s",
+                        )
+                        _killpg(proc.pid)
+                        returncode = proc.wait()
+                        break
+            except BaseException:  # whatever a handler we do not hold raises: leave nothing
+                _killpg(proc.pid)
+                proc.wait()
+                raise
+            out.seek(0)
+            output = out.read().decode(errors="replace")
+        return returncode, output
+
+    def _shutdown(self, data: Path) -> None:
+        """Stop the server of ``data``: fast, then immediate, then SIGKILL what is left."""
+        for mode, wait in (("fast", _STOP_TIMEOUT), ("immediate", _KILL_TIMEOUT)):
+            pid = self._postmaster_pid(data)
+            if pid is None or not _alive(pid):
+                break
+            cmd = [self._pg_ctl, "stop", "-D", str(data), "-m", mode, "-w", "-t", str(wait)]
+            returncode, output = self._run(cmd, timeout=wait + _SLACK, finish_on_interrupt=True)
+            if returncode == 0:
+                break
+            logger.warning("pg_ctl stop -m %s failed: %s", mode, output.strip())
+        left = self._server_pids(data)
+        if not left:
+            return
+        logger.warning("killing PostgreSQL processes left in %s: %s", data, sorted(left))
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + _KILL_TIMEOUT
+        while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+            time.sleep(_POLL)
+
+    @staticmethod
+    def _postmaster_pid(data: Path) -> Optional[int]:
+        """The postmaster's pid from ``postmaster.pid`` (``None`` for a single-user backend's)."""
+        try:
+            pid = int((data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+        return pid if pid > 0 else None  # negative: a standalone backend (initdb's), no pg_ctl
+
+    def _server_pids(self, data: Path) -> Set[int]:
+        """Live processes of this cluster.
+
+        With procfs (Linux), every process running our ``postgres`` binary with ``data`` as its
+        working directory: the postmaster and all its children, and initdb's bootstrap and
+        single-user backends, chdir there. Without, the pid in ``postmaster.pid``.
+        """
+        try:
+            entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+        except OSError:  # no procfs
+            try:
+                pid = abs(int((data / "postmaster.pid").read_text().split("\n", 1)[0]))
+            except (OSError, ValueError):
+                return set()
+            return {pid} if pid and _alive(pid) else set()
+        pids: Set[int] = set()
+        target = os.path.realpath(data)
+        binary = os.path.realpath(self.bindir / "postgres")
+        for name in entries:
+            try:
+                cwd = _proc_link(name, "cwd")
+                exe = _proc_link(name, "exe")
+            except OSError:  # gone, a zombie, or not ours to look at
+                continue
+            if cwd == target and exe == binary and _alive(int(name)):
+                pids.add(int(name))
+        return pids
+
+    def _remove(self, directory: Path) -> None:
+        for _attempt in range(3):
+            shutil.rmtree(directory, ignore_errors=True)
+            if not directory.exists():
+                return
+            time.sleep(_POLL)
+        logger.warning("could not remove %s", directory)
 
     def _chown(self, path: Path) -> None:
         if self._account is not None:
@@ -446,11 +647,11 @@ class LocalPostgres:
             "--no-sync",  # a throwaway cluster: skip the fsync of every file (seconds saved)
         ]
         try:
-            result = self._run(cmd, check=False)
+            returncode, output = self._run(cmd, timeout=_INITDB_TIMEOUT)
         finally:
             pwfile.unlink()
-        if result.returncode != 0:
-            raise PostgresStartError(f"initdb failed ({result.returncode}):\n{result.stdout}")
+        if returncode != 0:
+            raise PostgresStartError(f"initdb failed ({returncode}):\n{output}")
         conf = self.data_dir / "postgresql.conf"
         with conf.open("a") as fh:
             fh.write("\n# pgsql._localpg: settings in localpg.conf, rewritten on each start\n")
@@ -491,14 +692,17 @@ class LocalPostgres:
                 "-t",
                 str(_START_TIMEOUT),
             ]
-            # pg_ctl detaches the postmaster into its own session already; a new session for
-            # pg_ctl too keeps a Ctrl-C aimed at us from killing it half-way.
-            result = self._run(cmd, check=False, new_session=True)
-            if result.returncode == 0:
+            # pg_ctl detaches the postmaster into its own session already; pg_ctl runs in one
+            # of its own too, and is let finish when interrupted (it is bounded by -t): killed
+            # half-way it would leave a postmaster we might not know of yet.
+            returncode, output = self._run(
+                cmd, timeout=_START_TIMEOUT + _SLACK, finish_on_interrupt=True
+            )
+            if returncode == 0:
                 self._running = True
                 return
             log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-            failures.append(f"port {self.port}: {result.stdout.strip()}\n{log.strip()}")
+            failures.append(f"port {self.port}: {output.strip()}\n{log.strip()}")
             if "already in use" not in log and "could not bind" not in log:
                 break
             logger.debug("port %s was taken, retrying", self.port)
