@@ -225,6 +225,9 @@ print(json.dumps({
 """
 
 
+@pytest.mark.skipif(
+    getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
+)
 def test_installed_demo_finds_its_example_charms_from_any_directory(
     installed: Installed, tmp_path: Path
 ) -> None:
