@@ -223,13 +223,8 @@ class _DeclaresInConstructor(ops.charm.CharmBase):
         self.told.append((event.database, None if event.master is None else event.master.dbname))
 
 
-@pytest.mark.scenario
-@pytest.mark.parametrize(
-    "charm_cls", [_DeclaresInInit, _DeclaresInInitRegisteringFirst, _DeclaresInConstructor]
-)
-def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) -> None:
-    testing = _scenario()
-    ctx = testing.Context(charm_cls, meta=_META, config=_CONFIG, unit_id=0)
+def _created_and_joined(testing: Any, ctx: Any) -> Any:
+    """A leader related to a server already serving "mydbname": created and joined have run."""
     rel = testing.Relation(
         "db",
         interface="pgsql",
@@ -240,7 +235,17 @@ def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) 
     )
     state = testing.State(leader=True, relations={rel}, config={"database": "mydbname"})
     state = ctx.run(ctx.on.relation_created(rel), state)
-    state = ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    return ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+
+
+@pytest.mark.scenario
+@pytest.mark.parametrize(
+    "charm_cls", [_DeclaresInInit, _DeclaresInInitRegisteringFirst, _DeclaresInConstructor]
+)
+def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) -> None:
+    testing = _scenario()
+    ctx = testing.Context(charm_cls, meta=_META, config=_CONFIG, unit_id=0)
+    state = _created_and_joined(testing, ctx)
     with ctx(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state) as mgr:
         state = mgr.run()
         charm = mgr.charm
@@ -258,17 +263,7 @@ def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) 
 def test_request_in_init_in_a_hook_the_client_does_not_observe_is_told_at_commit() -> None:
     testing = _scenario()
     ctx = testing.Context(_DeclaresInInit, meta=_META, config=_CONFIG, unit_id=0)
-    rel = testing.Relation(
-        "db",
-        interface="pgsql",
-        remote_app_name="postgresql",
-        id=4,
-        local_unit_data=dict(EGRESS0),
-        remote_units_data={0: server_bag("mydbname", extensions=())},
-    )
-    state = testing.State(leader=True, relations={rel}, config={"database": "mydbname"})
-    state = ctx.run(ctx.on.relation_created(rel), state)
-    state = ctx.run(ctx.on.relation_joined(state.get_relation(4), remote_unit=0), state)
+    state = _created_and_joined(testing, ctx)
     state = ctx.run(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state)
     state = dataclasses.replace(state, config={"database": "newdb"})
     with ctx(ctx.on.update_status(), state) as mgr:
