@@ -2,7 +2,8 @@
 
 Every readiness decision is :func:`pgsql.protocol.evaluate`; this module decides when to read
 which databag, what to publish, and which events to emit. The 1.x helpers that charms' tests
-patch live in :mod:`pgsql.client` and are looked up there when used (:func:`_legacy`).
+patch live in :mod:`pgsql.client` and are looked up there when used
+(:func:`pgsql.client._compat.legacy`).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._handled = False  # has one of our handlers run in this process yet?
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
-        self._commit_observed = False
+        self._observing_all = False  # every hook event observed, for a pending declaration
         CLIENTS[(id(self.framework), relation_name)] = self
 
         on = charm.on[relation_name]
@@ -157,7 +158,7 @@ class PostgreSQLClient(ops.framework.Object):
         if self._peer_name:
             observe(charm.on[self._peer_name].relation_changed, self._handle_peer_changed)
         if self._declared_pending():
-            self._tell_at_commit()
+            self._tell_at_first_event()
 
     @staticmethod
     def _pick_peer(charm: ops.charm.CharmBase, peer: Optional[str]) -> Optional[str]:
@@ -185,9 +186,9 @@ class PostgreSQLClient(ops.framework.Object):
         what was last published, it is published to every relation of the endpoint (and from
         relation-created on to new ones), and the events it causes (an echo now matching, or a
         master no longer serving the requested database) are emitted. Called while an event is
-        being handled, that happens at once; called from the charm's ``__init__``, it happens
-        when the framework dispatches the hook's first event this client observes, or at the
-        latest when the hook commits, so the charm's observers are all registered.
+        being handled (or from test code), that happens at once; called from the charm's
+        ``__init__``, it happens at the hook's first event, whichever it is, once the charm's
+        observers are all registered.
 
         Raises:
             pgsql.protocol.RequestError: a name is invalid (not a str, empty, or containing a
@@ -202,8 +203,8 @@ class PostgreSQLClient(ops.framework.Object):
             self._flush_declared()
         else:
             # The charm's observers are not all registered yet: tell the charm once the
-            # framework dispatches (our first handler of the hook, or pre-commit at the latest).
-            self._tell_at_commit()
+            # framework dispatches the hook's first event.
+            self._tell_at_first_event()
 
     def _in_charm_init(self) -> bool:
         """Whether the charm's ``__init__`` (or a base class's) is on the call stack."""
@@ -267,10 +268,8 @@ class PostgreSQLClient(ops.framework.Object):
             # 1.x read the relation each time an event property was read. (A deferred event
             # re-run at the start of a real hook is caught up from the hook's own change.)
             self._evals.pop(relation.id, None)
-            raw = self._state.rels.get(relation.id)
-            if raw is not None and "remote" in plain(raw):
-                rec = self._rec(relation.id)
-                rec.pop("remote")
+            rec = self._rec(relation.id)
+            if rec.pop("remote", None) is not None:
                 self._put_rec(relation.id, rec)
         return self.readiness_of(relation)
 
@@ -340,8 +339,7 @@ class PostgreSQLClient(ops.framework.Object):
         gone = self._state.gone.get(str(relation.id))
         if gone is not None:
             return str(gone) or None
-        raw = self._state.rels.get(relation.id)
-        db = None if raw is None else plain(raw).get("db")
+        db = self._rec(relation.id).get("db")
         return db if isinstance(db, str) and db else None
 
     def set_request(
@@ -452,15 +450,16 @@ class PostgreSQLClient(ops.framework.Object):
             plain(self._state.declared) != self._declared.databag()
         )
 
-    def _tell_at_commit(self) -> None:
+    def _tell_at_first_event(self) -> None:
         """Flush a pending declaration at the hook's first event, whichever it is.
 
         Only while a declaration is pending (the first hook after it changed) does the client
-        observe every hook event; collect-metrics and actions cannot write relation data.
+        observe every hook event (pre-commit too); collect-metrics cannot write relation data,
+        and actions are not hook events.
         """
-        if self._commit_observed:
+        if self._observing_all:
             return
-        self._commit_observed = True
+        self._observing_all = True
         for bound in self._owner.on.events().values():
             kind = bound.event_type
             if issubclass(kind, ops.charm.HookEvent) and not issubclass(

@@ -21,6 +21,15 @@ from ._compat import legacy
 from ._records import Bag, leader_entry, plain, shared_form
 
 
+def _peer_table(raw: str) -> Dict[str, object]:
+    """The peer bag's shared requests by relation id; {} when absent or not a JSON object."""
+    try:
+        shared: object = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return dict(cast("Dict[str, object]", shared)) if isinstance(shared, dict) else {}
+
+
 class RequestSharing:
     """The leader's copy of the request for the other units, and how they read it.
 
@@ -47,15 +56,9 @@ class RequestSharing:
             return Request.from_databag(app_bag).databag()
         peer = self.peer_relation()
         if peer is not None:
-            raw = peer.data[self.model.app].get(self.key, "")
-            try:
-                shared: object = json.loads(raw) if raw else {}
-            except ValueError:
-                shared = {}
-            if isinstance(shared, dict):
-                entry = cast("Dict[str, object]", shared).get(str(relation.id))
-                if isinstance(entry, dict):
-                    return Request.from_databag(cast("Bag", entry)).databag()
+            entry = _peer_table(peer.data[self.model.app].get(self.key, "")).get(str(relation.id))
+            if isinstance(entry, dict):
+                return Request.from_databag(cast("Bag", entry)).databag()
         entry = leader_entry(legacy("_get_pgsql_leader_data")(), relation.id)
         if entry is not None:
             return Request.from_databag(entry).databag()
@@ -80,13 +83,7 @@ class RequestSharing:
         if peer is not None:
             bag = peer.data[self.model.app]
             raw = bag.get(self.key, "")
-            try:
-                shared: object = json.loads(raw) if raw else {}
-            except ValueError:
-                shared = {}
-            table: Dict[str, object] = (
-                dict(cast("Dict[str, object]", shared)) if isinstance(shared, dict) else {}
-            )
+            table = _peer_table(raw)
             if not request and str(relid) not in table:
                 return  # nothing requested, nothing shared yet: nothing to tell
             table[str(relid)] = request.databag()
