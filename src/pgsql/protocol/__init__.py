@@ -71,6 +71,7 @@ from ._postgresql_client import (
     TLS_ENABLED,
     evaluate_client,
     requirer_databag,
+    requirer_request,
     secret_fields,
 )
 from ._readiness import (
@@ -120,6 +121,7 @@ __all__ = [
     "parse_extension",
     "read_request",
     "requirer_databag",
+    "requirer_request",
     "secret_fields",
     "server_databag",
     "split_list",

@@ -107,6 +107,27 @@ def requirer_databag(request: Request, *, external: bool = False) -> Dict[str, s
     return bag
 
 
+def requirer_request(bag: Databag) -> Request:
+    """What a requirer application bag asks for, read back as a :class:`Request`.
+
+    The inverse of :func:`requirer_databag` for ``database`` and ``extra-user-roles`` (the
+    other keys are not part of a request). Lenient: names this library would refuse are
+    dropped, so a hand-edited or foreign bag never raises.
+
+    >>> requirer_request({"database": "mydb", "extra-user-roles": "a, b"})
+    Request(database='mydb', roles=('a', 'b'), extensions=())
+    """
+    database = bag.get("database", "").strip()
+    roles = split_list(bag.get("extra-user-roles", ""))
+    try:
+        return Request.build(database, roles)
+    except RequestError:
+        try:
+            return Request.build(database)
+        except RequestError:
+            return Request()
+
+
 # ---------------------------------------------------------------------------------------------
 # Secrets
 # ---------------------------------------------------------------------------------------------
@@ -338,8 +359,17 @@ def evaluate_client(
     bag = provider_app_bag
     notes = _notes(request, name)
     if not _answered(bag):
-        blocking = [Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)]
-        return _verdict(blocking, notes, bag, name, None, (), version=_version(bag))
+        if request is not None and not request.database and not bag.get("database", "").strip():
+            why = Reason(
+                DATABASE_PENDING,
+                "no database requested yet: postgresql_client providers act only once a "
+                "database name is published",
+                name,
+                advice="set event.database, or pass database=... to PostgreSQLClient",
+            )
+        else:
+            why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
+        return _verdict([why], notes, bag, name, None, (), version=_version(bag))
 
     database, blocking = _database_reasons(request, bag, name)
     changed = _request_changed(request, bag, name)
@@ -382,6 +412,7 @@ def evaluate_client(
         version=_version(bag),
         database=database,
         units=unit_verdicts,
+        tls=fields,
     )
 
 
@@ -404,8 +435,15 @@ def _verdict(
     version: Optional[str],
     database: Optional[str] = None,
     units: Sequence[BagVerdict] = (),
+    tls: Optional[Mapping[str, str]] = None,
 ) -> Readiness:
     ready = master is not None and not blocking
+    tls_on: Optional[bool] = None
+    tls_ca: Optional[str] = None
+    if ready and tls is not None:
+        flag = tls["tls"].lower()
+        tls_on = True if flag == "true" else False if flag == "false" else None
+        tls_ca = tls["tls-ca"] or None
     if not ready:
         master, standbys = None, ()
     if not blocking and not ready:  # nothing explains it: say so rather than "not ready"
@@ -421,6 +459,8 @@ def _verdict(
         source=name if ready else None,
         reasons=tuple(dedupe_reasons(blocking) + dedupe_reasons(notes)),
         bags=(app, *units),
+        tls=tls_on,
+        tls_ca=tls_ca,
     )
 
 

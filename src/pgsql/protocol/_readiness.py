@@ -82,6 +82,9 @@ class Readiness:
         source: the name of the bag the master (or standbys) came from.
         reasons: why not ready (blocking) and notes (non-blocking), most relevant first.
         bags: the verdict for every server bag that was considered.
+        tls: whether the server requires TLS, when it says (``postgresql_client``'s ``tls``);
+            None when it does not say (``pgsql`` servers never do).
+        tls_ca: the CA certificate (PEM) to verify the server with, when published.
     """
 
     ready: bool
@@ -92,6 +95,18 @@ class Readiness:
     source: Optional[str] = None
     reasons: Tuple[Reason, ...] = ()
     bags: Tuple[BagVerdict, ...] = ()
+    tls: Optional[bool] = None
+    tls_ca: Optional[str] = None
+
+    def __repr__(self) -> str:
+        # the CA is public, but long: show whether there is one
+        ca = "None" if self.tls_ca is None else "'<pem>'"
+        return (
+            f"Readiness(ready={self.ready!r}, master={self.master!r}, "
+            f"standbys={self.standbys!r}, version={self.version!r}, "
+            f"database={self.database!r}, source={self.source!r}, reasons={self.reasons!r}, "
+            f"bags={self.bags!r}, tls={self.tls!r}, tls_ca={ca})"
+        )
 
     @property
     def why(self) -> str:
@@ -106,9 +121,17 @@ class Readiness:
         return f"{first} (+{more} more)" if more > 0 else first
 
     def snapshot(self) -> Snapshot:
-        """The change-detection fingerprint of this state (digests, no secrets)."""
+        """The change-detection fingerprint of this state (digests, no secrets).
+
+        TLS settings count as part of the master: a rotated CA is a changed master.
+        """
+        master: Optional[str] = None
+        if self.master is not None:
+            master = str(self.master)
+            if self.tls is not None or self.tls_ca is not None:
+                master += f"\x00tls={self.tls}\x00ca={self.tls_ca or ''}"
         return Snapshot(
-            digest(str(self.master)) if self.master is not None else None,
+            digest(master),
             tuple(digest(str(s)) or "" for s in self.standbys),
         )
 
