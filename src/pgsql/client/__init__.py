@@ -1,8 +1,10 @@
-"""The requires side of the ``pgsql`` interface: :class:`PostgreSQLClient`.
+"""The requires side of ``pgsql`` and ``postgresql_client``: :class:`PostgreSQLClient`.
 
 A drop-in successor of ops-lib-pgsql 1.x's client: the same events, the same event attributes,
 the same private names that charms' unit tests patch. Underneath, every readiness decision is
-:func:`pgsql.protocol.evaluate`, and the hook-tool traffic is kept to what the protocol needs.
+:func:`pgsql.protocol.evaluate` (``pgsql``) or :func:`pgsql.protocol.evaluate_client`
+(``postgresql_client``, chosen by the endpoint's ``interface:`` in the charm's metadata), and the
+hook-tool traffic is kept to what the protocol needs.
 
 The 1.x way (the leader requests from ``database_relation_joined``)::
 
@@ -51,6 +53,7 @@ import yaml
 
 from .. import protocol
 from ..protocol import Request, RequestError
+from ._client import ENDPOINT_CONFLICT as ENDPOINT_CONFLICT
 from ._client import NotLeaderError, PostgreSQLClient
 from ._events import (
     DatabaseAvailableEvent,
@@ -70,6 +73,7 @@ from ._events import (
 from ._records import RELATION_BROKEN as RELATION_BROKEN
 
 __all__ = [
+    "ENDPOINT_CONFLICT",
     "LEADER_KEY",
     "DatabaseAvailableEvent",
     "DatabaseChangedEvent",

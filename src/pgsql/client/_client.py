@@ -33,7 +33,16 @@ from ops.model import Application, Relation, Unit
 
 from .. import protocol
 from ..connstr import ConnectionString
-from ..protocol import Readiness, Request, Snapshot
+from ..protocol import (
+    Readiness,
+    Reason,
+    Request,
+    Snapshot,
+    evaluate_client,
+    requirer_databag,
+    requirer_request,
+    secret_fields,
+)
 from ._compat import legacy
 from ._events import CLIENTS, PostgreSQLClientEvents
 from ._records import (
@@ -66,32 +75,68 @@ class NotLeaderError(ops.model.RelationDataError):
 
 RelationArg = Optional[Relation]
 
+#: The interfaces a client endpoint may speak (its ``interface:`` in the charm's metadata).
+PGSQL = "pgsql"
+POSTGRESQL_CLIENT = "postgresql_client"
+#: Reason code of a relation on one endpoint while another endpoint of the same client is
+#: related (a charm migrating from ``db`` to ``database``): the older relation is served.
+ENDPOINT_CONFLICT = "endpoint-conflict"
+# What a postgresql_client requirer writes (its application bag only)
+_MODERN_KEYS = ("database", "extra-user-roles", "requested-secrets", "external-node-connectivity")
+
+
+def _secret_key(uri: str) -> str:
+    """A secret's identity, however it is spelled (``secret:ID``, ``secret://model/ID``, ``ID``)."""
+    return uri.strip().rstrip("/").rpartition("/")[2].rpartition(":")[2]
+
 
 class PostgreSQLClient(ops.framework.Object):
-    """Requires side of a ``pgsql`` endpoint.
+    """Requires side of a ``pgsql`` or ``postgresql_client`` endpoint.
+
+    The endpoint's ``interface:`` in the charm's metadata chooses the protocol: ``pgsql`` (the
+    ``db`` endpoints of PostgreSQL 14 and older, PgBouncer) or ``postgresql_client`` (v0 of the
+    data_interfaces protocol, the ``database`` endpoint of every Charmed PostgreSQL and
+    PgBouncer; PostgreSQL 16 speaks nothing else). The API and the events are the same.
 
     Args:
         charm: the charm.
-        relation_name: the endpoint in ``metadata.yaml`` (``requires: db: {interface: pgsql}``).
+        relation_name: the endpoint in ``metadata.yaml`` (``requires: db: {interface: pgsql}``),
+            or several endpoints served by this one client, e.g. ``("db", "database")`` while a
+            charm migrates from ``pgsql`` to ``postgresql_client``: events, accessors and the
+            request cover both. When both are related at once, the older relation is served
+            and the newer one is not ready (reason ``endpoint-conflict``) until the older one
+            is removed.
         database: declarative request: the database to ask for (``""``: the server's default;
             most servers use the client application name, some never provision without a name).
         roles: declarative request: roles for the database user (a str is one role).
         extensions: declarative request: extensions (``name``, ``name:schema``).
         peer: the peer endpoint used to tell non-leaders what the leader requested through the
             1.x setters; None picks the charm's only peer endpoint, ``""`` uses none.
+        external: ``postgresql_client`` only: the application runs outside the model's network
+            (``external-node-connectivity``: PgBouncer then publishes a reachable address).
 
     Giving any of ``database``, ``roles`` or ``extensions`` makes the request declarative: every
     unit publishes it (the leader to the application databag, every unit to its own databag)
     from relation-created on, and again whenever it changes. Without them, the leader requests
     through the 1.x event setters (``event.database = ...``).
 
+    On ``postgresql_client``, the leader publishes the request (``database``,
+    ``extra-user-roles`` from the roles, ``requested-secrets`` naming every credential field so
+    that a provider with Juju secrets never publishes a password in clear) into the
+    application databag once a database name is known; extensions cannot be requested there
+    (readiness names the server's config option instead). Credentials are read from the
+    provider's Juju secrets, else from its databag; a password or CA rotated inside a secret
+    is a ``master_changed``. :attr:`Readiness.tls` and :attr:`Readiness.tls_ca` (also on the
+    events, and :meth:`tls_ca`) say whether the server requires TLS and with which CA.
+
     Raises:
         pgsql.protocol.RequestError: an invalid declarative request.
-        ValueError: ``peer`` names no peer endpoint of the charm.
+        ValueError: ``peer`` names no peer endpoint of the charm, or ``relation_name`` is empty.
 
     Attributes:
         on: the eleven 1.x events (:class:`PostgreSQLClientEvents`).
-        relation_name: the endpoint name.
+        relation_name: the (first) endpoint name.
+        relation_names: every endpoint this client serves.
         log: the logger, ``pgsql.client.<relation_name>``.
     """
 
@@ -101,15 +146,27 @@ class PostgreSQLClient(ops.framework.Object):
     def __init__(
         self,
         charm: ops.charm.CharmBase,
-        relation_name: str,
+        relation_name: Union[str, Sequence[str]],
         *,
         database: Optional[str] = None,
         roles: Union[str, Iterable[str], None] = None,
         extensions: Union[str, Iterable[str], None] = None,
         peer: Optional[str] = None,
+        external: bool = False,
     ):
+        names = (relation_name,) if isinstance(relation_name, str) else tuple(relation_name)
+        given = cast("Tuple[object, ...]", names)
+        if not given or not all(isinstance(n, str) and n for n in given):
+            raise ValueError(f"PostgreSQLClient needs an endpoint name, not {relation_name!r}")
+        relation_name = names[0]
         super().__init__(charm, relation_name)
         self.relation_name = relation_name
+        self.relation_names: Tuple[str, ...] = tuple(dict.fromkeys(names))
+        meta = charm.meta.relations
+        self._interfaces: Dict[str, str] = {
+            n: (meta[n].interface_name if n in meta else None) or PGSQL for n in self.relation_names
+        }
+        self._external = bool(external)
         self.log = logging.getLogger(f"pgsql.client.{relation_name}")
         self._owner = charm
         self._state.set_default(
@@ -133,7 +190,14 @@ class PostgreSQLClient(ops.framework.Object):
             if isinstance(stored, dict):
                 self._declared = Request.from_databag(cast("Bag", stored))
         self._peer_name = self._pick_peer(charm, peer)
-        self._sharing = RequestSharing(self.model, self._state, relation_name, self._peer_name)
+        self._sharing = RequestSharing(
+            self.model,
+            self._state,
+            relation_name,
+            self._peer_name,
+            relations=self._relations,
+            own_request=self._own_request,
+        )
         # Per-hook caches: every handler starts afresh (Harness keeps one charm across events).
         self._evals: Dict[int, Readiness] = {}
         self._fresh_egress: Set[int] = set()
@@ -142,15 +206,18 @@ class PostgreSQLClient(ops.framework.Object):
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
         self._observing_all = False  # every hook event observed, for a pending declaration
-        CLIENTS[(id(self.framework), relation_name)] = self
-
-        on = charm.on[relation_name]
+        self._secrets: Dict[str, Optional[Dict[str, str]]] = {}  # secret contents, this hook
         observe = self.framework.observe
-        observe(on.relation_created, self._handle_created)
-        observe(on.relation_joined, self._handle_joined)
-        observe(on.relation_changed, self._handle_changed)
-        observe(on.relation_departed, self._handle_departed)
-        observe(on.relation_broken, self._handle_broken)
+        for name in self.relation_names:
+            CLIENTS[(id(self.framework), name)] = self
+            on = charm.on[name]
+            observe(on.relation_created, self._handle_created)
+            observe(on.relation_joined, self._handle_joined)
+            observe(on.relation_changed, self._handle_changed)
+            observe(on.relation_departed, self._handle_departed)
+            observe(on.relation_broken, self._handle_broken)
+        if POSTGRESQL_CLIENT in self._interfaces.values():
+            observe(charm.on.secret_changed, self._handle_secret_changed)
         observe(charm.on.upgrade_charm, self._handle_upgrade_charm)
         observe(charm.on.leader_elected, self._handle_leader_elected)
         observe(charm.on.leader_settings_changed, self._handle_leader_settings_changed)
@@ -218,10 +285,37 @@ class PostgreSQLClient(ops.framework.Object):
     def relation(self) -> Optional[Relation]:
         """The endpoint's only relation, or None.
 
+        With several endpoints (a charm migrating from ``db`` to ``database``), the relation
+        served: the oldest one when both endpoints are related.
+
         Raises:
-            ops.model.TooManyRelatedAppsError: the endpoint has several relations.
+            ops.model.TooManyRelatedAppsError: an endpoint has several relations.
         """
-        return self.model.get_relation(self.relation_name)
+        if len(self.relation_names) == 1:
+            return self.model.get_relation(self.relation_name)
+        found = [self.model.get_relation(name) for name in self.relation_names]
+        related = [r for r in found if r is not None]
+        return min(related, key=lambda r: r.id) if related else None
+
+    def interface(self, relation: Relation) -> str:
+        """The interface a relation of this client speaks: ``pgsql`` or ``postgresql_client``."""
+        return self._interfaces.get(relation.name, PGSQL)
+
+    def _modern(self, relation: Relation) -> bool:
+        return self._interfaces.get(relation.name) == POSTGRESQL_CLIENT
+
+    def _relations(self) -> List[Relation]:
+        """Every relation of this client's endpoints."""
+        if len(self.relation_names) == 1:
+            return list(self.model.relations[self.relation_name])
+        return [r for name in self.relation_names for r in self.model.relations[name]]
+
+    def _own_request(self, relation: Relation) -> Request:
+        """What this application's bag requests (the leader reads it back)."""
+        bag = relation.data[self.model.app]
+        if self._modern(relation):
+            return requirer_request(bag)
+        return Request.from_databag(bag)
 
     def readiness(self, relation: RelationArg = None) -> Optional[Readiness]:
         """The verdict for a relation (default: the only one), or None when there is none.
@@ -262,6 +356,11 @@ class PostgreSQLClient(ops.framework.Object):
         r = self.readiness(relation)
         return r is not None and r.ready
 
+    def tls_ca(self, relation: RelationArg = None) -> Optional[str]:
+        """The CA certificate (PEM) the server published (``postgresql_client``), or None."""
+        r = self.readiness(relation)
+        return None if r is None else r.tls_ca
+
     def _event_readiness(self, relation: Relation) -> Readiness:
         """What an event reads: cached while we emit, live for events emitted by others."""
         if not self._emitting and (self._handled or "JUJU_DISPATCH_PATH" not in os.environ):
@@ -281,6 +380,15 @@ class PostgreSQLClient(ops.framework.Object):
         if not getattr(relation, "active", True) or str(relation.id) in self._state.gone:
             return broken_readiness()
         request = self.requested(relation)
+        if self._modern(relation):
+            readiness = self._compute_modern(relation, request)
+        else:
+            readiness = self._readiness_pgsql(relation, request)
+        readiness = self._served(relation, readiness)
+        self._evals[relation.id] = readiness
+        return readiness
+
+    def _readiness_pgsql(self, relation: Relation, request: Optional[Request]) -> Readiness:
         rec = self._rec(relation.id)
         if not self._handled:
             self._catch_up(relation, rec)
@@ -298,8 +406,73 @@ class PostgreSQLClient(ops.framework.Object):
                 rec["egress"] = egress
                 readiness = self._compute(relation, rec, remote, request)
         self._put_rec(relation.id, rec)
-        self._evals[relation.id] = readiness
         return readiness
+
+    def _compute_modern(self, relation: Relation, request: Optional[Request]) -> Readiness:
+        """postgresql_client: the provider's application bag, read live (one relation-get).
+
+        Nothing of it is kept: the bag may hold credentials (plaintext providers) and Juju
+        hands it to every hook anyway. Unit bags matter only behind a subordinate PgBouncer.
+        """
+        rel_app = cast("Optional[Application]", relation.app)
+        app_bag: Dict[str, str] = dict(relation.data[rel_app]) if rel_app is not None else {}
+        unit_bags: Dict[str, Dict[str, str]] = {}
+        if app_bag.get("subordinated", "").strip().lower() == "true":
+            unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}
+        secrets = {uri: self._secret(uri) for uri in secret_fields(app_bag).values()}
+        return evaluate_client(
+            request,
+            app_bag,
+            unit_bags,
+            secrets,
+            remote_app=rel_app.name if rel_app is not None else None,
+        )
+
+    def _secret(self, uri: str) -> Optional[Dict[str, str]]:
+        """A provider secret's content, read at most once per hook; None when not readable.
+
+        The revision this unit tracks: secret-changed (:meth:`_handle_secret_changed`) moves
+        it to the latest one.
+        """
+        key = _secret_key(uri)
+        if key in self._secrets:
+            return self._secrets[key]
+        content: Optional[Dict[str, str]]
+        try:
+            content = dict(self.model.get_secret(id=uri).get_content())
+        except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
+            # not granted yet ("permission denied"), or removed: not ready, not an error
+            self.log.debug("secret %s not readable: %s", key, type(e).__name__)
+            content = None
+        self._secrets[key] = content
+        return content
+
+    def _served(self, relation: Relation, readiness: Readiness) -> Readiness:
+        """With several endpoints related at once, only the oldest relation is served."""
+        if len(self.relation_names) == 1:
+            return readiness
+        others = [
+            r
+            for r in self._relations()
+            if r.name != relation.name and r.id < relation.id and not self.is_gone(r)
+        ]
+        if not others:
+            return readiness
+        older = min(others, key=lambda r: r.id)
+        why = Reason(
+            ENDPOINT_CONFLICT,
+            f"{older.name} is related too ({older.name}:{older.id}, served); remove one of the "
+            f"two relations",
+            advice=f"once the data is moved: juju remove-relation {self.model.app.name}:"
+            f"{older.name} {older.app.name if older.app else ''}".rstrip(),
+        )
+        return Readiness(
+            ready=False,
+            version=readiness.version,
+            database=readiness.database,
+            reasons=(why, *readiness.reasons),
+            bags=readiness.bags,
+        )
 
     def requested(self, relation: Relation) -> Optional[Request]:
         """What the application requested on a relation, as far as this unit can know.
@@ -327,7 +500,7 @@ class PostgreSQLClient(ops.framework.Object):
             return True
         if getattr(relation, "active", True) is False:  # ops >= 2.10 marks the broken one
             return True
-        return relation.id not in {r.id for r in self.model.relations[self.relation_name]}
+        return relation.id not in {r.id for r in self.model.relations[relation.name]}
 
     def last_database(self, relation: Relation) -> Optional[str]:
         """The last database this unit knew for a relation, even once the relation is gone.
@@ -399,6 +572,10 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _write_request(self, relation: Relation, request: Request) -> None:
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
+        if self._modern(relation):
+            self._publish_modern(relation, request)
+            self._sharing.share(relation.id, request, declared=self._declared is not None)
+            return
         want = request.databag()
         rec = self._rec(relation.id)
         write_request_keys(relation.data[self.model.app], want)
@@ -422,7 +599,7 @@ class PostgreSQLClient(ops.framework.Object):
         or the other), and the leader a copy for non-leaders (peer relation, else 1.x leadership
         settings). Only what differs is written.
         """
-        relations = [relation] if relation is not None else self.model.relations[self.relation_name]
+        relations = [relation] if relation is not None else self._relations()
         for rel in relations:
             self._publish(rel)
 
@@ -432,6 +609,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._handled = True
         self._evals.clear()
         self._fresh_egress.clear()
+        self._secrets.clear()
         self._flush_declared()
         if (
             self._state.was_leader is True
@@ -478,7 +656,7 @@ class PostgreSQLClient(ops.framework.Object):
             return  # inside our own emission: _emit flushes when it is done
         self._state.declared = cast("Request", self._declared).databag()  # first: _emit flushes
         self._evals.clear()
-        for relation in self.model.relations[self.relation_name]:
+        for relation in self._relations():
             self._mirror_appdata(relation)
             self._retell(relation)
 
@@ -543,6 +721,12 @@ class PostgreSQLClient(ops.framework.Object):
         if relid in self._state.rels:
             del self._state.rels[relid]
         self._evals.pop(relid, None)
+        if len(self.relation_names) > 1:
+            # a charm migrating endpoints: the relation it was not served may be now
+            for other in self._relations():
+                if other.id != relid and other.name != event.relation.name:
+                    self._evals.pop(other.id, None)
+                    self._tell(other)
 
     def _handle_upgrade_charm(self, event: ops.charm.UpgradeCharmEvent) -> None:
         self._begin()
@@ -550,7 +734,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _on_upgrade_charm(self, event: ops.charm.UpgradeCharmEvent) -> None:
         # New charm code: re-read everything once (and migrate 1.x records).
-        relations = self.model.relations[self.relation_name]
+        relations = self._relations()
         for relation in relations:
             rec = self._rec(relation.id)
             for key in ("remote", "egress", "req"):
@@ -598,7 +782,7 @@ class PostgreSQLClient(ops.framework.Object):
     # -- internals ----------------------------------------------------------------------------
 
     def _relearn_all(self) -> None:
-        for relation in self.model.relations[self.relation_name]:
+        for relation in self._relations():
             rec = self._rec(relation.id)
             if rec.pop("req", None) is not None or "req" not in rec:
                 self._put_rec(relation.id, rec)
@@ -641,7 +825,7 @@ class PostgreSQLClient(ops.framework.Object):
         """Fold in what the running hook brings before our own handler has seen it."""
         remote = rec.get("remote")
         if remote is not None:
-            catch_up(self.model, self.relation_name, relation, cast("Dict[str, Any]", remote))
+            catch_up(self.model, relation.name, relation, cast("Dict[str, Any]", remote))
 
     def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
         remote = rec.get("remote")
@@ -766,6 +950,8 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _migrate_unit_request(self, relation: Relation) -> None:
         """Pre-ops charms requested through the leader's unit databag; 1.x moved it up."""
+        if self._modern(relation):
+            return  # no charm ever requested postgresql_client that way
         app_bag = relation.data[self.model.app]
         if any(k in app_bag for k in protocol.REQUEST_KEYS):
             return
@@ -787,12 +973,23 @@ class PostgreSQLClient(ops.framework.Object):
             # 1.x: the leader mirrors its app bag, non-leaders the leadership copy
             app_too = False
             if self.model.unit.is_leader():
-                request = Request.from_databag(relation.data[self.model.app])
+                request = self._own_request(relation)
             else:
                 entry = leader_entry(legacy("_get_pgsql_leader_data")(), relation.id)
                 request = None if entry is None else Request.from_databag(entry)
         else:
             request = self.requested(relation)
+        if self._modern(relation):
+            if request is not None and self._state.was_leader is not False:
+                if self.model.unit.is_leader():
+                    self._state.was_leader = True
+                    if self._publish_modern(relation, request):
+                        self._sharing.share(
+                            relation.id, request, declared=self._declared is not None
+                        )
+                else:
+                    self._state.was_leader = False
+            return
         rec = self._rec(relation.id)
         if request is None:
             if rec.get("pub_unit"):
@@ -818,6 +1015,43 @@ class PostgreSQLClient(ops.framework.Object):
                 return
             self._state.was_leader = False
         self._put_rec(relation.id, rec)
+
+    def _publish_modern(self, relation: Relation, request: Request) -> bool:
+        """postgresql_client: the leader's application bag says ``request`` (True: it wrote).
+
+        Nothing is written before a database name is known: providers act on the first
+        ``database`` they see and never on a changed one.
+        """
+        if not request.database:
+            self.log.debug("relation %s: no database requested yet, nothing published", relation.id)
+            return False
+        want = requirer_databag(request, external=self._external)
+        rec = self._rec(relation.id)
+        if rec.get("pub_app") == want:
+            return False
+        write_request_keys(relation.data[self.model.app], want, _MODERN_KEYS)
+        rec["pub_app"] = want
+        self._put_rec(relation.id, rec)
+        return True
+
+    def _handle_secret_changed(self, event: ops.charm.SecretChangedEvent) -> None:
+        """A provider rotated a password or CA inside its secret: follow it."""
+        self._begin()
+        key = _secret_key(event.secret.id or "")
+        for relation in self._relations():
+            rel_app = cast("Optional[Application]", relation.app)
+            if not self._modern(relation) or rel_app is None:
+                continue
+            uris = secret_fields(relation.data[rel_app]).values()
+            if not key or key not in {_secret_key(u) for u in uris}:
+                continue
+            if key not in self._secrets:
+                try:
+                    self._secrets[key] = dict(event.secret.get_content(refresh=True))
+                except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
+                    self.log.debug("secret %s not readable: %s", key, type(e).__name__)
+                    self._secrets[key] = None
+            self._tell(relation)
 
 
 _ON_JOINED = PostgreSQLClient._on_joined  # pyright: ignore[reportPrivateUsage]

@@ -29,7 +29,7 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
     A deferred event that runs again later sees the relation as it is then, not as it was.
 
     Attributes:
-        relation: the ``pgsql`` relation.
+        relation: the ``pgsql`` or ``postgresql_client`` relation.
         app: the server application (or whichever application the triggering hook named).
         unit: the remote unit that triggered the hook, or None.
     """
@@ -81,6 +81,16 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
     def version(self) -> Optional[str]:
         """The PostgreSQL version the server publishes (``12``, ``14.15``), or None."""
         return self.readiness.version
+
+    @property
+    def tls(self) -> Optional[bool]:
+        """Whether the server requires TLS (``postgresql_client``); None when it does not say."""
+        return self.readiness.tls
+
+    @property
+    def tls_ca(self) -> Optional[str]:
+        """The CA certificate (PEM) to verify the server with, when it published one."""
+        return self.readiness.tls_ca
 
     def _request(self) -> Optional[Request]:
         return self._client().requested(self.relation)

@@ -169,10 +169,14 @@ def broken_readiness() -> Readiness:
     )
 
 
-def write_request_keys(bag: MutableMapping[str, str], want: Mapping[str, str]) -> None:
-    """Make the request keys of ``bag`` equal ``want``, writing only what differs."""
+def write_request_keys(
+    bag: MutableMapping[str, str],
+    want: Mapping[str, str],
+    keys: Sequence[str] = protocol.REQUEST_KEYS,
+) -> None:
+    """Make the request ``keys`` of ``bag`` equal ``want``, writing only what differs."""
     changes: Dict[str, str] = {}
-    for key in protocol.REQUEST_KEYS:
+    for key in keys:
         new = want.get(key, "")
         if bag.get(key, "") != new:
             changes[key] = new

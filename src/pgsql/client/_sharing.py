@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Any, Dict, Optional, cast
+from typing import Any, Callable, Dict, List, Optional, cast
 
 import ops.model
 from ops.model import Relation
@@ -41,19 +41,30 @@ class RequestSharing:
     """
 
     def __init__(
-        self, model: ops.model.Model, state: Any, relation_name: str, peer_name: Optional[str]
+        self,
+        model: ops.model.Model,
+        state: Any,
+        relation_name: str,
+        peer_name: Optional[str],
+        relations: Optional[Callable[[], List[Relation]]] = None,
+        own_request: Optional[Callable[[Relation], Request]] = None,
     ):
         self.model = model
         self._state = state
         self.relation_name = relation_name
         self.peer_name = peer_name
+        self._relations = relations or (lambda: list(self.model.relations[relation_name]))
+        # what the leader's application bag requests (each interface spells it its own way)
+        self._own_request: Callable[[Relation], Request] = own_request or self._app_request
+
+    def _app_request(self, relation: Relation) -> Request:
+        return Request.from_databag(relation.data[self.model.app])
 
     def learn(self, relation: Relation) -> Optional[Bag]:
         """Find out what the application requested (see the module docstring for the order)."""
         if self.model.unit.is_leader():
             self._state.was_leader = True
-            app_bag = relation.data[self.model.app]
-            return Request.from_databag(app_bag).databag()
+            return self._own_request(relation).databag()
         peer = self.peer_relation()
         if peer is not None:
             entry = _peer_table(peer.data[self.model.app].get(self.key, "")).get(str(relation.id))
@@ -87,7 +98,7 @@ class RequestSharing:
             if not request and str(relid) not in table:
                 return  # nothing requested, nothing shared yet: nothing to tell
             table[str(relid)] = request.databag()
-            live = {str(r.id) for r in self.model.relations[self.relation_name]}
+            live = {str(r.id) for r in self._relations()}
             table = {k: v for k, v in table.items() if k in live or k == str(relid)}
             new = json.dumps(table, sort_keys=True, separators=(",", ":"))
             if new != raw:
