@@ -74,6 +74,13 @@ from ._postgresql_client import (
     requirer_request,
     secret_fields,
 )
+from ._postgresql_client_provider import (
+    PROVIDER_KEYS,
+    DatabaseRequest,
+    ProviderAnswer,
+    provider_answer,
+    read_database_request,
+)
 from ._readiness import (
     DATABASE_MISMATCH,
     DATABASE_PENDING,
@@ -154,6 +161,12 @@ __all__ = [
     "SECRET_NOT_GRANTED",
     "SUBORDINATE_NOT_READY",
     "TLS_ENABLED",
+    # postgresql_client, provider side
+    "PROVIDER_KEYS",
+    "DatabaseRequest",
+    "ProviderAnswer",
+    "provider_answer",
+    "read_database_request",
 ]
 
 # Former private names still in use: tests check that _SECRET_ASSIGNMENT is pgsql.connstr's, and
