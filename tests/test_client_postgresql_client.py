@@ -552,3 +552,144 @@ def test_two_endpoints_route_events_to_one_set_of_handlers() -> None:
     assert names(charm)[:2] == ["MasterAvailableEvent", "MasterChangedEvent"]
     assert charm.db.relation() is not None
     assert charm.db.interface(charm.db.relation()) == "postgresql_client"  # type: ignore[arg-type]
+
+
+# -- 1.x setters, leadership moves, lost state -------------------------------------------------
+
+
+class Setter(ops.charm.CharmBase):
+    """The 1.x way: the leader sets database and roles in database_relation_joined."""
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "db")
+        self.seen: List[Tuple[str, Optional[str], List[str]]] = []
+        framework.observe(self.db.on.database_relation_joined, self._on_joined)
+        framework.observe(self.db.on.master_changed, self._on_master_changed)
+
+    def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            event.database = "mydbname"
+            event.roles = ["charmed_read", "charmed_dml"]
+
+    def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
+        self.seen.append(
+            (event.database or "", str(event.master.host) if event.master else None, event.roles)
+        )
+
+
+META_PEER: Dict[str, Any] = {**META, "peers": {"replicas": {"interface": "myapp-peers"}}}
+
+
+def test_setters_publish_roles_as_extra_user_roles_and_a_new_leader_relearns_them() -> None:
+    ctx = testing.Context(Setter, meta=META_PEER, juju_version=JUJU_36)
+    peer = testing.PeerRelation("replicas")
+    rel = relation()
+    state = testing.State(leader=True, relations={rel, peer})
+    state = ctx.run(ctx.on.relation_created(rel), state)
+    state = ctx.run(ctx.on.relation_joined(state.get_relation(rel.id), remote_unit=0), state)
+    bag = state.get_relation(rel.id).local_app_data
+    assert bag["database"] == "mydbname"
+    assert bag["extra-user-roles"] == "charmed_dml,charmed_read"
+    shared = state.get_relation(peer.id).local_app_data
+    assert "pgsql-db" in shared  # what non-leaders learn the request from
+    # a non-leader of the same application, with the leader's peer data
+    follower = testing.Context(Setter, meta=META_PEER, juju_version=JUJU_36, unit_id=1)
+    fstate = testing.State(
+        secrets=secrets(Provider()),
+        leader=False,
+        relations={
+            relation(Provider(), id=rel.id),
+            dataclasses.replace(peer, local_app_data=dict(shared)),
+        },
+    )
+    with follower(
+        follower.on.relation_changed(fstate.get_relation(rel.id), remote_unit=0), fstate
+    ) as mgr:
+        mgr.run()
+        charm: Setter = mgr.charm
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml", "charmed_read"])]
+    # leadership moves to a unit that lost its StoredState (a replaced pod): it reads the
+    # request back from the app bag, roles included, and rewrites nothing
+    new_leader = testing.Context(Setter, meta=META_PEER, juju_version=JUJU_36, unit_id=2)
+    lstate = testing.State(
+        secrets=secrets(Provider()),
+        leader=True,
+        relations={
+            dataclasses.replace(relation(Provider(), id=rel.id), local_app_data=dict(bag)),
+            dataclasses.replace(peer, local_app_data=dict(shared)),
+        },
+    )
+    with new_leader(new_leader.on.leader_elected(), lstate) as mgr:
+        out = mgr.run()
+        charm = mgr.charm
+        r = charm.db.requested(charm.model.get_relation("db"))  # type: ignore[arg-type]
+    assert r == protocol.Request.build("mydbname", ["charmed_read", "charmed_dml"])
+    assert dict(out.get_relation(rel.id).local_app_data) == dict(bag)
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml", "charmed_read"])]
+
+
+def test_a_non_leader_setting_the_database_raises_not_leader() -> None:
+    class Misuse(Setter):
+        def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+            event.database = "mydbname"
+
+    ctx = testing.Context(Misuse, meta=META, juju_version=JUJU_36, unit_id=1)
+    rel = relation()
+    with pytest.raises(testing.errors.UncaughtCharmError, match="is not the leader") as info:
+        ctx.run(ctx.on.relation_joined(rel, remote_unit=0), testing.State(relations={rel}))
+    assert isinstance(info.value.__cause__, pgsql.NotLeaderError)
+
+
+def test_lost_stored_state_tells_again_without_a_write() -> None:
+    ctx = testing.Context(Recorder, meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    state, _ = run_changed(ctx, state, rel_id, Provider())
+    bag = dict(state.get_relation(rel_id).local_app_data)
+    fresh = dataclasses.replace(state, stored_states=[])  # a re-created pod
+    with ctx(ctx.on.update_status(), fresh) as mgr:
+        out = mgr.run()
+        assert mgr.charm.db.is_ready()
+    assert dict(out.get_relation(rel_id).local_app_data) == bag
+    out, charm = run_changed(ctx, out, rel_id, Provider())
+    # told from scratch, joined first (a 1.x charm requests there), without a rewrite
+    assert names(charm)[:3] == [
+        "DatabaseRelationJoinedEvent",
+        "MasterAvailableEvent",
+        "MasterChangedEvent",
+    ]
+    assert dict(out.get_relation(rel_id).local_app_data) == bag
+
+
+def test_juju4_leader_without_peer_or_leader_get() -> None:
+    ctx = testing.Context(Setter, meta=META, juju_version="4.0.0")
+    state, rel_id = started(ctx)
+    out, charm = run_changed(ctx, state, rel_id, Provider())
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml", "charmed_read"])]
+    assert out.get_relation(rel_id).local_app_data["database"] == "mydbname"
+
+
+def test_a_deferred_master_changed_reads_the_rotated_password_when_it_runs_again() -> None:
+    class Deferring(Recorder):
+        KW: ClassVar[Dict[str, Any]] = {"database": "mydbname"}
+        first = True
+
+        def _record(self, event: pgsql.PostgreSQLRelationEvent) -> None:
+            super()._record(event)
+            if isinstance(event, pgsql.MasterChangedEvent) and Deferring.first:
+                Deferring.first = False
+                event.defer()
+
+    ctx = testing.Context(Deferring, meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    state, _ = run_changed(ctx, state, rel_id, Provider())
+    assert len(state.deferred) == 1
+    rotated = Provider(password=NEW_PASSWORD)
+    state = dataclasses.replace(state, secrets=secrets(Provider(), latest=rotated))
+    with ctx(ctx.on.secret_changed(state.get_secret(id=USER_SECRET)), state) as mgr:
+        out = mgr.run()
+        charm: Recorder = mgr.charm
+    masters = [s[1] for s in charm.seen if s[0] == "MasterChangedEvent"]
+    assert masters
+    assert all(m is not None and m.password == NEW_PASSWORD for m in masters)
+    assert not out.deferred

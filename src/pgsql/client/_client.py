@@ -439,13 +439,26 @@ class PostgreSQLClient(ops.framework.Object):
             return self._secrets[key]
         content: Optional[Dict[str, str]]
         try:
-            content = dict(self.model.get_secret(id=uri).get_content())
+            secret = self.model.get_secret(id=uri)
+            if not self._handled and self._changed_secret() == key:
+                # secret-changed for it, read before our handler (a deferred event re-run
+                # first): see the new revision, as the handler will
+                content = dict(secret.get_content(refresh=True))
+            else:
+                content = dict(secret.get_content())
         except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
             # not granted yet ("permission denied"), or removed: not ready, not an error
             self.log.debug("secret %s not readable: %s", key, type(e).__name__)
             content = None
         self._secrets[key] = content
         return content
+
+    @staticmethod
+    def _changed_secret() -> str:
+        """The secret this hook is the secret-changed hook of ("" in other hooks)."""
+        if not os.environ.get("JUJU_DISPATCH_PATH", "").endswith("secret-changed"):
+            return ""
+        return _secret_key(os.environ.get("JUJU_SECRET_ID", ""))
 
     def _served(self, relation: Relation, readiness: Readiness) -> Readiness:
         """With several endpoints related at once, only the oldest relation is served."""
