@@ -65,6 +65,24 @@ relation-changed on the units that see it; units take turns) until nothing chang
     assert model.unit("mycharm/1").status.name == "active"
     model.config("postgresql", primary=1)  # config-changed everywhere, then until quiet
 
+The ``postgresql_client`` interface (Charmed PostgreSQL's and PgBouncer's ``database``
+endpoint; PostgreSQL 16 speaks nothing else): :class:`Provider` describes the provider, one of
+:data:`KINDS` (:data:`POSTGRESQL_VM`, :data:`POSTGRESQL_K8S`, :data:`PGBOUNCER_VM`,
+:data:`PGBOUNCER_K8S`), in one of :data:`PROVIDER_STATES` (:data:`NOT_ANSWERED`,
+:data:`SECRET_NOT_GRANTED`, :data:`ANSWERED`, :data:`GONE`), with Juju secrets or in clear,
+TLS on or off, its password rotated (:meth:`Provider.rotated`); the helpers put it and its
+secrets on your unit's relation::
+
+    provider = pgt.Provider(kind=pgt.POSTGRESQL_VM, units=3)
+    db, secrets = pgt.scenario_provider_relation(provider, client)
+    state = testing.State(leader=True, relations={db}, secrets=secrets)
+    out = ctx.run(ctx.on.relation_changed(db, remote_unit=0), state)
+    out = pgt.scenario_provider_apply(ctx, out, provider.rotated(), client)  # secret-changed
+    assert pgt.provider_requested(out).database == "mydb"
+
+    rel_id = pgt.harness_provider_relation(harness, provider)  # Harness: secrets granted
+    pgt.harness_provider_move(harness, rel_id, provider.rotated())
+
 This package imports without Scenario installed; only the ``scenario_*`` helpers and
 :class:`Model`'s units need it.
 """
@@ -76,6 +94,30 @@ from .. import protocol as protocol
 from ..connstr import ConnectionString as ConnectionString
 from ..protocol import Request as Request
 from ._juju import App, HookRun, HookStormError, Integration, Model, ModelError, Unit
+from ._postgresql_client import (
+    ANSWERED,
+    KINDS,
+    MODEL_UUID,
+    NOT_ANSWERED,
+    PGBOUNCER_K8S,
+    PGBOUNCER_VM,
+    POSTGRESQL_K8S,
+    POSTGRESQL_VM,
+    PROVIDER_STATES,
+    SECRET_NOT_GRANTED,
+    TLS_CA,
+    Provider,
+    ProviderBags,
+    ProviderRelation,
+    ProviderRequest,
+    harness_provider_move,
+    harness_provider_relation,
+    harness_provider_requested,
+    provider_requested,
+    scenario_provider_apply,
+    scenario_provider_move,
+    scenario_provider_relation,
+)
 from ._relations import (
     APP_BAGS,
     FAILOVER,
@@ -104,15 +146,26 @@ from ._relations import (
 )
 
 __all__ = [
+    "ANSWERED",
     "APP_BAGS",
     "FAILOVER",
     "FLAVOURS",
     "GONE",
     "JOINED",
+    "KINDS",
+    "MODEL_UUID",
+    "NOT_ANSWERED",
     "NOT_GRANTED",
+    "PGBOUNCER_K8S",
+    "PGBOUNCER_VM",
+    "POSTGRESQL_K8S",
+    "POSTGRESQL_VM",
+    "PROVIDER_STATES",
     "READY",
+    "SECRET_NOT_GRANTED",
     "STATES",
     "PASSWORD",
+    "TLS_CA",
     "UNIT_BAGS",
     "App",
     "Client",
@@ -121,18 +174,29 @@ __all__ = [
     "Integration",
     "Model",
     "ModelError",
+    "Provider",
+    "ProviderBags",
+    "ProviderRelation",
+    "ProviderRequest",
     "Server",
     "ServerBags",
     "Unit",
     "harness_move",
+    "harness_provider_move",
+    "harness_provider_relation",
+    "harness_provider_requested",
     "harness_relation",
     "harness_requested",
     "juju_keys",
     "peer_share",
+    "provider_requested",
     "relation_of",
     "requested",
     "scenario_apply",
     "scenario_move",
     "scenario_peer_relation",
+    "scenario_provider_apply",
+    "scenario_provider_move",
+    "scenario_provider_relation",
     "scenario_relation",
 ]
