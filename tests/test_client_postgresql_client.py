@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import ops
 import ops.charm
 import ops.framework
 import pytest
+import yaml
 from provider_double import (
     CA,
     NEW_CA,
@@ -693,3 +696,33 @@ def test_a_deferred_master_changed_reads_the_rotated_password_when_it_runs_again
     assert masters
     assert all(m is not None and m.password == NEW_PASSWORD for m in masters)
     assert not out.deferred
+
+
+# -- docs/migration.md, as written ----------------------------------------------------------------
+
+
+def _migration_doc() -> Tuple[Dict[str, Any], str]:
+    text = (Path(__file__).parent.parent / "docs" / "migration.md").read_text()
+    meta_block = re.search(r"```yaml\n(requires:.*?)```", text, flags=re.DOTALL)
+    code_block = re.search(r"# after\n(.*?)\n```", text, flags=re.DOTALL)
+    assert meta_block is not None
+    assert code_block is not None
+    meta: Dict[str, Any] = {"name": "myapp", **yaml.safe_load(meta_block.group(1))}
+    return meta, code_block.group(1).strip()
+
+
+@pytest.mark.filterwarnings(DEPRECATED)
+def test_the_migration_doc_turns_the_seed_charm_into_one_serving_both_endpoints() -> None:
+    meta, line = _migration_doc()
+    assert line == 'self.db = pgsql.PostgreSQLClient(self, ("db", "database"))'
+    old = "pgsql.PostgreSQLClient(self, 'db')"
+    charm = seed_charm("ops.lib.use", replace=(old, line[len("self.db = ") :]))
+    ctx = testing.Context(charm, meta=meta, juju_version=JUJU_36)
+    rel = relation(endpoint="database")
+    state = testing.State(leader=True, relations={rel})
+    state = ctx.run(ctx.on.relation_created(rel), state)
+    state = ctx.run(ctx.on.relation_joined(state.get_relation(rel.id), remote_unit=0), state)
+    assert state.get_relation(rel.id).local_app_data["database"] == "mydbname"
+    state = provide(state, state.get_relation(rel.id), Provider())
+    state = ctx.run(ctx.on.relation_changed(state.get_relation(rel.id), remote_unit=0), state)
+    assert pgsql.ConnectionString(_seed_state(state)["db_conn_str"]).password == PASSWORD

@@ -63,12 +63,12 @@ def seed_source() -> str:
 _counter = [0]
 
 
-def seed_charm(via: str = "ops.lib.use") -> Any:
+def seed_charm(via: str = "ops.lib.use", replace: Optional[Tuple[str, str]] = None) -> Any:
     """Build the seed example's ``MyCharm`` class from its verbatim source.
 
     ``via="ops.lib.use"`` runs it as written (the caller filters ops' DeprecationWarning);
     ``via="import pgsql"`` replaces ``ops.lib.use`` by a function returning the top-level
-    module, the way some charms' tests do.
+    module, the way some charms' tests do. ``replace`` is ``(old, new)`` text to replace in it.
     """
     _counter[0] += 1
     name = f"seed_example_{_counter[0]}"
@@ -83,7 +83,11 @@ def seed_charm(via: str = "ops.lib.use") -> Any:
         namespace["ops"] = types.SimpleNamespace(
             lib=fake_lib, charm=ops.charm, framework=ops.framework
         )
-    exec(compile(seed_source(), str(SEED), "exec"), namespace)
+    source = seed_source()
+    if replace is not None:  # a documented one-line change
+        assert replace[0] in source
+        source = source.replace(*replace)
+    exec(compile(source, str(SEED), "exec"), namespace)
     return namespace["MyCharm"]
 
 
