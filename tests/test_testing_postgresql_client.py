@@ -11,12 +11,13 @@ import json
 import subprocess
 import sys
 import textwrap
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 import ops
 import ops.testing
 import pytest
 
+import pgsql
 from pgsql import ConnectionString, Request, protocol
 from pgsql import testing as pgt
 from pgsql.protocol import Readiness
@@ -697,3 +698,312 @@ def test_harness_plaintext_and_pgbouncer(probe_harness: Any) -> None:
     charm.seen.clear()
     pgt.harness_provider_move(harness, rel_id, provider.evolve(subordinate_ready=True).rotated())
     assert charm.seen == [("database_relation_changed", f"{pgt.PASSWORD}-1")]
+
+
+# ---- the helpers with the real client -------------------------------------------------------
+
+DB_EVENTS = (*protocol.EVENT_NAMES, "database_relation_joined", "database_relation_broken")
+Seen = Tuple[str, Optional[ConnectionString], List[ConnectionString], Optional[str]]
+
+
+class DbCharm(ops.charm.CharmBase):
+    """``pgsql.PostgreSQLClient(self, "database")`` on ``interface: postgresql_client``.
+
+    Asks for ``mydb`` the 1.x way (the leader sets ``event.database`` in
+    database_relation_joined); records every client event and what it carried.
+    """
+
+    def __init__(self, framework: ops.framework.Framework):
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "database")
+        self.seen: List[Seen] = []
+        for name in DB_EVENTS:
+            framework.observe(getattr(self.db.on, name), self._record)
+        framework.observe(self.db.on.database_relation_joined, self._on_joined)
+        if hasattr(self.on, "collect_unit_status"):
+            framework.observe(self.on.collect_unit_status, self._on_collect)
+
+    def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
+        if self.unit.is_leader():
+            event.database = "mydb"
+
+    def _record(self, event: ops.framework.EventBase) -> None:
+        if isinstance(event, pgsql.PostgreSQLRelationEvent):
+            self.seen.append(
+                (type(event).__name__, event.master, list(event.standbys), event.tls_ca)
+            )
+        else:
+            self.seen.append((type(event).__name__, None, [], None))
+
+    def _on_collect(self, event: Any) -> None:
+        r = self.db.readiness()
+        if r is None:
+            event.add_status(ops.model.BlockedStatus("no database"))
+        elif r.ready:
+            event.add_status(ops.model.ActiveStatus())
+        else:
+            event.add_status(ops.model.WaitingStatus(r.why))
+
+
+class DeclaredDbCharm(DbCharm):
+    """The same charm, requesting declaratively: ``PostgreSQLClient(..., database="mydb")``."""
+
+    def __init__(self, framework: ops.framework.Framework):
+        ops.charm.CharmBase.__init__(self, framework)
+        self.db = pgsql.PostgreSQLClient(self, "database", database="mydb")
+        self.seen = []
+        for name in DB_EVENTS:
+            framework.observe(getattr(self.db.on, name), self._record)
+        if hasattr(self.on, "collect_unit_status"):
+            framework.observe(self.on.collect_unit_status, self._on_collect)
+
+
+class DbScenario:
+    """A Context for ``charm`` that keeps every client event its runs emitted."""
+
+    def __init__(self, charm: Type[DbCharm] = DbCharm, **kw: Any) -> None:
+        self.seen: List[Seen] = []
+        testing: Any = ops.testing
+        outer = self
+
+        class Charm(charm):
+            def _record(self, event: ops.framework.EventBase) -> None:
+                super()._record(event)
+                outer.seen.append(self.seen[-1])
+
+        self.ctx = testing.Context(Charm, meta=PROBE_META, **kw)
+
+    def take(self, joined: bool = False) -> List[Seen]:
+        """What was emitted since the last call (``database_relation_joined`` only if asked:
+        the client emits it at the first relation event it sees, once per relation)."""
+        seen, self.seen = self.seen, []
+        return [s for s in seen if joined or s[0] != "DatabaseRelationJoinedEvent"]
+
+    def names(self) -> List[str]:
+        return [s[0] for s in self.take()]
+
+
+def reasons_of(status: Any) -> str:
+    return f"{status.name}: {status.message}"
+
+
+@needs_scenario
+@pytest.mark.parametrize("charm", [DbCharm, DeclaredDbCharm], ids=["setter", "declared"])
+def test_client_answered_rotated_tls_gone_scenario(charm: Type[DbCharm]) -> None:
+    testing: Any = ops.testing
+    run = DbScenario(charm)
+    ctx = run.ctx
+    client = pgt.Client(request=MYDB)
+    provider = pgt.Provider(units=3)
+    db, _ = pgt.scenario_provider_relation(
+        provider.evolve(state=pgt.NOT_ANSWERED), client, published=False
+    )
+    out = ctx.run(ctx.on.relation_created(db), testing.State(leader=True, relations={db}))
+    out = ctx.run(ctx.on.relation_joined(pgt.relation_of(out, "database"), remote_unit=0), out)
+    assert pgt.provider_requested(out) == pgt.ProviderRequest.of(MYDB)
+    assert [s[0] for s in run.take(joined=True)] == ["DatabaseRelationJoinedEvent"]
+    assert out.unit_status.name == "waiting"
+
+    # answered: the app bag changes (relation-changed), the secrets are granted
+    out = pgt.scenario_provider_apply(ctx, out, provider, client)
+    seen = run.take()
+    assert [s[0] for s in seen][:2] == ["MasterAvailableEvent", "MasterChangedEvent"]
+    master = provider.master(client, relation_id=db.id)
+    assert seen[0][1] == master
+    assert seen[0][1] is not None
+    assert seen[0][1].password == pgt.PASSWORD
+    assert seen[0][2] == provider.standby_list(client, relation_id=db.id)
+    assert [s.host for s in seen[0][2]] == ["198.51.100.11", "198.51.100.12"]
+    assert out.unit_status == testing.ActiveStatus()
+
+    # a rotated password: secret-changed only, master_changed with the new password
+    rotated = provider.rotated()
+    out = pgt.scenario_provider_apply(ctx, out, rotated, client)
+    seen = run.take()
+    assert seen[0][0] == "MasterChangedEvent"
+    assert seen[0][1] == rotated.master(client, relation_id=db.id)
+    assert seen[0][1] is not None
+    assert seen[0][1].password == f"{pgt.PASSWORD}-1"
+    assert out.unit_status == testing.ActiveStatus()
+
+    # TLS on with a CA: the tls secret gets a new revision; the CA rides on the events
+    tls = rotated.evolve(tls=True)
+    out = pgt.scenario_provider_apply(ctx, out, tls, client)
+    seen = run.take()
+    assert seen[0][0] == "MasterChangedEvent"
+    assert seen[0][3] == pgt.TLS_CA
+
+    # withdrawn: master_gone
+    out = pgt.scenario_provider_apply(ctx, out, tls.evolve(state=pgt.GONE), client)
+    assert "MasterGoneEvent" in run.names()
+    assert out.unit_status.name == "waiting"
+    logged = "\n".join(str(line) for line in ctx.juju_log)
+    assert pgt.PASSWORD not in logged
+
+
+@needs_scenario
+def test_client_secret_not_granted_then_granted_scenario() -> None:
+    testing: Any = ops.testing
+    run = DbScenario(DeclaredDbCharm)
+    ctx = run.ctx
+    client = pgt.Client(request=MYDB)
+    provider = pgt.Provider(kind=pgt.POSTGRESQL_K8S, state=pgt.SECRET_NOT_GRANTED)
+    db, secrets = pgt.scenario_provider_relation(provider, client)
+    out = ctx.run(
+        ctx.on.relation_changed(db, remote_unit=0),
+        testing.State(leader=True, relations={db}, secrets=secrets),
+    )
+    assert run.names() == []
+    assert out.unit_status.name == "waiting"
+    assert "not granted" in out.unit_status.message
+
+    # the grant runs no hook; the next hook's readiness is ready
+    out = pgt.scenario_provider_apply(ctx, out, provider.evolve(state=pgt.ANSWERED), client)
+    assert run.names() == []
+    with ctx(ctx.on.update_status(), out) as mgr:
+        out = mgr.run()
+        r = mgr.charm.db.readiness()
+    assert r is not None
+    assert r.ready
+    assert r.master == provider.master(client, relation_id=db.id)
+    assert out.unit_status == testing.ActiveStatus()
+    # the next relation event tells the charm
+    out = pgt.scenario_provider_apply(
+        ctx, out, provider.evolve(state=pgt.ANSWERED, units=2), client
+    )
+    assert "MasterAvailableEvent" in run.names()
+
+
+@needs_scenario
+def test_client_pgbouncer_subordinate_scenario() -> None:
+    testing: Any = ops.testing
+    run = DbScenario(DeclaredDbCharm)
+    ctx = run.ctx
+    client = pgt.Client(request=MYDB)
+    provider = pgt.Provider(kind=pgt.PGBOUNCER_VM, subordinate_ready=False)
+    db, secrets = pgt.scenario_provider_relation(provider, client)
+    with ctx(
+        ctx.on.relation_changed(db, remote_unit=0),
+        testing.State(leader=True, relations={db}, secrets=secrets),
+    ) as mgr:
+        out = mgr.run()
+        r = mgr.charm.db.readiness()
+    assert r is not None
+    assert not r.ready
+    assert [x.code for x in r.reasons if x.blocking] == [protocol.SUBORDINATE_NOT_READY]
+    assert run.names() == []
+    out = pgt.scenario_provider_apply(ctx, out, provider.evolve(subordinate_ready=True), client)
+    seen = run.take()
+    assert seen[0][0] == "MasterAvailableEvent"
+    assert seen[0][1] == provider.master(client, relation_id=db.id)
+    assert seen[0][1] is not None
+    assert (seen[0][1].host, seen[0][1].port) == ("localhost", "6432")
+    assert [s.dbname for s in seen[0][2]] == ["mydb_readonly"]
+
+
+@needs_scenario
+def test_client_plaintext_juju_29_and_non_leader_scenario() -> None:
+    testing: Any = ops.testing
+    run = DbScenario(DeclaredDbCharm, juju_version="2.9.50", unit_id=1)
+    ctx = run.ctx
+    client = pgt.Client(units=2, unit=1, request=MYDB)
+    provider = pgt.Provider(kind=pgt.PGBOUNCER_K8S, secrets=False, version="14.12")
+    db, secrets = pgt.scenario_provider_relation(provider, client)
+    assert secrets == []
+    out = ctx.run(ctx.on.relation_changed(db, remote_unit=0), testing.State(relations={db}))
+    seen = run.take()
+    assert seen[0][0] == "MasterAvailableEvent"
+    assert seen[0][1] == provider.master(client, relation_id=db.id)
+    assert seen[0][1] is not None
+    assert seen[0][1].user == f"relation-{db.id}"
+    assert out.unit_status == testing.ActiveStatus()
+    # rotation in clear is a bag change: relation-changed
+    out = pgt.scenario_provider_apply(ctx, out, provider.rotated(), client)
+    seen = run.take()
+    assert seen[0][0] == "MasterChangedEvent"
+    assert seen[0][1] is not None
+    assert seen[0][1].password == f"{pgt.PASSWORD}-1"
+
+
+# ---- Harness with the real client -----------------------------------------------------------
+
+DB_META_YAML = """
+name: myapp
+requires:
+  database: {interface: postgresql_client}
+"""
+
+
+@pytest.fixture(params=[DbCharm, DeclaredDbCharm], ids=["setter", "declared"])
+def db_harness(request: Any) -> Any:
+    h = ops.testing.Harness(request.param, meta=DB_META_YAML)
+    h.set_leader(True)
+    h.begin()
+    yield h
+    h.cleanup()
+
+
+def test_client_harness_answered_rotated_gone(db_harness: Any) -> None:
+    harness = db_harness
+    charm: DbCharm = harness.charm
+    provider = pgt.Provider(units=2)
+    rel_id = pgt.harness_provider_relation(harness, provider)
+    assert pgt.harness_provider_requested(harness, rel_id) == pgt.ProviderRequest.of(MYDB)
+    master = provider.master(CLIENT, relation_id=rel_id)
+    assert charm.db.is_ready()
+    assert charm.db.master() == master
+    assert charm.db.standbys() == provider.standby_list(CLIENT, relation_id=rel_id)
+    available = [s for s in charm.seen if s[0] == "MasterAvailableEvent"]
+    assert len(available) == 1
+    assert available[0][1] == master
+
+    charm.seen.clear()
+    pgt.harness_provider_move(harness, rel_id, provider.rotated())
+    assert charm.seen[0][0] == "MasterChangedEvent"
+    assert charm.seen[0][1] == provider.rotated().master(CLIENT, relation_id=rel_id)
+    assert charm.db.master() == provider.rotated().master(CLIENT, relation_id=rel_id)
+
+    charm.seen.clear()
+    pgt.harness_provider_move(harness, rel_id, provider.rotated().evolve(tls=True))
+    assert charm.seen[0][0] == "MasterChangedEvent"
+    assert charm.seen[0][3] == pgt.TLS_CA
+    assert charm.db.tls_ca() == pgt.TLS_CA
+
+    charm.seen.clear()
+    pgt.harness_provider_move(harness, rel_id, provider.evolve(state=pgt.GONE))
+    assert "MasterGoneEvent" in [s[0] for s in charm.seen]
+    assert not charm.db.is_ready()
+
+
+def test_client_harness_secret_not_granted(db_harness: Any) -> None:
+    harness = db_harness
+    charm: DbCharm = harness.charm
+    provider = pgt.Provider(state=pgt.SECRET_NOT_GRANTED)
+    rel_id = pgt.harness_provider_relation(harness, provider)
+    r = charm.db.readiness()
+    assert r is not None
+    assert not r.ready
+    assert {x.code for x in r.reasons if x.blocking} == {protocol.SECRET_NOT_GRANTED}
+    assert "MasterAvailableEvent" not in [s[0] for s in charm.seen]
+    charm.seen.clear()
+    pgt.harness_provider_move(harness, rel_id, provider.evolve(state=pgt.ANSWERED))
+    assert charm.seen == []  # a grant runs no hook
+    # the next relation event (a second provider unit) tells the charm
+    answered = provider.evolve(state=pgt.ANSWERED, units=2)
+    pgt.harness_provider_move(harness, rel_id, answered)
+    assert "MasterAvailableEvent" in [s[0] for s in charm.seen]
+    assert charm.db.master() == answered.master(CLIENT, relation_id=rel_id)
+
+
+def test_client_harness_pgbouncer_subordinate(db_harness: Any) -> None:
+    harness = db_harness
+    charm: DbCharm = harness.charm
+    provider = pgt.Provider(kind=pgt.PGBOUNCER_VM, subordinate_ready=False)
+    rel_id = pgt.harness_provider_relation(harness, provider)
+    r = charm.db.readiness()
+    assert r is not None
+    assert [x.code for x in r.reasons if x.blocking] == [protocol.SUBORDINATE_NOT_READY]
+    pgt.harness_provider_move(harness, rel_id, provider.evolve(subordinate_ready=True))
+    assert charm.db.is_ready()
+    assert [s.dbname for s in charm.db.standbys()] == ["mydb_readonly"]
+    assert "MasterAvailableEvent" in [s[0] for s in charm.seen]
