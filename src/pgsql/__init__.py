@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover - the lazy imports below, spelt out for ty
     from . import client as client
     from . import protocol as protocol
     from . import server as server
+    from . import server_postgresql_client as server_postgresql_client
     from .client import (
         LEADER_KEY,
         DatabaseAvailableEvent,
@@ -62,6 +63,12 @@ if TYPE_CHECKING:  # pragma: no cover - the lazy imports below, spelt out for ty
         ClientRequestChangedEvent,
         PostgreSQLServer,
         PostgreSQLServerEvents,
+    )
+    from .server_postgresql_client import (
+        DatabaseProvider,
+        DatabaseProviderEvents,
+        DatabaseRequestChangedEvent,
+        RequirerRelationBrokenEvent,
     )
 
 __version__ = "2.0.0"
@@ -98,6 +105,10 @@ __all__ = [
     "PostgreSQLServerEvents",
     "ClientRequestChangedEvent",
     "ClientRelationBrokenEvent",
+    "DatabaseProvider",
+    "DatabaseProviderEvents",
+    "DatabaseRequestChangedEvent",
+    "RequirerRelationBrokenEvent",
 ]
 
 _LAZY = {
@@ -118,8 +129,21 @@ _LAZY = {
     "PostgreSQLServerEvents": "server",
     "ClientRequestChangedEvent": "server",
     "ClientRelationBrokenEvent": "server",
+    "DatabaseProvider": "server_postgresql_client",
+    "DatabaseProviderEvents": "server_postgresql_client",
+    "DatabaseRequestChangedEvent": "server_postgresql_client",
+    "RequirerRelationBrokenEvent": "server_postgresql_client",
 }
-_SUBMODULES = {"client", "connstr", "protocol", "server", "testing", "doctor", "cli"}
+_SUBMODULES = {
+    "client",
+    "connstr",
+    "protocol",
+    "server",
+    "server_postgresql_client",
+    "testing",
+    "doctor",
+    "cli",
+}
 
 
 def __getattr__(name: str) -> Any:
