@@ -631,3 +631,102 @@ def test_constructor_needs_a_postgresql_client_provides_endpoint(
             h.begin()
     finally:
         h.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# The round trip: this provider, and a charm using pgsql.PostgreSQLClient(self, "database")
+# ---------------------------------------------------------------------------------------------
+
+CLIENT_META: Dict[str, Any] = {
+    "name": "myapp",
+    "requires": {"database": {"interface": "postgresql_client", "limit": 1}},
+}
+
+
+class ClientCharm(ops.charm.CharmBase):
+    """A declarative client on ``database``; records the masters it is told of."""
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "database", database="mydb", roles=["charmed_dml"])
+        self.masters: List[Optional[ConnectionString]] = []
+        framework.observe(self.db.on.master_changed, self._on_master_changed)
+
+    def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
+        self.masters.append(event.master)
+
+
+def _client_sees(provider_out: Any, provider_rel_id: int, client_state: Any) -> Any:
+    """The client's state once the provider's bag and secrets (granted) reached it."""
+    published = provider_out.get_relation(provider_rel_id)
+    rel = next(iter(client_state.relations))
+    rel = dataclasses.replace(
+        rel, remote_app_data=dict(published.local_app_data), remote_units_data={0: {}}
+    )
+    # what the requirer can read: the provider's secrets, granted (content as last seen)
+    known = {s.id: s for s in client_state.secrets}
+    secrets = {
+        known.get(s.id)
+        or testing.Secret(dict(s.latest_content), id=s.id, latest_content=dict(s.latest_content))
+        for s in provider_out.secrets
+    }
+    return dataclasses.replace(client_state, relations={rel}, secrets=secrets)
+
+
+@needs_scenario
+def test_round_trip_with_the_real_client_including_a_rotation() -> None:
+    client_ctx = testing.Context(ClientCharm, meta=CLIENT_META, juju_version=JUJU_36)
+    client_rel = testing.Relation("database", interface="postgresql_client", remote_app_name="pg")
+    client = client_ctx.run(
+        client_ctx.on.relation_created(client_rel),
+        testing.State(leader=True, relations={client_rel}),
+    )
+    request_bag = dict(client.get_relation(client_rel.id).local_app_data)
+    assert request_bag["database"] == "mydb"
+
+    # The provider reads what the client wrote and answers in a secret.
+    ProviderCharm.tls = True
+    provider, charm, rel_id = _run(bag=request_bag)
+    assert [s[2] for s in charm.seen] == [
+        DatabaseRequest("mydb", ("charmed_dml",), REQUESTED_SECRETS)
+    ]
+    assert PASSWORD not in _everything(provider)
+
+    # The client is ready with the right connection strings.
+    state = _client_sees(provider, rel_id, client)
+    rel = next(iter(state.relations))
+    with client_ctx(client_ctx.on.relation_changed(rel, remote_unit=0), state) as mgr:
+        client = mgr.run()
+        seen: ClientCharm = mgr.charm
+        readiness = seen.db.readiness()
+    assert readiness is not None
+    assert readiness.ready, readiness.why
+    assert readiness.master == MASTER
+    assert readiness.standbys == (STANDBY,)
+    assert (readiness.version, readiness.database, readiness.tls_ca) == ("16.4", "mydb", CA)
+    assert seen.masters == [MASTER]
+
+    # The provider rotates the password: the secret changes, the client follows it.
+    ProviderCharm.password = NEW_PASSWORD
+    rotated, _, _ = _publish_again(provider)
+    assert dict(rotated.get_relation(rel_id).local_app_data) == dict(
+        provider.get_relation(rel_id).local_app_data
+    )
+    user_id = rotated.get_relation(rel_id).local_app_data["secret-user"]
+    new_content = dict(rotated.get_secret(id=user_id).latest_content)
+    old = client.get_secret(id=user_id)
+    state = dataclasses.replace(
+        client,
+        secrets={
+            *(s for s in client.secrets if s.id != user_id),
+            dataclasses.replace(old, latest_content=new_content),
+        },
+    )
+    with client_ctx(client_ctx.on.secret_changed(state.get_secret(id=user_id)), state) as mgr:
+        mgr.run()
+        seen = mgr.charm
+        readiness = seen.db.readiness()
+    assert readiness is not None
+    assert readiness.ready, readiness.why
+    assert readiness.master == MASTER.replace(password=NEW_PASSWORD)
+    assert seen.masters == [MASTER.replace(password=NEW_PASSWORD)]
