@@ -11,6 +11,8 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 import ops
@@ -1007,3 +1009,51 @@ def test_client_harness_pgbouncer_subordinate(db_harness: Any) -> None:
     assert charm.db.is_ready()
     assert [s.dbname for s in charm.db.standbys()] == ["mydb_readonly"]
     assert "MasterAvailableEvent" in [s[0] for s in charm.seen]
+
+
+# ---- docs/testing.md's postgresql_client examples -------------------------------------------
+
+
+def _doc_examples() -> List[str]:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text()
+    section = text.split("\n## The `postgresql_client` interface: `pgt.Provider`\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+def test_docs_examples_are_there() -> None:
+    scenario, harness = _doc_examples()
+    assert "scenario_provider_relation" in scenario
+    assert "harness_provider_relation" in harness
+
+
+@needs_scenario
+def test_docs_scenario_example_runs() -> None:
+    testing: Any = ops.testing
+
+    def context(charm: Any, **kw: Any) -> Any:
+        # the docs' charm reads its metadata from charmcraft.yaml; this one has none
+        return testing.Context(charm, meta=PROBE_META, **kw)
+
+    doc_testing = SimpleNamespace(
+        Context=context, State=testing.State, ActiveStatus=testing.ActiveStatus
+    )
+    namespace: Dict[str, Any] = {"pgt": pgt, "Request": Request, "MyCharm": DeclaredDbCharm}
+    exec(_doc_examples()[0], namespace)
+    namespace["testing"] = doc_testing  # after the example's own "from ops import testing"
+    namespace["test_postgresql_client"]()
+    namespace["test_postgresql_client_secret_not_granted"]()
+
+
+def test_docs_harness_example_runs() -> None:
+    def harness_of(charm: Any) -> Any:
+        return ops.testing.Harness(charm, meta=DB_META_YAML)
+
+    namespace: Dict[str, Any] = {
+        "pgt": pgt,
+        "Request": Request,
+        "MyCharm": DeclaredDbCharm,
+        "Harness": harness_of,
+    }
+    exec(_doc_examples()[1], namespace)
+    namespace["harness"].cleanup()
