@@ -1,4 +1,4 @@
-"""``pgsql doctor``: explain a live ``pgsql`` relation from ``juju show-unit`` output.
+"""``pgsql doctor``: explain live PostgreSQL relations from ``juju show-unit`` output.
 
 Feed it the ``juju show-unit`` output of the client unit and the server units (YAML or JSON,
 files or stdin)::
@@ -13,22 +13,33 @@ documents (which application's data ``application-data`` holds depends on the Ju
 adds operator advice for causes the client cannot see from its side (a server blocked on a
 request, an extension syntax the server misreads).
 
+For every ``postgresql_client`` relation it tells what was requested (database,
+``extra-user-roles``, ``requested-secrets``, ``external-node-connectivity``, extensions the
+interface cannot carry), which secrets the provider references, what it published, a password
+left in clear, the PgBouncer subordinate's state; the verdict comes from
+:func:`pgsql.protocol.evaluate_client`, with each referenced secret handed in as unreadable
+(``show-unit`` never shows a secret's content: :data:`SECRET_NOT_VISIBLE`).
+
 Exit status: 0 every relation examined is ready, 1 something is not ready or cannot be told
 from the input, 2 the input is not usable.
 
 Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
 :mod:`pgsql.protocol`):
 
-- ``_bags``: what a databag's keys tell: written by a server or a client, ``pgsql`` at all.
+- ``_bags``: what a databag's keys tell: written by a server or a client, of which interface
+  (:data:`~pgsql.doctor._bags.PGSQL`, :data:`~pgsql.doctor._bags.POSTGRESQL_CLIENT` kinds).
 - ``_read``: ``show-unit`` documents (YAML or JSON, every Juju version's shape) into units and
   their relation-info items; :class:`InputError` for anything else.
 - ``_group``: the items of all units matched into relations; which side is the server; each
   relation's unit and application databags under one reading of ``application-data``.
 - ``_mask``: how values from the input are shown: masked (:func:`target`, :func:`redact`).
-- ``_judge``: one client unit on one relation: :func:`pgsql.protocol.evaluate`'s verdict plus the
-  doctor-only findings and reason codes (:class:`UnitVerdict`).
-- ``_diagnose``: :func:`diagnose`: every ``pgsql`` relation under each possible reading of
-  ``application-data``, into a :class:`Diagnosis` and its exit status.
+- ``_judge``: one client unit on one ``pgsql`` relation: :func:`pgsql.protocol.evaluate`'s
+  verdict plus the doctor-only findings and reason codes (:class:`UnitVerdict`).
+- ``_postgresql_client``: one ``postgresql_client`` relation: the request as written
+  (:class:`WireRequest`), what the provider published (:class:`ProviderView`), the relation's
+  findings, and each requirer unit's verdict from :func:`pgsql.protocol.evaluate_client`.
+- ``_diagnose``: :func:`diagnose`: every ``pgsql`` and ``postgresql_client`` relation under each
+  possible reading of ``application-data``, into a :class:`Diagnosis` and its exit status.
 - ``_render``: the report as text (:func:`render`) or JSON (:func:`to_json`).
 - ``_cli``: the command line, ``pgsql doctor`` (:func:`add_arguments`, :func:`run`).
 
@@ -58,9 +69,11 @@ from ..protocol import unit_sort_key as unit_sort_key
 from ._bags import Bag
 from ._cli import add_arguments, run
 from ._diagnose import (
+    CLIENT_INTERFACE,
     EXIT_BAD_INPUT,
     EXIT_NOT_READY,
     EXIT_READY,
+    PGSQL_INTERFACE,
     Diagnosis,
     RelationReport,
     diagnose,
@@ -87,6 +100,14 @@ from ._judge import (
     UnitVerdict,
 )
 from ._mask import redact, target
+from ._postgresql_client import (
+    LIKELY_V1_REQUEST,
+    PLAINTEXT_PASSWORD,
+    SECRET_NOT_VISIBLE,
+    SECRETS_NOT_REQUESTED,
+    ProviderView,
+    WireRequest,
+)
 from ._read import InputError, load_documents, parse_units
 from ._render import render, to_json
 
@@ -101,8 +122,10 @@ __all__ = [
     "Bag",
     "Diagnosis",
     "InputError",
+    "ProviderView",
     "RelationReport",
     "UnitVerdict",
+    "WireRequest",
     "diagnose",
     "load_documents",
     "parse_units",
@@ -110,7 +133,9 @@ __all__ = [
     "render",
     "target",
     "to_json",
-    # verdicts, application-data orientations, doctor-only reason codes
+    # interfaces, verdicts, application-data orientations, doctor-only reason codes
+    "CLIENT_INTERFACE",
+    "PGSQL_INTERFACE",
     "CANNOT_TELL",
     "NOT_READY",
     "READY",
@@ -130,4 +155,9 @@ __all__ = [
     "SERVER_APP_BAG_NOT_VISIBLE",
     "SERVER_UNITS_NOT_VISIBLE",
     "STALE_APP_BAG",
+    # postgresql_client, doctor-only reason codes
+    "LIKELY_V1_REQUEST",
+    "PLAINTEXT_PASSWORD",
+    "SECRETS_NOT_REQUESTED",
+    "SECRET_NOT_VISIBLE",
 ]

@@ -1,11 +1,14 @@
-"""What a databag's keys tell: who could have written it, and whether it is ``pgsql`` at all.
+"""What a databag's keys tell: who could have written it, and which interface it speaks.
 
 Only keys with a value count, and not the ones Juju writes itself (``egress-subnets``, ...).
+The ``pgsql`` functions come first; :data:`PGSQL` and :data:`POSTGRESQL_CLIENT` bundle, per
+interface, the three questions grouping asks of a bag (:class:`Kinds`).
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Mapping, Optional, Set
+import re
+from typing import Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Set
 
 from ..protocol import JUJU_KEYS, REQUEST_KEYS
 
@@ -69,3 +72,133 @@ def pgsql_evidence(bags: Iterable[Mapping[str, str]]) -> bool:
             return False  # another interface's keys (mysql's `slave`, ...)
         seen_database = seen_database or "database" in keys
     return seen_database
+
+
+# ---------------------------------------------------------------------------------------------
+# postgresql_client (data_interfaces v0)
+# ---------------------------------------------------------------------------------------------
+
+#: Keys only a requirer writes (its application bag; data_interfaces also copies
+#: requested-secrets into the leader's unit bag).
+_REQUIRER_MARKERS = frozenset(
+    {
+        "requested-secrets",
+        "extra-user-roles",
+        "external-node-connectivity",
+        "extra-group-roles",
+        "entity-type",
+        "entity-permissions",
+        "requested-entity-secret",
+        "prefix-matching",
+    }
+)
+#: Keys only a provider writes in its application bag.
+_PROVIDER_MARKERS = frozenset(
+    {
+        "endpoints",
+        "read-only-endpoints",
+        "secret-user",
+        "secret-tls",
+        "secret-extra",
+        "subordinated",
+        "uris",
+        "read-only-uris",
+        "username",
+        "tls",
+        "tls-ca",
+    }
+)
+#: A requirer bag may also hold these (``extensions``: a charm ported from pgsql writes it).
+_REQUIRER_KEYS = _REQUIRER_MARKERS | {"database", "extensions", "provided-secrets", "alias"}
+#: The keys of a requirer's unit bag: data_interfaces keeps there its ``data`` snapshot of the
+#: provider's bag (and the leader a copy of ``requested-secrets``).
+_REQUIRER_UNIT_KEYS = frozenset({"data", "requested-secrets", "provided-secrets"})
+#: Keys of a database other than PostgreSQL in a provider's ``uris`` (mysql_client, ...).
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_CHARM_NAME = re.compile(r"^(?:[a-z]+:)?(?:.*/)?([a-z][a-z0-9-]*?)(?:-\d+)?$")
+#: Charms that provide postgresql_client, by rank: PgBouncer is also a requirer (of PostgreSQL).
+_PROVIDER_CHARMS = {"postgresql": 2, "postgresql-k8s": 2, "pgbouncer": 1, "pgbouncer-k8s": 1}
+#: Charms of other databases whose data_interfaces relations share these keys.
+_OTHER_DATABASES = re.compile(r"mysql|mariadb|mongo|redis|valkey|opensearch|kafka|zookeeper|etcd")
+
+
+def is_provider_bag(bag: Mapping[str, str]) -> bool:
+    """A postgresql_client provider's application bag (it has answered, at least in part)."""
+    return bool(published_keys(bag) & _PROVIDER_MARKERS)
+
+
+def is_requirer_bag(bag: Mapping[str, str]) -> bool:
+    """A postgresql_client requirer's application bag (its request)."""
+    keys = published_keys(bag)
+    return bool(keys) and keys <= _REQUIRER_KEYS and not keys & _PROVIDER_MARKERS
+
+
+def client_writer_kind(bag: Mapping[str, str]) -> Optional[str]:
+    """``server`` (provider), ``client`` (requirer) or None: who wrote this unit bag.
+
+    Of ``postgresql_client``: only PgBouncer writes a provider unit bag (``state``); a
+    data_interfaces requirer keeps its ``data`` snapshot (and the leader ``requested-secrets``)
+    in its own.
+    """
+    keys = published_keys(bag)
+    if not keys:
+        return None
+    if keys == {"state"}:
+        return "server"
+    if keys <= _REQUIRER_UNIT_KEYS:
+        return "client"
+    return None
+
+
+def charm_name(charm: str) -> str:
+    """``postgresql`` for ``ch:amd64/noble/postgresql-843``, ``myapp`` for ``local:myapp-0``."""
+    m = _CHARM_NAME.match(charm.strip())
+    return m.group(1) if m else ""
+
+
+def provider_rank(charm: str) -> int:
+    """2 for a PostgreSQL charm, 1 for PgBouncer, 0 for any other (or unknown) charm."""
+    return _PROVIDER_CHARMS.get(charm_name(charm), 0)
+
+
+def client_evidence(bags: Iterable[Mapping[str, str]], charms: Iterable[str] = ()) -> bool:
+    """Whether these bags look like the ``postgresql_client`` interface.
+
+    A requirer bag with ``requested-secrets`` (or another request key of data_interfaces) or a
+    provider bag with ``endpoints`` / ``secret-user`` (or another provider key); and nothing
+    of ``pgsql`` (``master``, ``allowed-units``, ...). data_interfaces relations of other
+    databases (mysql_client, mongodb_client) have the same keys: a non-PostgreSQL URI scheme in
+    ``uris`` or a charm of another database rules them out.
+    """
+    found = False
+    for bag in bags:
+        keys = published_keys(bag)
+        if keys & _SERVER_MARKERS:
+            return False
+        for key in ("uris", "read-only-uris"):
+            value = bag.get(key, "").strip().lower()
+            if value and "://" in value and not value.startswith(_POSTGRES_SCHEMES):
+                return False
+        found = found or bool(keys & (_REQUIRER_MARKERS | _PROVIDER_MARKERS))
+    if found and any(
+        _OTHER_DATABASES.search(charm_name(c)) and not provider_rank(c) for c in charms
+    ):
+        return False
+    return found
+
+
+class Kinds(NamedTuple):
+    """What grouping asks of a bag, for one interface."""
+
+    #: an application bag only the server (provider) writes
+    server_app: Callable[[Mapping[str, str]], bool]
+    #: an application bag only the client (requirer) writes
+    client_app: Callable[[Mapping[str, str]], bool]
+    #: who wrote a unit bag: "server", "client" or None
+    unit_writer: Callable[[Mapping[str, str]], Optional[str]]
+    #: whether a shown unit's charm says which side provides (postgresql_client only)
+    by_charm: bool
+
+
+PGSQL = Kinds(is_server_bag, is_request_bag, writer_kind, by_charm=False)
+POSTGRESQL_CLIENT = Kinds(is_provider_bag, is_requirer_bag, client_writer_kind, by_charm=True)

@@ -19,9 +19,10 @@ from ._render import render, to_json
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``pgsql doctor``'s options."""
     parser.description = (
-        "Explain pgsql relations from `juju show-unit` output (YAML or JSON). Give the client "
-        "unit and the server units, e.g. `juju show-unit myapp/0 postgresql/0 --format json | "
-        "pgsql doctor`. Exit status: 0 ready, 1 not ready or cannot tell, 2 bad input."
+        "Explain pgsql and postgresql_client relations from `juju show-unit` output (YAML or "
+        "JSON). Give the client unit and the server units, e.g. `juju show-unit myapp/0 "
+        "postgresql/0 --format json | pgsql doctor`. Exit status: 0 ready, 1 not ready or "
+        "cannot tell, 2 bad input."
     )
     parser.add_argument(
         "files",

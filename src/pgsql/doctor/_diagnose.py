@@ -1,4 +1,9 @@
-"""The whole diagnosis: :func:`diagnose` explains every ``pgsql`` relation of the input.
+"""The whole diagnosis: :func:`diagnose` explains every PostgreSQL relation of the input.
+
+A relation is ``postgresql_client`` when the input names that interface or its bags have that
+interface's keys (``_bags.client_evidence``), ``pgsql`` when they have ``pgsql``'s (or
+``--endpoint`` names it); each is judged by its interface's module (``_judge``,
+``_postgresql_client``), over the same grouping and readings of ``application-data``.
 
 Whose data ``application-data`` holds comes from ``--juju-version`` or from its content; when
 neither tells, each relation is judged under both readings, and a unit whose verdict depends on
@@ -9,11 +14,20 @@ the reading cannot be told (:data:`ORIENTATION_AMBIGUOUS`). The :class:`Diagnosi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from ..protocol import Reason, Request, split_standbys, unit_sort_key
-from ._bags import SECRET_KEYS, Bag, is_request_bag, pgsql_evidence, published_keys
+from ._bags import (
+    PGSQL,
+    POSTGRESQL_CLIENT,
+    SECRET_KEYS,
+    Bag,
+    Kinds,
+    client_evidence,
+    pgsql_evidence,
+    published_keys,
+)
 from ._group import (
     OWN,
     REMOTE,
@@ -35,7 +49,20 @@ from ._judge import (
     judge,
 )
 from ._mask import find_secrets, parse_target, shown
+from ._postgresql_client import (
+    ProviderView,
+    WireRequest,
+    judge_client,
+    provider_view,
+    relation_findings,
+    wire_request,
+)
 from ._read import InputError, Item, Unit, app_of
+
+#: The interfaces the doctor understands (:attr:`RelationReport.interface`).
+PGSQL_INTERFACE = "pgsql"
+CLIENT_INTERFACE = "postgresql_client"
+_KINDS = {PGSQL_INTERFACE: PGSQL, CLIENT_INTERFACE: POSTGRESQL_CLIENT}
 
 EXIT_READY = 0
 EXIT_NOT_READY = 1
@@ -52,7 +79,14 @@ _VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?")
 
 @dataclass
 class RelationReport:
-    """Everything the doctor found about one ``pgsql`` relation."""
+    """Everything the doctor found about one relation.
+
+    ``interface`` is :data:`PGSQL_INTERFACE` or :data:`CLIENT_INTERFACE`. ``request`` is what
+    was requested (for ``postgresql_client``: database and ``extra-user-roles`` as roles, with
+    the whole request as written in ``wire``); ``server_bags`` summarise ``pgsql`` server bags,
+    ``provider`` what a ``postgresql_client`` provider published; ``findings`` are about the
+    relation itself, whichever unit is examined.
+    """
 
     rid: Optional[int]
     sides: Dict[str, str]
@@ -66,6 +100,10 @@ class RelationReport:
     server_bags: List[Dict[str, Any]]
     units: List[UnitVerdict]
     notes: List[Reason]
+    interface: str = PGSQL_INTERFACE
+    wire: Optional[WireRequest] = None
+    provider: Optional[ProviderView] = None
+    findings: List[Reason] = field(default_factory=lambda: [])
 
     @property
     def name(self) -> str:
@@ -114,29 +152,30 @@ def diagnose(
     client_unit: Optional[str] = None,
     endpoint: Optional[str] = None,
 ) -> Diagnosis:
-    """Explain every ``pgsql`` relation found in the parsed ``show-unit`` documents.
+    """Explain every ``pgsql`` and ``postgresql_client`` relation in the ``show-unit`` documents.
 
     Raises:
-        InputError: no ``pgsql`` relation found, or ``client_unit`` is not a client unit.
+        InputError: no such relation found, or ``client_unit`` is not a client unit.
     """
     secrets = find_secrets(units)
     relations, peers = group(units)
     hint_client = app_of(client_unit) if client_unit else None
-    pgsql = [
-        r
-        for r in relations
-        if pgsql_evidence(r.all_bags()) or (endpoint is not None and endpoint in r.sides.values())
-    ]
+    charms: Dict[str, str] = {}
+    for u in units:
+        if u.charm:
+            charms.setdefault(app_of(u.name), u.charm)
+    interfaces = {id(r): _interface(r, charms, endpoint) for r in relations}
+    pgsql = [r for r in relations if interfaces[id(r)]]
     if not pgsql:
         raise InputError(_nothing_found(units, relations, peers))
     candidates, version_text = _orientations(juju_version, units)
     notes: List[str] = []
-    roles = {id(r): find_roles(r, hint_client) for r in pgsql}
+    roles = {id(r): find_roles(r, hint_client, _KINDS[interfaces[id(r)]], charms) for r in pgsql}
     implied: Set[str] = set()
     for r in pgsql:
         server, client = roles[id(r)]
         if server is not None and client is not None:
-            implied |= implied_orientation(r, server, client)
+            implied |= implied_orientation(r, server, client, _KINDS[interfaces[id(r)]])
     if len(implied) == 1:
         if not implied <= candidates:
             notes.append(
@@ -165,16 +204,38 @@ def diagnose(
         )
     hint = f" --juju-version {juju_version}" if juju_version else ""
     reports = [
-        _relation_report(r, roles[id(r)], sorted(candidates), peers, client_unit, endpoint, hint)
+        _relation_report(
+            r,
+            interfaces[id(r)],
+            roles[id(r)],
+            sorted(candidates),
+            peers,
+            client_unit,
+            endpoint,
+            hint,
+        )
         for r in pgsql
     ]
     if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
         seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
         raise InputError(
-            f"{client_unit} is not a client unit of any pgsql relation in the input "
-            f"(pgsql relations: {seen})"
+            f"{client_unit} is not a client unit of any pgsql or postgresql_client relation in "
+            f"the input (relations: {seen})"
         )
     return Diagnosis([u.name for u in units], reports, notes, secrets)
+
+
+def _interface(rel: Relation, charms: Dict[str, str], endpoint: Optional[str]) -> str:
+    """The interface the doctor judges ``rel`` by, "" for a relation it does not understand."""
+    named = rel.interface
+    if named:
+        return named if named in _KINDS else ""
+    seen = [charms[a] for a in rel.sides if a in charms]
+    if client_evidence(rel.all_bags(), seen):
+        return CLIENT_INTERFACE
+    if pgsql_evidence(rel.all_bags()) or (endpoint is not None and endpoint in rel.sides.values()):
+        return PGSQL_INTERFACE
+    return ""
 
 
 def _nothing_found(
@@ -191,23 +252,33 @@ def _nothing_found(
     found = "; ".join(dict.fromkeys(seen)) or "no relations"
     return (
         f"no pgsql relation found in the show-unit output of {', '.join(u.name for u in units)} "
-        f"(found: {found}); if the relation has no data yet, name it with --endpoint"
+        f"(found: {found}), nor a postgresql_client one; if a pgsql relation has no data yet, "
+        "name it with --endpoint"
     )
 
 
-def _roles_by_app_data(rel: Relation, orientation: Optional[str]) -> Optional[str]:
-    """The client application, from whose application-data holds a request (one reading)."""
+def _roles_by_app_data(rel: Relation, orientation: Optional[str], kinds: Kinds) -> Optional[str]:
+    """The client application, from whose application-data holds a request (one reading).
+
+    For ``postgresql_client``, whose provider answers in its application bag, also from whose
+    holds an answer.
+    """
     for item in rel.items:
-        if orientation is None or not is_request_bag(item.app_data):
+        if orientation is None:
             continue
         owner = item.app if orientation == OWN else item.remote_app or rel.other(item.app)
-        if owner is not None:
+        if owner is None:
+            continue
+        if kinds.client_app(item.app_data):
             return owner
+        if kinds is POSTGRESQL_CLIENT and kinds.server_app(item.app_data):
+            return rel.other(owner)
     return None
 
 
 def _relation_report(
     rel: Relation,
+    interface: str,
     roles: Tuple[Optional[str], Optional[str]],
     orientations: Sequence[str],
     peers: Sequence[Item],
@@ -216,25 +287,26 @@ def _relation_report(
     juju_hint: str,
 ) -> RelationReport:
     seen_from = sorted({f"{i.unit} ({i.source})" for i in rel.items})
+    kinds = _KINDS[interface]
+    judge_unit = judge_client if interface == CLIENT_INTERFACE else judge
     readings: List[_Reading] = []
     for o in orientations:
         orientation = o or None
         server, client = roles
         if server is None or client is None:
-            client = _roles_by_app_data(rel, orientation)
+            client = _roles_by_app_data(rel, orientation, kinds)
             if client is None and endpoint is not None:
                 named = {i.app for i in rel.items if i.endpoint == endpoint}
                 client = next(iter(named)) if len(named) == 1 else None
             server = rel.other(client) if client is not None else None
         if server is None or client is None:
-            readings.append(_Reading(orientation, None, None, None, _roles_unknown(rel)))
+            readings.append(_Reading(orientation, None, None, None, _roles_unknown(rel, interface)))
             continue
-        asm = assemble(rel, server, client, orientation)
+        asm = assemble(rel, server, client, orientation, kinds)
         ctx = Context(rel, asm, server, client, peers)
         examined = _examined(ctx, client_unit)
-        readings.append(
-            _Reading(orientation, server, client, asm, [judge(ctx, u, juju_hint) for u in examined])
-        )
+        verdicts = [judge_unit(ctx, u, juju_hint) for u in examined]
+        readings.append(_Reading(orientation, server, client, asm, verdicts))
     first = readings[0]
     verdicts = first.verdicts
     orientation = first.orientation
@@ -246,17 +318,26 @@ def _relation_report(
         if not (same_roles and all(k == keys[0] for k in keys)):
             verdicts = _ambiguous(readings, juju_hint)
             if server is not None and client is not None:
-                asm = assemble(rel, server, client, None)
+                asm = assemble(rel, server, client, None, kinds)
         if not same_roles:
             server = client = asm = None
     notes = list(asm.notes) if asm is not None else []
     request: Optional[Request] = None
     request_source = "not visible"
     bags: List[Dict[str, Any]] = []
+    wire: Optional[WireRequest] = None
+    provider: Optional[ProviderView] = None
+    findings: List[Reason] = []
     if asm is not None and server is not None and client is not None:
         ctx = Context(rel, asm, server, client, peers)
-        request, request_source = client_request(ctx)
-        bags = _server_bag_summary(ctx)
+        if interface == CLIENT_INTERFACE:
+            wire, provider = wire_request(ctx), provider_view(ctx)
+            findings = relation_findings(ctx, wire, provider)
+            if wire is not None:
+                request, request_source = wire.request, wire.source
+        else:
+            request, request_source = client_request(ctx)
+            bags = _server_bag_summary(ctx)
     return RelationReport(
         rel.rid,
         rel.sides,
@@ -270,6 +351,10 @@ def _relation_report(
         bags,
         verdicts,
         notes,
+        interface,
+        wire,
+        provider,
+        findings,
     )
 
 
@@ -284,10 +369,10 @@ class _Reading:
     verdicts: List[UnitVerdict]
 
 
-def _roles_unknown(rel: Relation) -> List[UnitVerdict]:
+def _roles_unknown(rel: Relation, interface: str) -> List[UnitVerdict]:
     reason = Reason(
         ROLES_UNKNOWN,
-        "neither side has published pgsql data that tells the client from the server "
+        f"neither side has published {interface} data that tells the client from the server "
         f"({' and '.join(sorted(rel.sides))})",
         blocking=True,
         advice="pass --unit <client unit> or --juju-version, with the show-unit output of both "

@@ -4,16 +4,18 @@
 (Juju 4.0.5 showed the unit's own instead) and an ``application-data`` whose owner depends on the
 Juju version (:data:`OWN` or :data:`REMOTE`). :func:`group` puts the items of one relation
 together, :func:`find_roles` tells the server from the client, and :func:`assemble` gives each
-unit and application its databag under one reading of ``application-data``.
+unit and application its databag under one reading of ``application-data``. What a bag's keys
+say depends on the interface: each function takes its :class:`~pgsql.doctor._bags.Kinds`
+(``pgsql`` by default).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..protocol import Reason, split_units
-from ._bags import Bag, is_request_bag, is_server_bag, writer_kind
+from ._bags import PGSQL, Bag, Kinds, provider_rank
 from ._read import Item, Unit, app_of
 
 #: ``application-data`` shows the shown unit's own application (Juju 2.8, early 2.9, 4.x) ...
@@ -36,6 +38,12 @@ class Relation:
     @property
     def cross_model(self) -> bool:
         return any(i.cross_model for i in self.items)
+
+    @property
+    def interface(self) -> str:
+        """The interface the input names for this relation ("" when it names none or several)."""
+        named = {i.interface for i in self.items if i.interface}
+        return next(iter(named)) if len(named) == 1 else ""
 
     def other(self, app: str) -> Optional[str]:
         others = [a for a in self.sides if a != app]
@@ -137,8 +145,19 @@ class Assembled:
     notes: List[Reason]
 
 
-def find_roles(rel: Relation, hint_client: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
-    """(server, client) application names, decided from unit bags (orientation-independent)."""
+def find_roles(
+    rel: Relation,
+    hint_client: Optional[str],
+    kinds: Kinds = PGSQL,
+    charms: Optional[Mapping[str, str]] = None,
+) -> Tuple[Optional[str], Optional[str]]:
+    """(server, client) application names, decided from unit bags (orientation-independent).
+
+    Then, where ``kinds.by_charm``, from the charms of the shown units (``charms``: application
+    to charm URL): a PostgreSQL charm (or an unseen application named ``postgresql`` or
+    ``postgresql-k8s``) provides, PgBouncer provides when the other side's charm is shown and is
+    neither; then from ``hint_client``.
+    """
     servers: Set[str] = set()
     clients: Set[str] = set()
     listed: Set[str] = set()
@@ -147,7 +166,7 @@ def find_roles(rel: Relation, hint_client: Optional[str]) -> Tuple[Optional[str]
         if item.local is not None:
             owned.append((item.unit, item.local.data))
         for unit, data in owned:
-            kind = writer_kind(data)
+            kind = kinds.unit_writer(data)
             if kind == "server":
                 servers.add(app_of(unit))
             elif kind == "client":
@@ -164,6 +183,8 @@ def find_roles(rel: Relation, hint_client: Optional[str]) -> Tuple[Optional[str]
         client = next(iter(listed))
     elif len(clients) == 1:
         client = next(iter(clients))
+    elif kinds.by_charm and (by_charm := _provider_by_charm(rel, charms or {})) is not None:
+        server = by_charm
     elif hint_client is not None and hint_client in rel.sides:
         client = hint_client
     if server is not None:
@@ -173,15 +194,36 @@ def find_roles(rel: Relation, hint_client: Optional[str]) -> Tuple[Optional[str]
     return server, client
 
 
-def implied_orientation(rel: Relation, server: str, client: str) -> Set[str]:
+def _rank(app: str, charms: Mapping[str, str]) -> int:
+    if app in charms:
+        return provider_rank(charms[app])
+    # an unseen application named after the PostgreSQL charm (as deployed by default)
+    return 2 if provider_rank(app) == 2 else 0
+
+
+def _provider_by_charm(rel: Relation, charms: Mapping[str, str]) -> Optional[str]:
+    ranks = {app: _rank(app, charms) for app in rel.sides}
+    if len(ranks) != 2:
+        return None
+    (a, rank_a), (b, rank_b) = ranks.items()
+    if rank_a == rank_b:
+        return None
+    top, low = (a, b) if rank_a > rank_b else (b, a)
+    # PgBouncer also requires PostgreSQL: only a PostgreSQL charm may face an unseen side
+    if ranks[top] == 1 and low not in charms:
+        return None
+    return top
+
+
+def implied_orientation(rel: Relation, server: str, client: str, kinds: Kinds = PGSQL) -> Set[str]:
     """What the content of ``application-data`` says about the Juju version's orientation."""
     implied: Set[str] = set()
     for item in rel.items:
         if item.bug_4_0_5:
             implied.add(OWN)
-        if is_server_bag(item.app_data):
+        if kinds.server_app(item.app_data):
             owner = server
-        elif is_request_bag(item.app_data):
+        elif kinds.client_app(item.app_data):
             owner = client
         else:
             continue
@@ -190,7 +232,11 @@ def implied_orientation(rel: Relation, server: str, client: str) -> Set[str]:
 
 
 def assemble(
-    rel: Relation, server: Optional[str], client: Optional[str], orientation: Optional[str]
+    rel: Relation,
+    server: Optional[str],
+    client: Optional[str],
+    orientation: Optional[str],
+    kinds: Kinds = PGSQL,
 ) -> Assembled:
     unit_bags: Dict[str, Bag] = {}
     app_bags: Dict[str, Bag] = {}
@@ -222,9 +268,9 @@ def assemble(
             owner = item.app
         elif orientation == REMOTE:
             owner = item.remote_app or rel.other(item.app)
-        elif server is not None and is_server_bag(item.app_data):
+        elif server is not None and kinds.server_app(item.app_data):
             owner = server
-        elif client is not None and is_request_bag(item.app_data):
+        elif client is not None and kinds.client_app(item.app_data):
             owner = client
         if owner is not None:
             put(app_bags, owner, item.app_data, f"application {owner}'s databag")

@@ -70,7 +70,7 @@ class UnitVerdict:
         return self.verdict, tuple(sorted({r.code for r in self.reasons}))
 
 
-def _lowest(names: Iterable[str]) -> Optional[str]:
+def lowest(names: Iterable[str]) -> Optional[str]:
     ordered = sorted(names, key=unit_sort_key)
     return ordered[0] if ordered else None
 
@@ -84,13 +84,13 @@ class Context:
     peers: Sequence[Item]
 
 
-def _server_units(ctx: Context) -> Set[str]:
+def server_units(ctx: Context) -> Set[str]:
     names = {u for u in ctx.asm.unit_bags if app_of(u) == ctx.server}
     names |= {i.unit for i in ctx.rel.items if i.app == ctx.server}
     return names
 
 
-def _visible_server_bags(ctx: Context, unit: str) -> Dict[str, Bag]:
+def visible_server_bags(ctx: Context, unit: str) -> Dict[str, Bag]:
     own = [i for i in ctx.rel.items if i.unit == unit and i.related]
     bags = ctx.asm.unit_bags
     if own:
@@ -130,11 +130,11 @@ def client_request(ctx: Context) -> Tuple[Optional[Request], str]:
         if not _has_request(app_bag):
             with_request = [u for u, b in unit_bags.items() if _has_request(b)]
             if with_request:
-                where = f"{_lowest(with_request)}'s databag"
+                where = f"{lowest(with_request)}'s databag"
         return read_request(app_bag, unit_bags), where
     with_request = [u for u, b in unit_bags.items() if _has_request(b)]
     if with_request:
-        return read_request({}, unit_bags), f"{_lowest(with_request)}'s databag"
+        return read_request({}, unit_bags), f"{lowest(with_request)}'s databag"
     return None, "not visible"
 
 
@@ -311,16 +311,16 @@ def _master_findings(
 def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     request, _ = client_request(ctx)
     local_bag, egress_source = _egress(ctx, unit)
-    server_bags = _visible_server_bags(ctx, unit)
+    server_bags = visible_server_bags(ctx, unit)
     app_bag = ctx.asm.app_bags.get(ctx.server)
     readiness = evaluate(request, unit, local_bag or {}, ctx.server, app_bag or {}, server_bags)
     reasons: List[Reason] = list(readiness.reasons)
-    any_server_unit = _lowest(_server_units(ctx)) or f"{ctx.server}/0"
+    any_server_unit = lowest(server_units(ctx)) or f"{ctx.server}/0"
     both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
     run: List[str] = []
     unknown: List[Reason] = []
     server_units_visible = any(i.app == ctx.client and i.related for i in ctx.rel.items) or any(
-        i.unit in _server_units(ctx) and i.local is not None for i in ctx.rel.items
+        i.unit in server_units(ctx) and i.local is not None for i in ctx.rel.items
     )
     if local_bag is None:
         unknown.append(

@@ -8,6 +8,8 @@ in the finished report: the last line of defence.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, cast
 
 from ..connstr import MASK, SECRET_KEYWORDS, ConnectionString, ConnectionStringError, mask_value
@@ -70,24 +72,50 @@ def request_text(request: Optional[Request]) -> str:
     return " ".join(parts)
 
 
+#: postgresql_client keys whose value is a connection URI (with the password, in clear).
+_URI_KEYS = ("uris", "read-only-uris")
+# The password of a URI's userinfo, as pgsql.connstr.mask_value finds it: for a URI libpq refuses
+_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
+
+
+def _json_strings(raw: str) -> Optional[Dict[str, str]]:
+    # a data_interfaces `data` snapshot: a JSON object, its values strings (others as JSON text)
+    try:
+        loaded: object = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(loaded, dict):
+        return None
+    items = cast(Dict[object, object], loaded).items()
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in items}
+
+
 def find_secrets(units: Sequence[Unit]) -> FrozenSet[str]:
     found: Set[str] = set()
 
-    def scan(bag: Mapping[str, str]) -> None:
+    def scan(bag: Mapping[str, str], depth: int = 0) -> None:
         for key in SECRET_KEYS:
             value = bag.get(key, "").strip()
             if value:
                 found.add(value)
-        for raw in [bag.get("master", ""), *split_standbys(bag.get("standbys"))]:
+        raws = [bag.get("master", ""), *split_standbys(bag.get("standbys"))]
+        raws += [bag.get(k, "") for k in _URI_KEYS]
+        for raw in raws:
             if not raw.strip():
                 continue
             try:
                 cs = ConnectionString(raw.strip())
             except ConnectionStringError:
-                found.add(raw.strip())  # unparseable: hide the whole string
+                found.add(raw.strip())  # unparseable: hide the whole string, and its password
+                found.update(m.group(1) for m in _USERINFO_PASSWORD.finditer(raw))
                 continue
             # secrets, and values holding one (mangled separators: the password in dbname)
             found.update(v for k, v in cs.items() if k in SECRET_KEYWORDS or mask_value(v) != v)
+        # data_interfaces copies the provider's bag, credentials in clear included, into a JSON
+        # snapshot (`data`) in each requirer unit's bag
+        snapshot = _json_strings(bag.get("data", "")) if depth == 0 and "data" in bag else None
+        if snapshot is not None:
+            scan(snapshot, depth + 1)
 
     for unit in units:
         for item in unit.items:

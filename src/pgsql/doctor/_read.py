@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, cast
 
-from ._bags import Bag, pgsql_evidence
+from ._bags import Bag, client_evidence, pgsql_evidence
 
 UNIT_NAME = re.compile(r"^[a-z][a-z0-9-]*/[0-9]+$")
 
@@ -150,6 +150,9 @@ class Item:
     related: Dict[str, Scoped]
     #: set when a relation-id shows that a look-alike of a peer relation is the 4.0.5 bug shape
     not_peer: bool = False
+    #: the relation's interface when the input names it (``juju show-unit`` does not; other
+    #: tools' output may), else ""
+    interface: str = ""
 
     @property
     def app(self) -> str:
@@ -170,6 +173,7 @@ class Item:
             and self.local is not None
             and self.endpoint == self.related_endpoint
             and not pgsql_evidence([self.app_data, self.local.data])
+            and not client_evidence([self.app_data, self.local.data])
         )
 
     @property
@@ -273,6 +277,7 @@ def _parse_item(unit: str, where: str, raw: object, label: str) -> Item:
             related[name] = Scoped(
                 _truthy(em.get("in-scope")), _databag(em.get("data"), f"{where} {name} data")
             )
+    interface = m.get("interface")
     return Item(
         unit,
         label,
@@ -283,4 +288,5 @@ def _parse_item(unit: str, where: str, raw: object, label: str) -> Item:
         _databag(m.get("application-data"), f"{where} application-data"),
         local,
         related,
+        interface=interface.strip() if isinstance(interface, str) else "",
     )
