@@ -381,6 +381,8 @@ def test_default_app_names_and_evolve() -> None:
     provider = pgt.Provider(app="db")
     assert provider.evolve(state=pgt.GONE) == pgt.Provider(app="db", state=pgt.GONE)
     assert provider.rotated().rotated().rotations == 2
+    assert pgt.Provider().evolve(kind=pgt.PGBOUNCER_VM).app == "pgbouncer"
+    assert provider.evolve(kind=pgt.PGBOUNCER_VM).app == "db"
     assert pgt.PROVIDER_STATES == ("not-answered", "secret-not-granted", "answered", "gone")
 
 

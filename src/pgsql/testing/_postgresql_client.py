@@ -279,7 +279,12 @@ class Provider:
             object.__setattr__(self, "app", _DEFAULT_APPS[self.kind])
 
     def evolve(self, **changes: Any) -> Provider:
-        """A copy with some attributes changed: ``provider.evolve(state=GONE)``."""
+        """A copy with some attributes changed: ``provider.evolve(state=GONE)``.
+
+        A new ``kind`` brings its default application name, unless this one was named.
+        """
+        if "kind" in changes and "app" not in changes and self.app == _DEFAULT_APPS[self.kind]:
+            changes["app"] = ""
         return dataclasses.replace(self, **changes)
 
     def rotated(self) -> Provider:
