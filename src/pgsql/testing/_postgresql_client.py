@@ -812,7 +812,8 @@ def harness_provider_move(
     A secret keeps its id from state to state (the URI in the bag does not change on rotation).
 
     Harness fires secret-changed for a new revision even when the secret is not granted to
-    your application (Juju would not); the helpers never rotate a secret that is not granted.
+    your application (Juju would not): moving to a rotated provider while
+    :data:`SECRET_NOT_GRANTED` shows that.
     """
     client = _harness_client(harness, client)
     asked = _asked_in(dict(harness.get_relation_data(relation_id, client.app)), client, external)
