@@ -15,6 +15,12 @@ hooks Juju would run because of it:
 - :meth:`Model.settle` runs until nothing is queued any more, and fails with :class:`HookStormError`
   when the units keep changing their bags.
 
+Juju secrets (ops >= 2.0 ``app.add_secret``, ``secret.grant(relation)``, ``set_content``): a
+secret an application creates is kept by the model (:attr:`Model.secrets`) with every revision;
+the units of an application it is granted to over a live relation can read it, each tracking the
+revision it last refreshed to (the latest one when it first sees the secret); a new revision
+queues ``secret-changed`` on those units, and removing the relation revokes the grant.
+
 Simplifications (each still an order Juju could take): the units of an application see each other
 on their peer relations from the start (no ``<peer>-relation-joined``); a unit being removed runs
 relation-broken only (Scenario cannot tell a unit that it is the one departing); once a relation
@@ -45,7 +51,16 @@ from ._relations import _scenario, juju_keys  # pyright: ignore[reportPrivateUsa
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.model import StatusBase
 
-__all__ = ["App", "HookRun", "HookStormError", "Integration", "Model", "ModelError", "Unit"]
+__all__ = [
+    "App",
+    "HookRun",
+    "HookStormError",
+    "Integration",
+    "Model",
+    "ModelError",
+    "SecretRecord",
+    "Unit",
+]
 
 #: How many hooks :meth:`Model.settle` allows by default before it calls the exchange a storm.
 SETTLE_LIMIT = 1000
@@ -55,8 +70,10 @@ _RANGES = ("192.0.2", "198.51.100", "203.0.113")
 
 #: Called with the charm after a hook (see :attr:`App.inspect`).
 Inspect = Callable[[Any], Any]
-# a queued hook: the event as ops.testing's ``ctx.on`` names it, relation id, remote unit number
+# a queued hook: the event as ops.testing's ``ctx.on`` names it, relation id, remote unit number;
+# secret-changed is "secret_changed <secret id>"
 _Hook = Tuple[str, Optional[int], Optional[int]]
+_SECRET_CHANGED = "secret_changed"  # noqa: S105 (an event name)
 _RELATION_EVENTS = frozenset(
     {
         "relation_created",
@@ -335,6 +352,36 @@ class Integration:
 RelationArg = Union[Integration, int]
 
 
+class SecretRecord:
+    """A Juju secret as the model keeps it.
+
+    Attributes:
+        id: the secret's id (as ops.testing gave it to its owner).
+        owner: the owning application's name.
+        label: the owner's label for it, if any.
+        revisions: the content of every revision, oldest first.
+        grants: the applications it is granted to, by relation id.
+        tracked: the revision (index into ``revisions``) each observer unit tracks.
+    """
+
+    def __init__(self, secret_id: str, owner: str, content: Mapping[str, str], label: Any) -> None:
+        self.id = secret_id
+        self.owner = owner
+        self.label: Optional[str] = label if isinstance(label, str) else None
+        self.revisions: List[Dict[str, str]] = [dict(content)]
+        self.grants: Dict[int, Set[str]] = {}
+        self.tracked: Dict[str, int] = {}
+
+    @property
+    def content(self) -> Dict[str, str]:
+        """The latest revision's content."""
+        return dict(self.revisions[-1])
+
+    def __repr__(self) -> str:
+        # the content is a secret: never shown
+        return f"<SecretRecord {self.id} of {self.owner}, {len(self.revisions)} revision(s)>"
+
+
 class Model:
     """A Juju model whose charms run hook by hook through ``ops.testing``.
 
@@ -365,6 +412,7 @@ class Model:
     ) -> None:
         self.apps: Dict[str, App] = {}
         self.relations: List[Integration] = []
+        self.secrets: Dict[str, SecretRecord] = {}
         self.hooks = 0
         self.max_hooks = max_hooks
         self.on_hook = on_hook
@@ -757,6 +805,9 @@ class Model:
     def _runnable(self, unit: Unit, hook: _Hook) -> bool:
         """Whether a hook still makes sense: its relation and remote unit are there."""
         event, rel_id, remote = hook
+        if event.startswith(_SECRET_CHANGED + " "):
+            record = self.secrets.get(event.partition(" ")[2])
+            return record is not None and self._granted(record, unit)
         if rel_id is None:
             return True
         rel = next((r for r in self.relations if r.id == rel_id), None)
@@ -803,7 +854,7 @@ class Model:
         unit.events.extend(events)
         broken = rel if event == "relation_broken" else None
         wrote = self._absorb(unit, out, broken)
-        name = event.replace("_", "-")
+        name = event.partition(" ")[0].replace("_", "-")
         remote_name: Optional[str] = None
         if rel is not None:
             name = f"{rel.endpoint(unit.app)}-{name}"
@@ -867,6 +918,9 @@ class Model:
         extra: Dict[str, Any] = {}
         if unit.status is not None:
             extra["unit_status"] = unit.status
+        secrets = self._secrets_of(unit)
+        if secrets:
+            extra["secrets"] = secrets
         return testing.State(
             **extra,
             leader=unit.is_leader,
@@ -876,10 +930,87 @@ class Model:
             deferred=unit.deferred,
         )
 
+    def _granted(self, record: SecretRecord, unit: Unit) -> bool:
+        """Whether a unit can read a secret: its application's, or granted over a live relation."""
+        if record.owner == unit.app.name:
+            return True
+        for rel_id, apps in record.grants.items():
+            if unit.app.name not in apps:
+                continue
+            rel = next((r for r in self.relations if r.id == rel_id), None)
+            if (
+                rel is not None
+                and not rel.dying
+                and unit.name in rel.unit_bags
+                and unit.name not in rel.broken
+            ):
+                return True
+        return False
+
+    def _secrets_of(self, unit: Unit) -> List[Any]:
+        testing = _testing()
+        out: List[Any] = []
+        for record in self.secrets.values():
+            if not self._granted(record, unit):
+                continue
+            if record.owner == unit.app.name:
+                grants = {k: sorted(v) for k, v in record.grants.items()}
+                out.append(
+                    testing.Secret(
+                        record.content,
+                        id=record.id,
+                        owner="app",
+                        label=record.label,
+                        remote_grants=grants,
+                    )
+                )
+            else:
+                tracked = record.tracked.setdefault(unit.name, len(record.revisions) - 1)
+                out.append(
+                    testing.Secret(
+                        record.revisions[tracked], latest_content=record.content, id=record.id
+                    )
+                )
+        return out
+
+    def _absorb_secrets(self, unit: Unit, out: Any) -> None:
+        """Take the secrets a hook created, changed, granted, refreshed or removed."""
+        app = unit.app
+        present: Set[str] = set()
+        for secret in getattr(out, "secrets", ()):
+            present.add(secret.id)
+            record = self.secrets.get(secret.id)
+            if secret.owner is not None:
+                if record is None:
+                    record = SecretRecord(secret.id, app.name, secret.latest_content, secret.label)
+                    self.secrets[secret.id] = record
+                elif dict(secret.latest_content) != record.revisions[-1]:
+                    record.revisions.append(dict(secret.latest_content))
+                    self._queue_secret_changed(record)
+                record.label = secret.label
+                record.grants = {int(k): set(v) for k, v in secret.remote_grants.items()}
+            elif record is not None and dict(secret.tracked_content) == record.revisions[-1]:
+                record.tracked[unit.name] = len(record.revisions) - 1
+        if unit.is_leader:
+            for secret_id, record in list(self.secrets.items()):
+                if record.owner == app.name and secret_id not in present:
+                    del self.secrets[secret_id]  # removed by its owner
+
+    def _queue_secret_changed(self, record: SecretRecord) -> None:
+        """A new revision: secret-changed on every unit that can read it (its observers)."""
+        for other in self.units():
+            if other.app.name == record.owner or not self._granted(record, other):
+                continue
+            hook: _Hook = (f"{_SECRET_CHANGED} {record.id}", None, None)
+            if hook not in other.queue:
+                other.queue.append(hook)
+
     @staticmethod
     def _event(unit: Unit, state: Any, hook: _Hook) -> Any:
         event, rel_id, remote = hook
         on = unit.ctx.on
+        if event.startswith(_SECRET_CHANGED + " "):
+            return on.secret_changed(state.get_secret(id=event.partition(" ")[2]))
         if rel_id is None:
             return getattr(on, event)()
         rel = state.get_relation(rel_id)
@@ -894,6 +1025,7 @@ class Model:
     ) -> Dict[str, Dict[str, Optional[str]]]:
         """Take what the unit wrote; queue the hooks Juju would run because of it."""
         app = unit.app
+        self._absorb_secrets(unit, out)
         wrote: Dict[str, Dict[str, Optional[str]]] = {}
         for rel in self._relations_of(unit):
             if rel is broken:
