@@ -3,6 +3,8 @@
 - :class:`Model` is the fake Juju model on disk (read and written by ``fakejuju/hooktool.py``).
 - :class:`Server` is the provider side, R-PG style (``providers.md`` section 1): it writes only
   server *unit* bags, recomputes them from the client's bags, and reports which bags changed.
+- :class:`ModernServer` is Charmed PostgreSQL 16 (VM) on ``postgresql_client``: its
+  application bag only, the credentials in Juju secrets granted to the relation.
 - :class:`Run` runs one scenario for one variant: fresh ``python src/charm.py`` per hook with the
   ``JUJU_*`` environment, counting hook-tool calls and wall time per step.
 - :data:`SCENARIOS` are the lifecycles and scale points.
@@ -11,6 +13,7 @@ Nothing here imports ops or the library under test: each variant's charm runs in
 interpreter.
 """
 
+import json
 import os
 import pickle
 import shutil
@@ -34,6 +37,14 @@ PASSWORD = "Zk3pQ9vR7mW2xL5tN8bC4hJ6"
 JUJU3 = "3.6.8"
 JUJU4 = "4.0.0"
 STATE_KEY = "MyCharm/StoredStateData[_state]"
+MODEL_UUID = "2f7cd2d1-4c5e-4b8d-9d3a-6a0f0f0b2b11"
+CHARMS = os.path.join(HERE, "charms")
+# postgresql_client (ModernServer): the user PostgreSQL creates per relation, its passwords
+MODERN_USER = f"relation-{REL_ID}"
+MODERN_PASSWORD = "Hq7vT2nB9xK4mW6pR3cY8dL5"
+ROTATED_PASSWORD = "Pf4sN8wJ2kV6hT9bM3xQ7rZ5"
+USER_SECRET_ID = "d0mb2e1g6l7u5p9b0n10"  # Juju secret IDs are xids: 20 chars of [0-9a-v]
+TLS_SECRET_ID = "d0mb2e1g6l7u5p9b0n20"
 
 
 class HookError(RuntimeError):
@@ -128,6 +139,31 @@ class Model:
         if self.bag(rel_id, name) == data:
             return False
         hooktool._save(hooktool.bag_file(self.root, rel_id, name), data)
+        return True
+
+    # -- secrets (the provider's side: it owns them; hooktool serves the client's reads) -----
+
+    def secret(self, xid):
+        return hooktool._load(hooktool.secret_file(self.root, xid), {})
+
+    def put_secret(self, xid, owner, content, grants):
+        """Create a secret or add a revision when its content changed; True for a new revision."""
+        os.makedirs(os.path.join(self.root, "secrets"), exist_ok=True)
+        secret = self.secret(xid) or {
+            "owner": owner,
+            "revisions": {},
+            "latest": 0,
+            "grants": [],
+            "tracked": {},
+            "labels": {},
+        }
+        secret["grants"] = sorted(set(secret["grants"]) | {str(g) for g in grants})
+        if secret["latest"] and secret["revisions"][str(secret["latest"])] == content:
+            hooktool._save(hooktool.secret_file(self.root, xid), secret)
+            return False
+        secret["latest"] += 1
+        secret["revisions"][str(secret["latest"])] = dict(content)
+        hooktool._save(hooktool.secret_file(self.root, xid), secret)
         return True
 
     def take_calls(self):
@@ -232,15 +268,122 @@ class Server:
         return [u for u in self.units if self.model.set_bag(REL_ID, u, self.bag_for(u))]
 
 
+def secret_uri(xid):
+    return f"secret://{MODEL_UUID}/{xid}"
+
+
+class ModernServer:
+    """Charmed PostgreSQL 16 (VM) on ``postgresql_client`` (``interface/postgresql_client.md``).
+
+    It writes its *application* bag only (unit bags keep Juju's keys): the ``database`` echo,
+    ``endpoints`` (the primary), ``read-only-endpoints`` (the replicas), ``version``, ``data``
+    (its snapshot of the request) and, for the fields the requirer listed in
+    ``requested-secrets``, the URIs of one Juju secret per group (``secret-user``: username,
+    password, uris, read-only-uris; ``secret-tls``: tls, tls-ca), each granted to the relation;
+    fields not listed are published in clear, as data_interfaces does. It answers only once the
+    requirer's application bag names a ``database``. A changed password or replica set is a new
+    secret revision (Juju then fires ``secret-changed`` on the consumers).
+    """
+
+    def __init__(self, model, units):
+        self.model = model
+        self.units = list(units)  # the first is the primary
+        self.password = MODERN_PASSWORD
+        self.answered = False
+
+    def request(self):
+        return self.model.bag(REL_ID, CLIENT_APP)
+
+    def requested_secrets(self):
+        try:
+            fields = json.loads(self.request().get("requested-secrets") or "[]")
+        except ValueError:
+            return []
+        return [f for f in fields if isinstance(f, str)] if isinstance(fields, list) else []
+
+    def primary(self):
+        return f"{server_addr(unit_num(self.units[0]))}:5432"
+
+    def replicas(self):
+        """The replicas' ``host:port``; PostgreSQL publishes the primary when there is none."""
+        return [f"{server_addr(unit_num(u))}:5432" for u in self.units[1:]] or [self.primary()]
+
+    def fields(self):
+        """Every field the provider publishes, before it splits them into bag and secrets."""
+        db, user, pw = self.request()["database"], MODERN_USER, self.password
+        ro_hosts = ",".join(r.rsplit(":", 1)[0] for r in self.replicas())
+        return {
+            "username": user,
+            "password": pw,
+            "uris": f"postgresql://{user}:{pw}@{self.primary()}/{db}",
+            "read-only-uris": f"postgresql://{user}:{pw}@{ro_hosts}:5432/{db}",
+            "tls": "False",
+            "tls-ca": "",  # no CA while TLS is off: left out (a secret holds no empty value)
+        }
+
+    def publish(self):
+        """Write the application bag and the secrets; (bag changed, secret IDs revised)."""
+        if not self.answered:
+            return self.model.set_bag(REL_ID, SERVER_APP, {}), []
+        request = self.request()
+        if not request.get("database"):
+            raise StateError(
+                "the requirer never published a database: postgresql_client providers act "
+                f"only once its application bag names one (it holds {sorted(request)})"
+            )
+        bag = {
+            "database": request["database"],
+            "endpoints": self.primary(),
+            "read-only-endpoints": ",".join(self.replicas()),
+            "version": "16.14",
+            "data": json.dumps(request, sort_keys=True),
+        }
+        wanted = set(self.requested_secrets())
+        revised = []
+        fields = self.fields()
+        for group, xid, keys in (
+            ("user", USER_SECRET_ID, ("username", "password", "uris", "read-only-uris")),
+            ("tls", TLS_SECRET_ID, ("tls", "tls-ca")),
+        ):
+            secret = {k: fields[k] for k in keys if k in wanted and fields[k]}
+            for k in keys:
+                if k not in wanted and fields[k]:
+                    bag[k] = fields[k]  # not requested as a secret: in clear
+            if secret:
+                if self.model.put_secret(xid, SERVER_APP, secret, [REL_ID]):
+                    revised.append(xid)
+                bag[f"secret-{group}"] = secret_uri(xid)
+        return self.model.set_bag(REL_ID, SERVER_APP, bag), revised
+
+    def expected(self):
+        """What a correct client should store now: (db_uri, db_ro_uris)."""
+        if not self.answered:
+            return None, []
+        db, user, pw = self.request()["database"], MODERN_USER, quote(self.password, safe="")
+        master = f"postgresql://{user}:{pw}@{self.primary()}/{db}"
+        return master, [f"postgresql://{user}:{pw}@{r}/{db}" for r in self.replicas()]
+
+
 # ---------------------------------------------------------------------------------------------
 # Running hooks
 # ---------------------------------------------------------------------------------------------
 
 
+def _masked(uri):
+    """A URI with its password replaced (failures print what a charm stored)."""
+    head, sep, rest = (uri or "").partition("://")
+    cred, at, tail = rest.rpartition("@")
+    if not sep or not at or ":" not in cred:
+        return uri
+    return f"{head}://{cred.split(':', 1)[0]}:***@{tail}"
+
+
 def _brief(state):
     db_uri, ro = state
+    ro = [_masked(u) for u in ro]
     return (
-        f"db_uri={db_uri!r} and {len(ro)} standby URI(s) {ro[:2]!r}{'...' if len(ro) > 2 else ''}"
+        f"db_uri={_masked(db_uri)!r} and {len(ro)} standby URI(s) {ro[:2]!r}"
+        f"{'...' if len(ro) > 2 else ''}"
     )
 
 
@@ -270,7 +413,9 @@ class Step:
 class Run:
     """One scenario for one variant, in a fresh work directory."""
 
-    def __init__(self, variant, workdir, juju_version, leader_measured, tool_python):
+    def __init__(
+        self, variant, workdir, juju_version, leader_measured, tool_python, charm_layers=None
+    ):
         self.variant = variant
         self.juju_version = juju_version
         self.workdir = workdir
@@ -284,9 +429,13 @@ class Run:
         )
         self.measured = self.running[-1]
         self.charm_dirs = {}
+        # a scenario may give a variant another charm, or lay files over its charm (metadata)
+        layers = charm_layers or [variant.charm]
         for unit in self.running:
             d = os.path.join(workdir, "unit-" + unit.replace("/", "-"))
-            shutil.copytree(variant.charm, d)
+            shutil.copytree(layers[0], d)
+            for layer in layers[1:]:
+                shutil.copytree(layer, d, dirs_exist_ok=True)
             self.charm_dirs[unit] = d
         self.steps = {}
         self.seq = 0
@@ -296,7 +445,7 @@ class Run:
             "HOME": workdir,
             "FAKEJUJU_MODEL": self.model.root,
             "JUJU_MODEL_NAME": "bench",
-            "JUJU_MODEL_UUID": "2f7cd2d1-4c5e-4b8d-9d3a-6a0f0f0b2b11",
+            "JUJU_MODEL_UUID": MODEL_UUID,
             "JUJU_VERSION": juju_version,
             "JUJU_AVAILABILITY_ZONE": "zone1",
             "JUJU_MACHINE_ID": "0",
@@ -319,12 +468,19 @@ class Run:
             self.steps[label] = Step(label)
         return self.steps[label]
 
-    def hook(self, label, hook, units=None, remote_unit=None, departing=None, relation=True):
-        """Fire ``hook`` on each running unit (leader first); account the measured one."""
+    def hook(
+        self, label, hook, units=None, remote_unit=None, departing=None, relation=True, env=None
+    ):
+        """Fire ``hook`` on each running unit (leader first); account the measured one.
+
+        ``env``: more of the hook's environment (``JUJU_SECRET_*``), or a function of the unit
+        giving it.
+        """
         step = self.step(label)
         for unit in units or self.running:
             before = self.model.load_meta().get("leader_settings", {})
-            ms, calls = self._exec(unit, hook, remote_unit, departing, relation)
+            extra = env(unit) if callable(env) else env
+            ms, calls = self._exec(unit, hook, remote_unit, departing, relation, extra)
             if unit == self.measured:
                 step.hooks.append(hook)
                 step.ms += ms
@@ -336,9 +492,10 @@ class Run:
                     if other != unit:
                         self.hook(label, "leader-settings-changed", [other], relation=False)
 
-    def _exec(self, unit, hook, remote_unit, departing, relation):
+    def _exec(self, unit, hook, remote_unit, departing, relation, extra=None):
         self.seq += 1
         env = dict(self.base_env)
+        env.update(extra or {})
         env.update(
             {
                 "JUJU_UNIT_NAME": unit,
@@ -393,9 +550,11 @@ class Run:
         step.state = self.stored()
         step.expected = server.expected()
         if list(step.state) != list(step.expected):
+            shown, wanted = _brief(step.state), _brief(step.expected)
+            why = " (they differ in the password)" if shown == wanted else ""
             raise StateError(
-                f"{self.variant.name}: after '{label}' the charm stored {_brief(step.state)}, "
-                f"but the server published {_brief(step.expected)}\n{self.model.log_tail()}"
+                f"{self.variant.name}: after '{label}' the charm stored {shown}, "
+                f"but the server published {wanted}{why}\n{self.model.log_tail()}"
             )
 
     def results(self):
@@ -538,9 +697,103 @@ def scale(run, n_standbys, m_clients):
     run.check("relation-broken", server)
 
 
+def modern(run, n_standbys, m_clients):
+    """postgresql_client against Charmed PostgreSQL 16: install to relation-broken.
+
+    The provider answers in its application bag once the requirer's names a database, with the
+    credentials in Juju secrets; a password rotation and the user secret's new revision when a
+    replica is added reach the client as ``secret-changed`` (only on units that read the secret).
+    """
+    servers = [f"{SERVER_APP}/{i}" for i in range(n_standbys + 1)]
+    clients = [f"{CLIENT_APP}/{i}" for i in range(m_clients)]
+    model = run.model
+    server = ModernServer(model, servers)
+    notified = {}  # (unit, secret) -> the revision Juju last told the unit about
+
+    run.hook("install", "install")
+    run.hook("leader-elected", "leader-elected", [run.running[0]])
+    if len(run.running) > 1 and not run.juju4:
+        run.hook("leader-elected", "leader-settings-changed", run.running[1:])
+    run.hook("config-changed", "config-changed")
+    run.hook("start", "start")
+    model.add_relation(REL_ID, ENDPOINT, SERVER_APP)
+    model.set_bag(REL_ID, SERVER_APP, {})
+    for i, c in enumerate(clients):
+        model.set_bag(REL_ID, c, juju_keys(client_addr(i)))
+    run.hook("relation-created", f"{ENDPOINT}-relation-created")
+    for u in servers:
+        model.join(REL_ID, u)
+        model.set_bag(REL_ID, u, juju_keys(server_addr(unit_num(u))))
+        run.hook("relation-joined", f"{ENDPOINT}-relation-joined", remote_unit=u)
+        run.hook("changed: not answered", f"{ENDPOINT}-relation-changed", remote_unit=u)
+    run.check("changed: not answered", server)
+
+    def secret_changed(label, revised):
+        """Juju fires secret-changed on each unit that consumes a secret with a new revision."""
+        for xid in revised:
+            secret = model.secret(xid)
+            latest = secret["latest"]
+            for unit in run.running:
+                seen = max(secret["tracked"].get(unit, 0), notified.get((unit, xid), 0))
+                if unit not in secret["tracked"] or seen >= latest:
+                    continue
+                notified[(unit, xid)] = latest
+                env = {
+                    "JUJU_SECRET_ID": secret_uri(xid),
+                    "JUJU_SECRET_LABEL": secret["labels"].get(unit, ""),
+                    "JUJU_SECRET_REVISION": str(latest),
+                }
+                run.hook(label, "secret-changed", [unit], relation=False, env=env)
+
+    def provider_changed(label):
+        """The provider's hook: its app bag (relation-changed, no remote unit) and secrets."""
+        bag_changed, revised = server.publish()
+        if bag_changed:
+            run.hook(label, f"{ENDPOINT}-relation-changed")
+        secret_changed(label, revised)
+        run.check(label, server)
+
+    server.answered = True
+    provider_changed("changed: answered")
+    run.hook("changed: nothing new", f"{ENDPOINT}-relation-changed", remote_unit=servers[0])
+    run.check("changed: nothing new", server)
+    server.password = ROTATED_PASSWORD
+    provider_changed("password rotated")
+
+    new = f"{SERVER_APP}/{len(servers)}"
+    model.join(REL_ID, new)
+    model.set_bag(REL_ID, new, juju_keys(server_addr(unit_num(new))))
+    server.units.append(new)
+    run.hook("standby added", f"{ENDPOINT}-relation-joined", remote_unit=new)
+    run.hook("standby added", f"{ENDPOINT}-relation-changed", remote_unit=new)
+    provider_changed("standby added")
+
+    for u in list(server.units):
+        model.depart(REL_ID, u)
+        run.hook("departed", f"{ENDPOINT}-relation-departed", remote_unit=u, departing=u)
+    server.units, server.answered = [], False
+    run.hook("relation-broken", f"{ENDPOINT}-relation-broken")
+    run.check("relation-broken", server)
+    model.remove_relation(REL_ID)
+
+
 class Scenario:
-    def __init__(self, name, title, body, leader, n, m, juju=JUJU3, variants=None, max_runs=None):
+    def __init__(
+        self,
+        name,
+        title,
+        body,
+        leader,
+        n,
+        m,
+        juju=JUJU3,
+        variants=None,
+        max_runs=None,
+        charms=None,
+    ):
         self.max_runs = max_runs  # the largest point fires ~800 hooks per variant and run
+        # variant -> charm directories under charms/, laid one over the other (None: its own)
+        self.charms = charms or {}
         self.name = name
         self.title = title
         self.body = body
@@ -551,10 +804,14 @@ class Scenario:
         self.variants = variants  # None: all
 
     def run(self, variant, workdir, tool_python):
-        r = Run(variant, workdir, self.juju, self.leader, tool_python)
+        layers = [os.path.join(CHARMS, d) for d in self.charms.get(variant.name, ())]
+        r = Run(variant, workdir, self.juju, self.leader, tool_python, layers or None)
         self.body(r, self.n, self.m)
         return r.results()
 
+
+#: postgresql_client: the hand-written requirer, and the seed charm with only its metadata changed
+MODERN_CHARMS = {"bare": ("bare-modern",), "pgsql": ("seed", "seed-modern")}
 
 SCENARIOS = {
     s.name: s
@@ -570,5 +827,11 @@ SCENARIOS = {
         Scenario("leader-juju4", "leader lifecycle on Juju 4 (no leader-get/leader-set); "
                  "1.4 needs leader-get, so no orig", lifecycle, True, 1, 3, JUJU4,
                  ("bare", "pgsql")),
+        Scenario("modern-leader", "postgresql_client leader lifecycle against PostgreSQL 16 "
+                 "(primary + 1 replica, secrets, 3 client units); 1.4 cannot speak it, so no orig",
+                 modern, True, 1, 3, JUJU3, ("bare", "pgsql"), charms=MODERN_CHARMS),
+        Scenario("modern-non-leader", "postgresql_client non-leader lifecycle (myapp/1; the "
+                 "leader's hooks run too, unmeasured); no orig", modern, False, 1, 3, JUJU3,
+                 ("bare", "pgsql"), charms=MODERN_CHARMS),
     ]
 }  # fmt: skip

@@ -45,6 +45,8 @@ SHORT = {
     "status-set": "sset",
     "status-get": "sget",
     "application-version-set": "ver",
+    "secret-get": "secget",
+    "secret-info-get": "secinfo",
 }
 
 

@@ -7,6 +7,9 @@ calls :func:`main` with its own name. State lives in a *model directory* named b
 - ``meta.json``: the local application, its leader, the relations (endpoint, remote
   application, joined remote units), config, leadership settings, statuses;
 - ``bags/<relation id>/<name>.json``: one databag per application or unit (``/`` spelt ``@``);
+- ``secrets/<id>.json``: one Juju secret (see :func:`secret_file`): its owner application, its
+  revisions' contents, the relations it is granted on, and per consuming unit the revision it
+  tracks and the label it gave the secret;
 - ``calls``: one line per tool call (the tool's name), appended by every call;
 - ``juju.log``: what ``juju-log`` was asked to log.
 
@@ -17,7 +20,12 @@ refused call exits non-zero with a Juju-like ``ERROR`` line on stderr, as the re
 - a unit writes only its own unit bag (``relation-set`` has no unit argument) or, as leader,
   its application bag; never a remote bag;
 - a remote unit's bag can be read only while that unit is in the relation (or is the
-  ``JUJU_REMOTE_UNIT`` of the running hook, as in ``relation-departed``).
+  ``JUJU_REMOTE_UNIT`` of the running hook, as in ``relation-departed``);
+- a secret can be read (``secret-get``) only by units of an application it is granted to (here:
+  through a relation to its owner that still exists), else ``ERROR permission denied``; a
+  consumer reads the revision it tracks (its first read tracks the latest), ``--refresh`` moves
+  it to the latest, ``--peek`` reads the latest without tracking it; ``secret-info-get`` answers
+  only the owner (``ERROR secret ... not found`` for a consumer, as Juju says).
 
 Unknown tools are not installed at all, and unknown options fail: a charm that needs something
 this fake does not do fails loudly instead of being measured doing nothing.
@@ -43,6 +51,8 @@ TOOLS_COMMON = (
     "status-set",
     "status-get",
     "application-version-set",
+    "secret-get",
+    "secret-info-get",
 )
 TOOLS_JUJU3 = (*TOOLS_COMMON, "leader-get", "leader-set")
 
@@ -77,6 +87,31 @@ class ToolError(Exception):
 
 def bag_file(model, rel_id, name):
     return os.path.join(model, "bags", str(rel_id), name.replace("/", "@") + ".json")
+
+
+def secret_file(model, secret_id):
+    """The file of one secret, by its ID (the 20-character xid of ``secret:<xid>``).
+
+    Its JSON: ``owner`` (application), ``revisions`` (revision number as a string -> content),
+    ``latest`` (int), ``grants`` (relation ids, as strings), ``tracked`` (consumer unit ->
+    revision it tracks), ``labels`` (consumer unit -> its label for the secret).
+    """
+    return os.path.join(model, "secrets", secret_id + ".json")
+
+
+_XID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuv")
+
+
+def secret_xid(ref):
+    """``secret://<model-uuid>/<xid>``, ``secret:<xid>`` or ``<xid>`` -> ``<xid>`` (else None)."""
+    ref = ref.strip()
+    if ref.startswith("secret://"):
+        ref = ref[len("secret://") :].partition("/")[2]
+    elif ref.startswith("secret:"):
+        ref = ref[len("secret:") :]
+    if len(ref) == 20 and set(ref) <= _XID_CHARS:
+        return ref
+    return None
 
 
 def _load(path, default=None):
@@ -352,6 +387,89 @@ def application_version_set(ctx, argv):
     _update_meta(ctx, "workload_version", [f"{ctx.app}={' '.join(pos)}"])
 
 
+def _find_secret(ctx, ref, label):
+    """(xid, secret) named by an ID, else by this unit's label for it."""
+    if ref is not None:
+        xid = secret_xid(ref)
+        if xid is None:
+            raise ToolError(f'ERROR secret URI "{ref}" not valid')
+        try:
+            return xid, _load(secret_file(ctx.model, xid))
+        except FileNotFoundError:
+            raise ToolError(f'ERROR secret "{xid}" not found') from None
+    folder = os.path.join(ctx.model, "secrets")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        secret = _load(os.path.join(folder, name))
+        if secret.get("labels", {}).get(ctx.unit) == label:
+            return name[: -len(".json")], secret
+    raise ToolError(f'ERROR secret with label "{label}" not found')
+
+
+def _granted(ctx, secret):
+    """A consumer may read a secret granted on a relation (still there) to its owner."""
+    if secret["owner"] == ctx.app:
+        return True
+    for num in secret.get("grants", []):
+        rel = ctx.meta["relations"].get(str(num))
+        if rel is not None and rel["remote_app"] == secret["owner"]:
+            return True
+    return False
+
+
+def secret_get(ctx, argv):
+    flags, opts, pos = _parse(argv, {"--refresh", "--peek"}, {"--format", "--label"})
+    if "--refresh" in flags and "--peek" in flags:
+        raise ToolError("ERROR specify one of --peek or --refresh but not both", 2)
+    if len(pos) > 2:
+        raise ToolError(f"ERROR unrecognized args: {pos[2:]}", 2)
+    label = opts.get("--label") or None  # ops 2.x passes JUJU_SECRET_LABEL, maybe empty
+    ref = pos[0] if pos else None
+    if ref is None and label is None:
+        raise ToolError("ERROR require either a secret URI or label", 2)
+    with _Locked(ctx.model):
+        xid, secret = _find_secret(ctx, ref, label if ref is None else None)
+        if not _granted(ctx, secret):
+            raise ToolError("ERROR permission denied")
+        tracked = secret.setdefault("tracked", {})
+        latest = secret["latest"]
+        if "--peek" in flags or "--refresh" in flags or ctx.unit not in tracked:
+            revision = latest  # a first read tracks the latest revision
+        else:
+            revision = tracked[ctx.unit]
+        changed = False
+        if "--peek" not in flags and tracked.get(ctx.unit) != revision:
+            tracked[ctx.unit] = revision
+            changed = True
+        if ref is not None and label is not None:
+            labels = secret.setdefault("labels", {})
+            changed = changed or labels.get(ctx.unit) != label
+            labels[ctx.unit] = label
+        if changed:
+            _save(secret_file(ctx.model, xid), secret)
+    content = secret["revisions"][str(revision)]
+    if len(pos) > 1:
+        if pos[1] not in content:
+            raise ToolError(f'ERROR secret key "{pos[1]}" not found')
+        _out(content[pos[1]], opts.get("--format"))
+    else:
+        _out(content, opts.get("--format"))
+
+
+def secret_info_get(ctx, argv):
+    _flags, opts, pos = _parse(argv, set(), {"--format", "--label"})
+    if len(pos) > 1 or (pos and "--label" in opts) or not (pos or opts.get("--label")):
+        raise ToolError("ERROR specify either a secret URI or label but not both", 2)
+    try:
+        xid, secret = _find_secret(ctx, pos[0] if pos else None, opts.get("--label"))
+    except ToolError:
+        secret = None
+    if secret is None or secret["owner"] != ctx.app:
+        # Juju lists only the secrets the unit's application owns
+        raise ToolError(f'ERROR secret "{pos[0] if pos else opts["--label"]}" not found')
+    info = {"revision": secret["latest"], "owner": "application", "rotation": "never"}
+    _out({xid: info}, opts.get("--format"))
+
+
 HANDLERS = {
     "relation-get": relation_get,
     "relation-set": relation_set,
@@ -365,6 +483,8 @@ HANDLERS = {
     "status-set": status_set,
     "status-get": status_get,
     "application-version-set": application_version_set,
+    "secret-get": secret_get,
+    "secret-info-get": secret_info_get,
 }
 
 
