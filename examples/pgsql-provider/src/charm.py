@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""A ``pgsql`` provider that really provisions, on a PostgreSQL server it administers.
+"""A PostgreSQL provider that really provisions, on a PostgreSQL server it administers.
 
-For each client relation the leader reads the client's request (:class:`pgsql.PostgreSQLServer`
-reads it from the client application bag, else its lowest-numbered unit), provisions it with
-:func:`provision.provision` (login role, private database, roles, extensions; identifiers
-quoted by psycopg) and publishes the connection details. It keeps each client's credentials in
-the peer application bag, so the password stays the same across re-provisioning and leader
-changes, and the other units publish exactly what the leader provisioned.
+It serves two endpoints: ``db`` (the legacy ``pgsql`` interface, :class:`pgsql.PostgreSQLServer`)
+and ``database`` (``postgresql_client``, the interface of Charmed PostgreSQL 16,
+:class:`pgsql.DatabaseProvider`).
+
+For each client relation the leader reads the client's request (``db``: the client application
+bag, else its lowest-numbered unit; ``database``: the requirer application bag), provisions it
+with :func:`provision.provision` (login role, private database, roles, and on ``db``
+extensions; identifiers quoted by psycopg) and publishes the connection details: on ``db`` in
+the unit and application bags, on ``database`` in the application bag with the credentials in
+a Juju secret granted to the relation (in clear only where Juju has no secrets). It keeps each
+client's credentials in the peer application bag, so the password stays the same across
+re-provisioning and leader changes, and the other units publish exactly what the leader
+provisioned on ``db`` (``database`` is answered by the leader alone).
 
 A request that cannot be provisioned (an unknown extension, an invalid name, an unreachable
 server) sets a Blocked status naming the problem, and nothing is published for that client:
@@ -27,10 +34,11 @@ import pgsql
 logger = logging.getLogger(__name__)
 
 PEER = "provider-peers"
+DATABASE = "database"  # the postgresql_client endpoint
 
 
 class PostgreSQLProviderCharm(ops.CharmBase):
-    """Provisions on the server named by ``admin-dsn`` and serves ``db`` (pgsql)."""
+    """Provisions on the server named by ``admin-dsn``; serves ``db`` and ``database``."""
 
     _stored = ops.StoredState()
 
@@ -38,8 +46,10 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         super().__init__(framework)
         self._stored.set_default(problems={})
         self.db = pgsql.PostgreSQLServer(self, "db")
-        framework.observe(self.db.on.request_changed, self._on_request_changed)
-        framework.observe(self.db.on.relation_broken, self._on_relation_broken)
+        self.database = pgsql.DatabaseProvider(self, DATABASE)
+        for server in (self.db, self.database):
+            framework.observe(server.on.request_changed, self._on_request_changed)
+            framework.observe(server.on.relation_broken, self._on_relation_broken)
         for event in (
             self.on.config_changed,
             self.on.leader_elected,
@@ -50,7 +60,8 @@ class PostgreSQLProviderCharm(ops.CharmBase):
 
     # ---- handlers ---------------------------------------------------------------------------
 
-    def _on_request_changed(self, event: pgsql.ClientRequestChangedEvent) -> None:
+    def _on_request_changed(self, event: ops.RelationEvent) -> None:
+        # pgsql.ClientRequestChangedEvent (db) or pgsql.DatabaseRequestChangedEvent (database)
         self._serve(event.relation, provision=True)
         self._set_status()
 
@@ -58,13 +69,14 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         # Config or leadership changes: provision again (idempotent); update-status only
         # retries what failed before.
         retry_only = isinstance(event, ops.UpdateStatusEvent)
-        for relation in self.db.relations:
+        for relation in [*self.db.relations, *self.database.relations]:
             failed = str(relation.id) in self._stored.problems
             self._serve(relation, provision=failed or not retry_only)
         self._set_status()
 
-    def _on_relation_broken(self, event: pgsql.ClientRelationBrokenEvent) -> None:
-        # The role and the database are kept: the data is the operator's to drop.
+    def _on_relation_broken(self, event: ops.RelationEvent) -> None:
+        # The role and the database are kept: the data is the operator's to drop. On
+        # ``database``, DatabaseProvider has already removed the relation's secrets.
         key = str(event.relation.id)
         if key in self._stored.problems:
             del self._stored.problems[key]
@@ -76,6 +88,9 @@ class PostgreSQLProviderCharm(ops.CharmBase):
 
     def _serve(self, relation: ops.Relation, *, provision: bool) -> None:
         """Provision (leader) and publish what is provisioned for one client relation."""
+        modern = relation.name == DATABASE
+        if modern and not self.unit.is_leader():
+            return  # postgresql_client is answered in the application bag: the leader's
         if self.unit.is_leader() and provision:
             try:
                 self._provision(relation)
@@ -83,19 +98,31 @@ class PostgreSQLProviderCharm(ops.CharmBase):
                 message = f"{relation.name}:{relation.id} ({relation.app.name}): {exc}"
                 self._stored.problems[str(relation.id)] = message
                 logger.warning("cannot provision %s", message)
-                self.db.revoke(relation)
+                self._revoke(relation)
                 return
             key = str(relation.id)
             if key in self._stored.problems:
                 del self._stored.problems[key]
         entry = self._load(relation.id)
         if not entry or "database" not in entry:
-            self.db.revoke(relation)
+            self._revoke(relation)
             return
         host = str(self.config["host"]) or self._ingress(relation)
         if host is None:
             self._stored.problems[str(relation.id)] = "set the 'host' config option"
-            self.db.revoke(relation)
+            self._revoke(relation)
+            return
+        if modern:
+            acted, _ = pgsql.protocol.read_database_request(json.loads(entry.get("request", "{}")))
+            self.database.publish(
+                relation,
+                endpoints=[_endpoint(host, int(self.config["port"]))],
+                username=entry["user"],
+                password=entry["password"],
+                version=entry.get("version") or None,
+                database=entry["database"],
+                request=acted,
+            )
             return
         master = pgsql.ConnectionString(
             host=host,
@@ -124,19 +151,35 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             raise prov.ProvisioningError("set the 'admin-dsn' config option")
         if self.model.get_relation(PEER) is None:
             raise prov.ProvisioningError("waiting for the peer relation")
-        problems = self.db.request_problems(relation)
-        if problems:
-            raise prov.ProvisioningError("; ".join(problems))
-        request = self.db.request(relation)
-        database = request.database or relation.app.name
+        if relation.name == DATABASE:
+            problems = self.database.request_problems(relation)
+            if problems:
+                raise prov.ProvisioningError("; ".join(problems))
+            modern = self.database.request(relation)
+            if modern is None:
+                return  # no database requested yet: postgresql_client providers wait for one
+            database, roles, extensions = modern.database, modern.roles, ()
+            # the role PostgreSQL 16 creates: one per relation (an application related on
+            # both db and database must not share a role whose password each would reset)
+            user = f"relation_id_{relation.id}"
+            asked = modern.snapshot()
+        else:
+            problems = self.db.request_problems(relation)
+            if problems:
+                raise prov.ProvisioningError("; ".join(problems))
+            request = self.db.request(relation)
+            database = request.database or relation.app.name
+            roles, extensions = request.roles, request.extensions
+            user = _user_for(relation.app.name)
+            asked = request.databag()
         entry = self._load(relation.id) or {}
         creds = prov.provision(
             admin,
             prov.Request(
                 database=database,
-                roles=request.roles,
-                extensions=request.extensions,
-                user=entry.get("user") or _user_for(relation.app.name),
+                roles=roles,
+                extensions=extensions,
+                user=entry.get("user") or user,
                 password=entry.get("password") or prov.generate_password(),
             ),
         )
@@ -147,12 +190,18 @@ class PostgreSQLProviderCharm(ops.CharmBase):
                 "password": creds.password,
                 "database": creds.database,
                 "version": prov.server_version(admin),
-                "request": json.dumps(request.databag(), sort_keys=True),
+                "request": json.dumps(asked, sort_keys=True),
             },
         )
         logger.debug("relation %s provisioned", relation.id)
 
     # ---- helpers ----------------------------------------------------------------------------
+
+    def _revoke(self, relation: ops.Relation) -> None:
+        if relation.name != DATABASE:
+            self.db.revoke(relation)
+        elif self.unit.is_leader():
+            self.database.revoke(relation)
 
     def _ingress(self, relation: ops.Relation) -> Optional[str]:
         try:
@@ -184,6 +233,13 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             self.unit.status = ops.BlockedStatus("; ".join(sorted(problems)))
         else:
             self.unit.status = ops.ActiveStatus()
+
+
+def _endpoint(host: str, port: int) -> str:
+    """A postgresql_client ``endpoints`` entry: ``host:port``, ``[v6]:port``, ``/dir:port``."""
+    if ":" in host and not host.startswith("/"):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
 
 
 def _user_for(app: str) -> str:

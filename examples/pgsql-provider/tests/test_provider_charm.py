@@ -260,3 +260,189 @@ def test_without_admin_dsn_it_blocks(postgres: LocalPostgres) -> None:
     fixed = ctx.run(ctx.on.config_changed(), state)
     assert fixed.unit_status == testing.ActiveStatus()
     assert "master" in _published(fixed)
+
+
+# ---- the database endpoint (postgresql_client) -------------------------------------------------
+
+DB_REL_ID = 21
+JUJU_36 = "3.6.4"
+JUJU_29 = "2.9.50"
+MODERN_META = {
+    "name": CLIENT_APP,
+    "requires": {"database": {"interface": "postgresql_client", "limit": 1}},
+}
+
+
+class ModernClientCharm(ops.CharmBase):
+    """A client on ``database`` (postgresql_client) asking for whatever ``request`` says."""
+
+    request = Request()
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        r = type(self).request
+        self.db = pgsql.PostgreSQLClient(self, "database", database=r.database, roles=r.roles)
+
+
+def _database(request: Request, relation_id: int = DB_REL_ID) -> Any:
+    """The database relation as the provider sees it: the requirer leader's application bag."""
+    return testing.Relation(
+        "database",
+        interface="postgresql_client",
+        id=relation_id,
+        remote_app_name=CLIENT_APP,
+        remote_app_data=pgsql.protocol.requirer_databag(request),
+        remote_units_data={0: pgt.juju_keys("10.1.2.10")},
+    )
+
+
+def _run_database(
+    postgres: LocalPostgres,
+    request: Request,
+    *,
+    juju: str = JUJU_36,
+    leader: bool = True,
+    state: Any = None,
+    extra: Any = (),
+) -> Any:
+    ctx = testing.Context(
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        app_name=SERVER_APP,
+        juju_version=juju,
+    )
+    rel = _database(request)
+    if state is None:
+        peer = testing.PeerRelation(PEER, id=PEER_ID)
+        state = testing.State(
+            leader=leader, config=_config(postgres), relations={rel, peer, *extra}
+        )
+    return ctx.run(ctx.on.relation_changed(state.get_relation(DB_REL_ID), remote_unit=0), state)
+
+
+def _modern_readiness(provider_out: Any, request: Request) -> pgsql.Readiness:
+    """What a PostgreSQLClient on ``database`` concludes from the provider's bag and secrets."""
+    published = provider_out.get_relation(DB_REL_ID)
+    ModernClientCharm.request = request
+    ctx = testing.Context(
+        ModernClientCharm, meta=MODERN_META, app_name=CLIENT_APP, juju_version=JUJU_36
+    )
+    rel = testing.Relation(
+        "database",
+        interface="postgresql_client",
+        id=DB_REL_ID,
+        remote_app_name=SERVER_APP,
+        local_app_data=pgsql.protocol.requirer_databag(request),
+        remote_app_data=dict(published.local_app_data),
+        remote_units_data={0: {}},
+    )
+    granted = [
+        testing.Secret(dict(s.latest_content), id=s.id)
+        for s in provider_out.secrets
+        if DB_REL_ID in s.remote_grants
+    ]
+    state = testing.State(leader=True, relations={rel}, secrets=granted)
+    with ctx(ctx.on.relation_changed(rel, remote_unit=0), state) as manager:
+        manager.run()
+        readiness = manager.charm.db.readiness()
+    assert readiness is not None
+    return readiness
+
+
+MODERN = Request.build(database='modern db "quoted"', roles=["Modern Role"])
+
+
+def test_database_endpoint_answers_with_a_secret(postgres: LocalPostgres) -> None:
+    out = _run_database(postgres, MODERN)
+    assert out.unit_status == testing.ActiveStatus()
+    bag = dict(out.get_relation(DB_REL_ID).local_app_data)
+    assert bag["database"] == MODERN.database
+    assert bag["endpoints"] == f"{postgres.host}:{postgres.port}"
+    assert bag["version"] == postgres.version
+    assert "password" not in bag
+    secret = out.get_secret(id=bag["secret-user"])
+    assert dict(secret.remote_grants) == {DB_REL_ID: frozenset({CLIENT_APP})}
+    user = f"relation_id_{DB_REL_ID}"
+    assert secret.latest_content["username"] == user
+    password = secret.latest_content["password"]
+    for value in [*bag.values(), *(str(s.content) for s in out.stored_states)]:
+        assert password not in value
+
+    # The real client is ready with it, and the connection really works.
+    readiness = _modern_readiness(out, MODERN)
+    assert readiness.ready, readiness.why
+    master = readiness.master
+    assert master is not None
+    assert (master.dbname, master.user, master.password) == (MODERN.database, user, password)
+    assert readiness.version == postgres.version
+    with psycopg.connect(master.conn_str) as conn:
+        row = conn.execute(
+            "SELECT current_database(), current_user, pg_has_role('Modern Role', 'MEMBER')"
+        ).fetchone()
+        assert row == (MODERN.database, user, True)
+
+    # A later hook publishes the same again: same secret, same content, same bag.
+    again = _run_database(postgres, MODERN, state=out)
+    assert dict(again.get_relation(DB_REL_ID).local_app_data) == bag
+    assert again.get_secret(id=bag["secret-user"]).latest_content == secret.latest_content
+
+
+def test_database_endpoint_in_clear_without_juju_secrets(postgres: LocalPostgres) -> None:
+    request = Request.build(database="plain")
+    out = _run_database(postgres, request, juju=JUJU_29)
+    bag = dict(out.get_relation(DB_REL_ID).local_app_data)
+    assert list(out.secrets) == []
+    assert bag["username"] == f"relation_id_{DB_REL_ID}"
+    master = ConnectionString(bag["uris"])
+    assert master.password == bag["password"]
+    psycopg.connect(master.conn_str).close()
+
+
+def test_one_application_on_both_endpoints_gets_two_roles(postgres: LocalPostgres) -> None:
+    client = pgt.Client(app=CLIENT_APP, request=Request.build(database="both"))
+    out = _run_database(postgres, Request.build(database="both"), extra=[_db(client)])
+    modern = out.get_secret(id=out.get_relation(DB_REL_ID).local_app_data["secret-user"])
+    # then the db relation changes: provisioned with its own role, the first one untouched
+    ctx = testing.Context(ProviderCharm, meta=CHARM.meta, config=CHARM.config, app_name=SERVER_APP)
+    out = ctx.run(ctx.on.relation_changed(out.get_relation(REL_ID), remote_unit=0), out)
+    legacy = ConnectionString(_published(out)["master"])
+    assert legacy.user == f"juju_{CLIENT_APP}"
+    assert modern.latest_content["username"] == f"relation_id_{DB_REL_ID}"
+    for user, password in (
+        (legacy.user, legacy.password),
+        (modern.latest_content["username"], modern.latest_content["password"]),
+    ):
+        with psycopg.connect(legacy.replace(user=user, password=password).conn_str) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("both",)
+
+
+def test_database_endpoint_non_leader_and_bad_requests(postgres: LocalPostgres) -> None:
+    # a non-leader does not answer postgresql_client (the application bag is the leader's)
+    out = _run_database(postgres, Request.build(database="quiet"), leader=False)
+    assert dict(out.get_relation(DB_REL_ID).local_app_data) == {}
+    assert list(out.secrets) == []
+    # a role the library drops blocks the unit and publishes nothing
+    ctx = testing.Context(
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        app_name=SERVER_APP,
+        juju_version=JUJU_36,
+    )
+    rel = dataclasses.replace(
+        _database(Request.build(database="strict")),
+        remote_app_data={"database": "strict", "extra-user-roles": "ok,bad\x00role"},
+    )
+    state = testing.State(
+        leader=True,
+        config=_config(postgres),
+        relations={rel, testing.PeerRelation(PEER, id=PEER_ID)},
+    )
+    out = ctx.run(ctx.on.relation_changed(rel, remote_unit=0), state)
+    assert isinstance(out.unit_status, testing.BlockedStatus)
+    assert out.unit_status.message.startswith(
+        f"database:{DB_REL_ID} ({CLIENT_APP}): ignored a role"
+    )
+    assert dict(out.get_relation(DB_REL_ID).local_app_data) == {}
+    assert list(out.secrets) == []
