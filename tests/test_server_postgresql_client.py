@@ -730,3 +730,16 @@ def test_round_trip_with_the_real_client_including_a_rotation() -> None:
     assert readiness.ready, readiness.why
     assert readiness.master == MASTER.replace(password=NEW_PASSWORD)
     assert seen.masters == [MASTER.replace(password=NEW_PASSWORD)]
+
+
+def test_module_doctests_and_lazy_export() -> None:
+    import doctest
+
+    import pgsql.server_postgresql_client as module
+
+    result = doctest.testmod(module)
+    assert (result.failed, result.attempted) == (0, 1)
+    assert pgsql.DatabaseProvider is DatabaseProvider
+    assert pgsql.DatabaseRequestChangedEvent is DatabaseRequestChangedEvent
+    assert pgsql.RequirerRelationBrokenEvent is RequirerRelationBrokenEvent
+    assert "DatabaseProvider" in dir(pgsql)
