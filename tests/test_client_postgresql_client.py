@@ -369,6 +369,16 @@ def test_secrets_are_read_once_per_hook() -> None:
     state, rel_id = started(ctx)
     state = provide(state, state.get_relation(rel_id), Provider())
     calls: List[str] = []
+
+    class Curious(Recorder):
+        def _record(self, event: pgsql.PostgreSQLRelationEvent) -> None:
+            super()._record(event)
+            for _ in range(3):  # a charm reading the state again and again in one hook
+                self.db.readiness()
+                self.db.master()
+                self.db.tls_ca()
+
+    ctx = testing.Context(Curious, meta=META, juju_version=JUJU_36)
     with ctx(ctx.on.relation_changed(state.get_relation(rel_id), remote_unit=0), state) as mgr:
         backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
         real = backend.secret_get
@@ -379,9 +389,7 @@ def test_secrets_are_read_once_per_hook() -> None:
 
         backend.secret_get = spy
         mgr.run()
-        for _ in range(3):
-            mgr.charm.db.readiness()
-            mgr.charm.db.master()
+        assert "MasterChangedEvent" in names(mgr.charm)
     assert sorted(calls) == sorted([USER_SECRET, TLS_SECRET])
 
 
@@ -726,3 +734,37 @@ def test_the_migration_doc_turns_the_seed_charm_into_one_serving_both_endpoints(
     state = provide(state, state.get_relation(rel.id), Provider())
     state = ctx.run(ctx.on.relation_changed(state.get_relation(rel.id), remote_unit=0), state)
     assert pgsql.ConnectionString(_seed_state(state)["db_conn_str"]).password == PASSWORD
+
+
+def test_a_grant_alone_is_told_at_the_next_update_status() -> None:
+    ctx = testing.Context(Recorder, meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    state, charm = run_changed(ctx, state, rel_id, Provider(), granted=False)
+    assert names(charm) == []
+    state = dataclasses.replace(state, secrets=secrets(Provider()))  # the grant: no hook
+    with ctx(ctx.on.update_status(), state) as mgr:
+        state = mgr.run()
+        charm = mgr.charm
+    assert names(charm)[:2] == ["MasterAvailableEvent", "MasterChangedEvent"]
+    # once told, update-status costs nothing: the client does not even observe it
+    with ctx(ctx.on.update_status(), state) as mgr:
+        backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
+        calls: List[str] = []
+        real = backend.relation_get
+
+        def spy(*args: Any, **kw: Any) -> Any:
+            calls.append("relation_get")
+            return real(*args, **kw)
+
+        backend.relation_get = spy
+        mgr.run()
+        assert names(mgr.charm) == []
+    assert calls == []
+
+
+def test_the_ca_keeps_its_final_newline() -> None:
+    pem = CA + "\n"
+    ctx = testing.Context(Recorder, meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    _, charm = run_changed(ctx, state, rel_id, Provider(tls=True, ca=pem))
+    assert charm.db.tls_ca() == pem

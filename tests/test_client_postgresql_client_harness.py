@@ -109,3 +109,15 @@ def test_broken_is_gone() -> None:
     assert [name for name, _ in charm.seen][:2] == ["MasterChangedEvent", "MasterGoneEvent"]
     assert all(password is None for _, password in charm.seen)
     harness.cleanup()
+
+
+def test_harness_readiness_follows_a_grant_without_a_relation_event() -> None:
+    harness, _, ids = _setup(True, Provider(), grant=False)
+    charm: Charm = harness.charm
+    assert not charm.db.is_ready()
+    for secret_id in ids.values():
+        harness.grant_secret(secret_id, "myapp")
+    harness.charm.on.update_status.emit()
+    assert charm.db.is_ready()
+    assert ("MasterChangedEvent", PASSWORD) in charm.seen
+    harness.cleanup()

@@ -185,8 +185,11 @@ def _read_fields(
             contents[group] = content
     values: Dict[str, str] = {}
     for field in REQUESTED_SECRETS:
-        value = contents.get(_group_of(field), {}).get(field, "").strip()
-        values[field] = value or bag.get(field, "").strip()
+        value = contents.get(_group_of(field), {}).get(field, "")
+        if not value.strip():
+            value = bag.get(field, "")
+        # a PEM ends with a newline: the CA is handed over as published
+        values[field] = value if field == "tls-ca" and value.strip() else value.strip()
     return values, reasons
 
 
