@@ -1,10 +1,11 @@
 """Smoke run of ``benchmarks/run.py`` so the benchmark cannot rot (no timing is asserted).
 
-One run of the leader lifecycle with the interpreter running the tests: ``bare`` (plain ops) and,
-once :mod:`pgsql.client` exists, ``pgsql`` (the seed charm on this library). ``orig`` needs its
-own venv from PyPI and is left to the real benchmark. The harness itself fails a run whose charm
-stores anything but what the fake server published, so a passing smoke run also means every
-variant's charm ended each step knowing the right master and standbys.
+One run of the leader lifecycle, ``pgsql`` and ``postgresql_client`` (``modern-leader``), with
+the interpreter running the tests: ``bare`` (plain ops) and, once :mod:`pgsql.client` exists,
+``pgsql`` (the seed charm on this library). ``orig`` needs its own venv from PyPI and is left to
+the real benchmark. The harness itself fails a run whose charm stores anything but what the fake
+server published, so a passing smoke run also means every variant's charm ended each step
+knowing the right master and standbys.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _client_available() -> bool:
     return True
 
 
-def _run_benchmark(tmp_path: Path) -> Dict[str, Any]:
+def _run_benchmark(tmp_path: Path, scenario: str = "leader") -> Dict[str, Any]:
     out = tmp_path / "bench.json"
     cmd = [
         sys.executable,
@@ -55,7 +56,7 @@ def _run_benchmark(tmp_path: Path) -> Dict[str, Any]:
         "--variants",
         "bare,pgsql",
         "--scenario",
-        "leader",
+        scenario,
         "--runs",
         "1",
         "--no-imports",
@@ -101,6 +102,44 @@ def test_leader_lifecycle_smoke(tmp_path: Path) -> None:
         assert cast(str, steps["failover: new master"][name]["state"][0]).endswith(
             "@10.1.0.2:5432/mydbname"
         )
+        assert steps["relation-broken"][name]["state"] == [None, []]
+
+
+MODERN_URI = "postgresql://relation-3:{}@10.1.0.{}:5432/mydbname"
+MODERN_PASSWORD = "Hq7vT2nB9xK4mW6pR3cY8dL5"  # benchmarks/harness.py's test vectors
+ROTATED_PASSWORD = "Pf4sN8wJ2kV6hT9bM3xQ7rZ5"
+
+
+def test_modern_leader_lifecycle_smoke(tmp_path: Path) -> None:
+    """postgresql_client: request, credentials from a Juju secret, rotation, a replica added."""
+    report = _run_benchmark(tmp_path, "modern-leader")
+    variants = cast(Dict[str, Any], report["variants"])
+    if _client_available():
+        assert "pgsql" in variants, report["notes"]
+    scenarios = cast(List[Dict[str, Any]], report["scenarios"])
+    assert [s["scenario"] for s in scenarios] == ["modern-leader"]
+    modern = scenarios[0]
+    assert "error" not in modern, modern.get("error")
+    assert modern["variants"] == [n for n in ("bare", "pgsql") if n in variants]
+    steps = {cast(str, s["step"]): cast(Dict[str, Any], s["by_variant"]) for s in modern["steps"]}
+    for name in modern["variants"]:
+        calls = cast(Dict[str, int], modern["totals"][name]["calls"])
+        assert calls["secret-get"] > 0
+        assert steps["changed: not answered"][name]["state"] == [None, []]
+        assert steps["changed: answered"][name]["state"] == [
+            MODERN_URI.format(MODERN_PASSWORD, 1),
+            [MODERN_URI.format(MODERN_PASSWORD, 2)],
+        ]
+        # the rotation reaches the charm through secret-changed only
+        assert steps["password rotated"][name]["hooks"] == 1
+        assert steps["password rotated"][name]["state"] == [
+            MODERN_URI.format(ROTATED_PASSWORD, 1),
+            [MODERN_URI.format(ROTATED_PASSWORD, 2)],
+        ]
+        assert steps["standby added"][name]["state"][1] == [
+            MODERN_URI.format(ROTATED_PASSWORD, 2),
+            MODERN_URI.format(ROTATED_PASSWORD, 3),
+        ]
         assert steps["relation-broken"][name]["state"] == [None, []]
 
 
@@ -157,3 +196,57 @@ def test_fake_juju_enforces_databag_rules(tmp_path: Path) -> None:
     assert bad.returncode != 0
     calls = (tmp_path / "model" / "calls").read_text().split()
     assert calls.count("relation-get") == 4
+
+
+SECRET = "d0mb2e1g6l7u5p9b0n10"
+SECRET_URI = f"secret://2f7cd2d1-4c5e-4b8d-9d3a-6a0f0f0b2b11/{SECRET}"
+
+
+def _put_secret(tmp_path: Path, revisions: Dict[str, Dict[str, str]], grants: List[str]) -> None:
+    folder = tmp_path / "model" / "secrets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{SECRET}.json"
+    old: Dict[str, Any] = {"tracked": {}, "labels": {}}
+    if path.exists():
+        old = cast(Dict[str, Any], json.loads(path.read_text()))
+    latest = max(int(r) for r in revisions)
+    path.write_text(
+        json.dumps(dict(old, owner="postgresql", revisions=revisions, latest=latest, grants=grants))
+    )
+
+
+def test_fake_juju_secrets(tmp_path: Path) -> None:
+    # not granted: Juju's "permission denied", which ops turns into a ModelError
+    _tool(tmp_path, "relation-list", "-r", "3", unit="myapp/0")  # writes the model's meta.json
+    _put_secret(tmp_path, {"1": {"password": "one"}}, grants=[])
+    denied = _tool(tmp_path, "secret-get", SECRET_URI, "--format=json", unit="myapp/0")
+    assert denied.returncode != 0
+    assert "permission denied" in denied.stderr
+    # granted on the relation: the first read tracks the latest revision
+    _put_secret(tmp_path, {"1": {"password": "one"}}, grants=["3"])
+    first = _tool(tmp_path, "secret-get", SECRET_URI, "--format=json", unit="myapp/0")
+    assert json.loads(first.stdout) == {"password": "one"}, first.stderr
+    _put_secret(tmp_path, {"1": {"password": "one"}, "2": {"password": "two"}}, grants=["3"])
+    tracked = _tool(tmp_path, "secret-get", f"secret:{SECRET}", "--format=json", unit="myapp/0")
+    assert json.loads(tracked.stdout) == {"password": "one"}
+    peek = _tool(tmp_path, "secret-get", SECRET_URI, "--peek", "--format=json", unit="myapp/0")
+    assert json.loads(peek.stdout) == {"password": "two"}
+    again = _tool(tmp_path, "secret-get", SECRET_URI, "--format=json", unit="myapp/0")
+    assert json.loads(again.stdout) == {"password": "one"}  # --peek does not move the tracking
+    refresh = _tool(tmp_path, "secret-get", SECRET_URI, "--refresh", "--label", "db",
+                    "--format=json", unit="myapp/0")  # fmt: skip
+    assert json.loads(refresh.stdout) == {"password": "two"}
+    by_label = _tool(tmp_path, "secret-get", "--label", "db", "--format=json", unit="myapp/0")
+    assert json.loads(by_label.stdout) == {"password": "two"}
+    # another unit of the application starts at the latest revision
+    other = _tool(tmp_path, "secret-get", SECRET_URI, "--format=json", unit="myapp/1")
+    assert json.loads(other.stdout) == {"password": "two"}
+    # only the owner may read a secret's metadata; a missing secret is "not found"
+    info = _tool(tmp_path, "secret-info-get", SECRET_URI, "--format=json", unit="myapp/0")
+    assert info.returncode != 0
+    assert "not found" in info.stderr
+    missing = _tool(tmp_path, "secret-get", "secret:d0mb2e1g6l7u5p9b0n99", unit="myapp/0")
+    assert missing.returncode != 0
+    assert "not found" in missing.stderr
+    calls = (tmp_path / "model" / "calls").read_text().split()
+    assert calls.count("secret-get") == 9
