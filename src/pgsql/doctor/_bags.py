@@ -110,6 +110,8 @@ _PROVIDER_MARKERS = frozenset(
 )
 #: A requirer bag may also hold these (``extensions``: a charm ported from pgsql writes it).
 _REQUIRER_KEYS = _REQUIRER_MARKERS | {"database", "extensions", "provided-secrets", "alias"}
+#: The v1 request format's keys (``dpcharmlibs-interfaces``), which v0 providers ignore.
+_V1_KEYS = frozenset({"version", "requests"})
 #: The keys of a requirer's unit bag: data_interfaces keeps there its ``data`` snapshot of the
 #: provider's bag (and the leader a copy of ``requested-secrets``).
 _REQUIRER_UNIT_KEYS = frozenset({"data", "requested-secrets", "provided-secrets"})
@@ -128,9 +130,13 @@ def is_provider_bag(bag: Mapping[str, str]) -> bool:
 
 
 def is_requirer_bag(bag: Mapping[str, str]) -> bool:
-    """A postgresql_client requirer's application bag (its request)."""
+    """A postgresql_client requirer's application bag (its request, v0 or v1)."""
     keys = published_keys(bag)
-    return bool(keys) and keys <= _REQUIRER_KEYS and not keys & _PROVIDER_MARKERS
+    return (
+        keys <= _REQUIRER_KEYS | _V1_KEYS
+        and bool(keys & (_REQUIRER_KEYS - {"alias"} | {"requests"}))
+        and not keys & _PROVIDER_MARKERS
+    )
 
 
 def client_writer_kind(bag: Mapping[str, str]) -> Optional[str]:
@@ -179,7 +185,7 @@ def client_evidence(bags: Iterable[Mapping[str, str]], charms: Iterable[str] = (
             value = bag.get(key, "").strip().lower()
             if value and "://" in value and not value.startswith(_POSTGRES_SCHEMES):
                 return False
-        found = found or bool(keys & (_REQUIRER_MARKERS | _PROVIDER_MARKERS))
+        found = found or bool(keys & (_REQUIRER_MARKERS | _PROVIDER_MARKERS | {"requests"}))
     if found and any(
         _OTHER_DATABASES.search(charm_name(c)) and not provider_rank(c) for c in charms
     ):

@@ -119,7 +119,7 @@ class Diagnosis:
     units: List[str]
     relations: List[RelationReport]
     notes: List[str]
-    secrets: FrozenSet[str]
+    secrets: FrozenSet[str] = field(repr=False)  # the passwords to redact: never in a repr
 
     @property
     def exit_code(self) -> int:

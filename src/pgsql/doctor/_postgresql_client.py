@@ -272,12 +272,12 @@ def relation_findings(
                     advice=_LIST_THEM + " (Juju >= 3.0.3)",
                 )
             )
-        elif missing:
+        elif missing and not wire.requested_secrets_malformed:
             out.append(
                 Reason(
                     SECRETS_NOT_REQUESTED,
                     f"requested-secrets does not list {', '.join(missing)}: the provider will "
-                    "publish it in clear, password included",
+                    f"publish {'it' if len(missing) == 1 else 'them'} in clear, password included",
                     ctx.client,
                     blocking=False,
                     advice=_LIST_THEM,
@@ -430,7 +430,10 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
         remote_app=ctx.server,
     )
     blocking = {r.code for r in readiness.reasons if r.blocking}
-    any_server_unit = lowest(server_units(ctx)) or f"{ctx.server}/0"
+    subordinated = (app_bag or {}).get("subordinated", "").strip().lower() == "true"
+    # a subordinate PgBouncer unit serves only the unit it sits beside
+    serving = sorted(unit_bags, key=unit_sort_key) if subordinated else []
+    any_server_unit = lowest(serving or server_units(ctx)) or f"{ctx.server}/0"
     both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
     unknown: List[Reason] = []
     explained: Set[str] = set()
@@ -460,7 +463,6 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 advice=f"run `juju show-unit {any_server_unit}` too",
             )
         )
-    subordinated = (app_bag or {}).get("subordinated", "").strip().lower() == "true"
     if subordinated and not unit_bags:
         missing_input = True
         explained.add(SUBORDINATE_NOT_READY)
@@ -492,7 +494,6 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 "model shows the secret without its content",
             )
         )
-    serving = sorted(unit_bags, key=unit_sort_key) if subordinated else []
     reasons = [
         _advised(r, ctx, unit, serving)
         for r in readiness.reasons
