@@ -326,16 +326,17 @@ def test_tls_and_its_ca() -> None:
         tls=True,
         tls_ca=CA + "\n",  # as read from a PEM file
     )
-    assert answer.secrets["tls"] == {"tls": "True", "tls-ca": CA}
+    assert answer.secrets["tls"] == {"tls": "True", "tls-ca": CA + "\n"}  # as given
     readiness, _ = judge(answer, MYDB.request)
     assert readiness.ready, readiness.why
-    assert (readiness.tls, readiness.tls_ca) == (True, CA)
+    assert (readiness.tls, readiness.tls_ca) == (True, CA + "\n")
     assert [r.code for r in readiness.reasons] == [protocol.TLS_ENABLED]
     # no CA: the key is left out (a secret value cannot be empty; requirers read "" the same)
-    answer = provider_answer(
-        MYDB, endpoints="10.0.0.5:5432", username=USER, password=PW, tls=True, tls_ca=""
-    )
-    assert answer.secrets["tls"] == {"tls": "True"}
+    for blank in ("", "\n"):
+        answer = provider_answer(
+            MYDB, endpoints="10.0.0.5:5432", username=USER, password=PW, tls=True, tls_ca=blank
+        )
+        assert answer.secrets["tls"] == {"tls": "True"}
 
 
 @pytest.mark.parametrize(
@@ -458,6 +459,7 @@ def test_databag_needs_a_uri_for_every_secret_group() -> None:
         ({"version": " 16"}, ValueError, "surrounding whitespace"),
         ({"tls": "true"}, TypeError, "tls must be a bool"),
         ({"tls_ca": 1}, TypeError, "tls_ca must be a str"),
+        ({"tls_ca": CA + "\x00"}, ValueError, "tls_ca contains a NUL"),
         ({"database": f"db password={PW}"}, ValueError, "unusable connection details"),
     ],
 )

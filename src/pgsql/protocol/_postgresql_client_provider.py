@@ -277,7 +277,8 @@ def provider_answer(
             serves ``<db>_readonly``); None: the same database.
         version: the PostgreSQL version, e.g. ``"16.4"``.
         tls: whether the server has TLS on (``tls``: ``"True"``/``"False"``); None: not said.
-        tls_ca: the CA certificate (PEM) clients check the server with (``tls-ca``).
+        tls_ca: the CA certificate (PEM) clients check the server with (``tls-ca``), published
+            as given (its final newline kept, as requirers now keep it); blank: not published.
         uris: the ``uris`` value; None builds a ``postgresql://`` URI to every endpoint.
         read_only_uris: the ``read-only-uris`` value; None builds one to every read-only
             endpoint (none when there is none).
@@ -337,7 +338,9 @@ def provider_answer(
     if tls_ca is not None:
         if not isinstance(tls_ca, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"tls_ca must be a str or None, not {type(tls_ca).__name__}")
-        text = _check_optional("tls_ca", tls_ca.strip())  # a PEM file ends with a newline
+        if "\x00" in tls_ca:
+            raise ValueError("tls_ca contains a NUL")
+        text = tls_ca if tls_ca.strip() else ""  # as given: a PEM file ends with a newline
         if text:
             fields["tls-ca"] = text
     if subordinated:
