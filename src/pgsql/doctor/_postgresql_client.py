@@ -372,11 +372,13 @@ def _not_visible(reason: Reason) -> Reason:
     # evaluate_client's secret-not-granted, as the doctor can say it
     if reason.code != SECRET_NOT_GRANTED:
         return reason
-    group = reason.message.split("'s ", 1)[-1].split(" secret", 1)[0]
+    # the group, when the library's message names one ("the provider's user secret ...")
+    named = [g for g in SECRET_GROUPS if f" {g} secret" in reason.message]
+    which = f"{named[0]} secret" if len(named) == 1 else "secret"
     return replace(
         reason,
         code=SECRET_NOT_VISIBLE,
-        message=f"the content of the provider's {group} secret is not in show-unit output",
+        message=f"the content of the provider's {which} is not in show-unit output",
         advice=None,
     )
 
