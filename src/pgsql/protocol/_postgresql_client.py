@@ -22,7 +22,7 @@ import json
 import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, cast
 
-from ..connstr import ConnectionString, ConnectionStringError, mask_value
+from ..connstr import MASK, ConnectionString, ConnectionStringError, mask_value
 from ._common import Databag, parse_connstr, split_list, unit_sort_key
 from ._readiness import (
     DATABASE_MISMATCH,
@@ -204,8 +204,14 @@ class _Endpoint(NamedTuple):
 
 
 def _shown(value: str) -> str:
-    """A remote value as it may appear in a reason: secrets masked, shortened."""
-    text = mask_value(value)
+    """A remote value as it may appear in a reason: secrets masked, shortened.
+
+    Beyond :func:`~pgsql.connstr.mask_value`, a ``user:password@`` before a host without a
+    ``scheme://`` (a mangled endpoints entry) is hidden whole: everything up to the last ``@``
+    of each comma-separated part.
+    """
+    parts = mask_value(value).split(",")
+    text = ",".join(f"{MASK}@{p.rpartition('@')[2]}" if "@" in p else p for p in parts)
     return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
 
 
