@@ -1,6 +1,7 @@
-"""PostgreSQL (``pgsql`` interface) relations for charms written with the ``ops`` framework.
+"""PostgreSQL relations (``pgsql`` and ``postgresql_client``) for charms written with ``ops``.
 
-A charm that needs PostgreSQL declares ``requires: db: {interface: pgsql}`` and::
+A charm that needs PostgreSQL declares ``requires: db: {interface: pgsql}`` (or, for current
+PostgreSQL, ``interface: postgresql_client``: the same code speaks it) and::
 
     import pgsql
 
@@ -21,8 +22,11 @@ Modules, one concern each:
 
 - :mod:`pgsql.connstr`: libpq connection strings and URIs (standard library only).
 - :mod:`pgsql.protocol`: the wire protocol as pure functions over databags (no ``ops``).
-- :mod:`pgsql.client`: :class:`PostgreSQLClient`, the requires side (1.x compatible).
-- :mod:`pgsql.server`: :class:`PostgreSQLServer`, the provides side.
+- :mod:`pgsql.client`: :class:`PostgreSQLClient`, the requires side of both interfaces (1.x
+  compatible).
+- :mod:`pgsql.server`: :class:`PostgreSQLServer`, the provides side of ``pgsql``.
+- :mod:`pgsql.server_postgresql_client`: :class:`DatabaseProvider`, the provides side of
+  ``postgresql_client``.
 - :mod:`pgsql.testing`: helpers for charm authors' unit tests.
 - :mod:`pgsql.doctor`: explains a relation from ``juju show-unit`` output.
 """

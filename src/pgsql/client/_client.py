@@ -64,7 +64,10 @@ from ._sharing import RequestSharing
 
 
 class NotLeaderError(ops.model.RelationDataError):
-    """Only the leader may change what the application requests through the 1.x setters.
+    """Only the leader may do this: change the request through the 1.x setters, or answer.
+
+    Raised by the 1.x setters on a non-leader, and by :meth:`pgsql.DatabaseProvider.publish`
+    (only the leader writes the provider's answer, its application bag).
 
     A subclass of :class:`ops.model.RelationDataError`, which is what 1.x let escape when a
     non-leader wrote the application databag. Declarative requests (the ``database``, ``roles``
