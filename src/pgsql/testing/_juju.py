@@ -21,6 +21,11 @@ the units of an application it is granted to over a live relation can read it, e
 revision it last refreshed to (the latest one when it first sees the secret); a new revision
 queues ``secret-changed`` on those units, and removing the relation revokes the grant.
 
+Actions (``juju run unit action key=value``): :meth:`Model.run_action` runs one on a unit now,
+with the parameters given (the schema's defaults for the others), and then lets the hooks it
+caused run; what the action reported (``set_results``, ``log``, ``fail``) is
+:attr:`HookRun.action`. What the action wrote is kept even when it failed, as in Juju.
+
 Simplifications (each still an order Juju could take): the units of an application see each other
 on their peer relations from the start (no ``<peer>-relation-joined``); a unit being removed runs
 relation-broken only (Scenario cannot tell a unit that it is the one departing); once a relation
@@ -30,6 +35,7 @@ adding a unit needs it (ops >= 2.17 with ``ops[testing]``).
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from typing import (
     TYPE_CHECKING,
@@ -52,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario m
     from ops.model import StatusBase
 
 __all__ = [
+    "ActionOutcome",
     "App",
     "HookRun",
     "HookStormError",
@@ -74,6 +81,7 @@ Inspect = Callable[[Any], Any]
 # secret-changed is "secret_changed <secret id>"
 _Hook = Tuple[str, Optional[int], Optional[int]]
 _SECRET_CHANGED = "secret_changed"  # noqa: S105 (an event name)
+_ACTION = "action"  # an action run by run_action: "action <name>" (never queued)
 _RELATION_EVENTS = frozenset(
     {
         "relation_created",
@@ -101,6 +109,16 @@ def _testing() -> Any:
             "pgsql.testing.Model runs charms with ops.testing's Context and State: "
             "ops >= 2.17 with ops[testing] installed"
         ) from None
+
+
+def _charm_spec(ctx: Any) -> Any:
+    """The charm spec (metadata, config, actions) an ``ops.testing.Context`` read or was given."""
+    spec = getattr(ctx, "_charm_spec", None)  # ops >= 2.18's name; the public one is deprecated
+    if spec is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            spec = getattr(ctx, "charm_spec", None)
+    return spec
 
 
 def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
@@ -132,6 +150,7 @@ class HookRun:
         status: the unit status the hook left.
         seen: what the inspect callable returned (None without one).
         logs: the messages the charm logged (``juju-log``).
+        action: what an action reported (:meth:`Model.run_action`); None for a hook.
     """
 
     def __init__(
@@ -146,6 +165,7 @@ class HookRun:
         status: StatusBase,
         seen: Any,
         logs: List[str],
+        action: Optional[ActionOutcome] = None,
     ) -> None:
         self.n = n
         self.unit = unit
@@ -157,10 +177,47 @@ class HookRun:
         self.status = status
         self.seen = seen
         self.logs = logs
+        self.action = action
 
     def __repr__(self) -> str:
         remote = f" ({self.remote_unit})" if self.remote_unit else ""
         return f"<HookRun {self.n}: {self.unit} {self.hook}{remote}>"
+
+
+class ActionOutcome:
+    """What an action run by :meth:`Model.run_action` reported, as ``juju run`` shows it.
+
+    Attributes:
+        name: the action's name (``rotate-password``).
+        params: the parameters the charm was given: those passed, and the schema's defaults
+            for the others.
+        results: what it set with ``event.set_results`` (``{}`` when nothing).
+        logs: the messages it gave ``event.log``.
+        failure: the message it gave ``event.fail``; None when it did not fail.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        params: Dict[str, Any],
+        results: Dict[str, Any],
+        logs: List[str],
+        failure: Optional[str],
+    ) -> None:
+        self.name = name
+        self.params = params
+        self.results = results
+        self.logs = logs
+        self.failure = failure
+
+    @property
+    def ok(self) -> bool:
+        """Whether the action completed (``juju run`` says ``completed``, not ``failed``)."""
+        return self.failure is None
+
+    def __repr__(self) -> str:
+        # parameters and results are the charm's: they are not shown
+        return f"<ActionOutcome {self.name}: {'completed' if self.ok else 'failed'}>"
 
 
 class Unit:
@@ -396,8 +453,8 @@ class Model:
         assert model.app("postgresql").bag("db")["allowed-units"] == "myapp/0 myapp/1"
 
     The commands (:meth:`deploy`, :meth:`relate`, :meth:`add_unit`, :meth:`remove_unit`,
-    :meth:`set_leader`, :meth:`config`, :meth:`remove_relation`) queue the hooks Juju would run
-    and then :meth:`settle`, unless given ``settle=False``.
+    :meth:`set_leader`, :meth:`config`, :meth:`remove_relation`, :meth:`run_action`) queue the
+    hooks Juju would run and then :meth:`settle`, unless given ``settle=False``.
 
     Args:
         max_hooks: fail with :class:`HookStormError` rather than run more hooks than this in all.
@@ -480,8 +537,7 @@ class Model:
     @staticmethod
     def _read_meta(charm_type: Any, context: Dict[str, Any]) -> Dict[str, Any]:
         ctx = _testing().Context(charm_type, **context)
-        spec = getattr(ctx, "charm_spec", None) or getattr(ctx, "_charm_spec", None)
-        meta: Optional[Dict[str, Any]] = getattr(spec, "meta", None)
+        meta: Optional[Dict[str, Any]] = getattr(_charm_spec(ctx), "meta", None)
         if meta is None:  # pragma: no cover - every ops.testing so far keeps the charm spec
             raise ModelError(f"cannot read the metadata of {charm_type.__name__}: pass meta=")
         return dict(meta)
@@ -754,6 +810,66 @@ class Model:
             raise ModelError(f"{unit} cannot run {event} now: it does not see that relation/unit")
         return done
 
+    def run_action(
+        self,
+        unit: str,
+        action: str,
+        params: Optional[Mapping[str, Any]] = None,
+        *,
+        settle: bool = True,
+        inspect: Optional[Inspect] = None,
+    ) -> HookRun:
+        """``juju run unit action key=value ...``: the action runs on ``unit`` now.
+
+        The hooks it causes (relation-changed for the bags it wrote, secret-changed for a new
+        revision of a secret it owns) are then run until quiet, unless ``settle=False``. A
+        failed action (``event.fail``) is not an error here: :attr:`HookRun.action` says so,
+        and what it wrote is kept, as in Juju. An exception in the charm propagates.
+
+        Args:
+            unit: the unit's name (actions run on one unit, often the leader).
+            action: the action's name, as the charm's ``actions`` declare it.
+            params: its parameters (the schema's defaults apply to the others).
+            settle: run the hooks it caused.
+            inspect: called with the charm after the action, instead of the application's.
+
+        Returns:
+            The run; its ``hook`` is ``<action>-action`` and its ``action`` the
+            :class:`ActionOutcome` (results, logs, failure).
+
+        Raises:
+            ModelError: the charm declares no such action, or the unit is being removed.
+        """
+        u = self.unit(unit)
+        declared = self._actions(u)
+        if action not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ModelError(f"{u.app.name} has no action {action!r} (its actions: {known})")
+        if u.dying:
+            raise ModelError(f"{unit} is being removed: it runs no action")
+        # Juju fills in the schema's defaults (ops.testing does not): the charm sees them
+        schema: Dict[str, Any] = dict(declared[action] or {})
+        given: Dict[str, Any] = {
+            name: spec["default"]
+            for name, spec in dict(schema.get("params") or {}).items()
+            if isinstance(spec, dict) and "default" in spec
+        }
+        given.update(params or {})
+        done = self._run(u, (f"{_ACTION} {action}", None, None), inspect, given)
+        if done is None:  # pragma: no cover - an action without a relation is always runnable
+            raise ModelError(f"{unit} cannot run {action} now")
+        self._maybe_settle(settle)
+        return done
+
+    @staticmethod
+    def _actions(unit: Unit) -> Dict[str, Any]:
+        """The actions the unit's charm declares (given to :meth:`add_app`, or its own)."""
+        given = unit.app.context.get("actions")
+        if given is not None:
+            return dict(given)
+        actions: Optional[Dict[str, Any]] = getattr(_charm_spec(unit.ctx), "actions", None)
+        return dict(actions or {})
+
     def settle(self, *, max_hooks: int = SETTLE_LIMIT) -> int:
         """Run the queued hooks, units taking turns, until none is left; how many ran.
 
@@ -822,7 +938,13 @@ class Model:
             return other is not None and not other.dying
         return remote in rel.sees(unit)
 
-    def _run(self, unit: Unit, hook: _Hook, inspect: Optional[Inspect]) -> Optional[HookRun]:
+    def _run(
+        self,
+        unit: Unit,
+        hook: _Hook,
+        inspect: Optional[Inspect],
+        params: Optional[Dict[str, Any]] = None,
+    ) -> Optional[HookRun]:
         if not self._runnable(unit, hook):
             return None
         if self.max_hooks is not None and self.hooks >= self.max_hooks:
@@ -843,9 +965,30 @@ class Model:
         ctx.emitted_events.clear()
         ctx.juju_log.clear()
         look = inspect or unit.app.inspect
-        with ctx(self._event(unit, state, hook), state) as manager:
-            out = manager.run()
+        action = event.partition(" ")[2] if event.startswith(_ACTION + " ") else None
+        failure: Optional[str] = None
+        with ctx(self._event(unit, state, hook, params), state) as manager:
+            try:
+                out = manager.run()
+            except _testing().ActionFailed as exc:
+                # event.fail(): the hook ran to its end and what it wrote stands, as in Juju
+                failure = str(getattr(exc, "message", exc))
+                out = getattr(exc, "state", None)
+                if out is None:  # pragma: no cover - ops.testing >= 2.17 gives the state
+                    raise ModelError(
+                        f"{unit.name}: action {action} failed ({failure}) and this ops.testing "
+                        "does not give the state it left: upgrade ops[testing]"
+                    ) from exc
             seen = look(manager.charm) if look is not None else None
+        outcome: Optional[ActionOutcome] = None
+        if action is not None:
+            outcome = ActionOutcome(
+                action,
+                dict(params or {}),
+                dict(ctx.action_results or {}),
+                list(ctx.action_logs),
+                failure,
+            )
         events = [e.handle.kind for e in ctx.emitted_events]
         ctx.emitted_events.clear()
         unit.stored, unit.deferred = out.stored_states, out.deferred
@@ -855,6 +998,8 @@ class Model:
         broken = rel if event == "relation_broken" else None
         wrote = self._absorb(unit, out, broken)
         name = event.partition(" ")[0].replace("_", "-")
+        if action is not None:
+            name = f"{action}-action"  # the event ops emits: <action>_action
         remote_name: Optional[str] = None
         if rel is not None:
             name = f"{rel.endpoint(unit.app)}-{name}"
@@ -874,6 +1019,7 @@ class Model:
             out.unit_status,
             seen,
             [line.message for line in ctx.juju_log],
+            outcome,
         )
         if self.on_hook is not None:
             self.on_hook(done)
@@ -1006,9 +1152,11 @@ class Model:
                 other.queue.append(hook)
 
     @staticmethod
-    def _event(unit: Unit, state: Any, hook: _Hook) -> Any:
+    def _event(unit: Unit, state: Any, hook: _Hook, params: Optional[Dict[str, Any]]) -> Any:
         event, rel_id, remote = hook
         on = unit.ctx.on
+        if event.startswith(_ACTION + " "):
+            return on.action(event.partition(" ")[2], params=dict(params or {}))
         if event.startswith(_SECRET_CHANGED + " "):
             return on.secret_changed(state.get_secret(id=event.partition(" ")[2]))
         if rel_id is None:
