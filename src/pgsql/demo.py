@@ -79,12 +79,14 @@ class Charm:
         charm_type: its ``CharmBase`` subclass.
         meta: its metadata (``charmcraft.yaml`` without ``config`` and ``actions``).
         config: its ``config`` section (``{"options": ...}``).
+        actions: its ``actions`` section (action name to its description and ``params``).
     """
 
     directory: Path
     charm_type: Any
     meta: Dict[str, Any]
     config: Dict[str, Any]
+    actions: Dict[str, Any]
 
     @property
     def peer(self) -> Optional[str]:
@@ -142,7 +144,13 @@ def load_charm(directory: Path, module_name: str) -> Charm:
     if len(classes) != 1:
         raise DemoError(f"{path} defines {len(classes)} charm classes, expected one")
     meta = {k: v for k, v in spec.items() if k not in ("config", "actions")}
-    return Charm(directory, classes[0], meta, dict(spec.get("config") or {}))
+    return Charm(
+        directory,
+        classes[0],
+        meta,
+        dict(spec.get("config") or {}),
+        dict(spec.get("actions") or {}),
+    )
 
 
 EXAMPLES = ("pgsql-client", "pgsql-provider")

@@ -7,8 +7,9 @@ and ``database`` (``postgresql_client``, the interface of Charmed PostgreSQL 16,
 
 For each client relation the leader reads the client's request (``db``: the client application
 bag, else its lowest-numbered unit; ``database``: the requirer application bag), provisions it
-with :func:`provision.provision` (login role, private database, roles, and on ``db``
-extensions; identifiers quoted by psycopg) and publishes the connection details: on ``db`` in
+with :func:`provision.provision` (login role, private database, roles, and extensions: those
+requested on ``db``, those the ``plugin-<name>-enable`` options turn on for ``database``;
+identifiers quoted by psycopg) and publishes the connection details: on ``db`` in
 the unit and application bags, on ``database`` in the application bag with the credentials in
 a Juju secret granted to the relation (in clear only where Juju has no secrets). It keeps each
 client's credentials in the peer application bag, so the password stays the same across
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import ops
 import provision as prov
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 PEER = "provider-peers"
 DATABASE = "database"  # the postgresql_client endpoint
+#: Config options that create an extension in every database provisioned on ``database``, as
+#: Charmed PostgreSQL's ``plugin-<name>-enable`` options do (option -> extension).
+PLUGINS: Dict[str, str] = {"plugin-citext-enable": "citext"}
 
 
 class PostgreSQLProviderCharm(ops.CharmBase):
@@ -50,6 +54,7 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         for server in (self.db, self.database):
             framework.observe(server.on.request_changed, self._on_request_changed)
             framework.observe(server.on.relation_broken, self._on_relation_broken)
+        framework.observe(self.on.rotate_password_action, self._on_rotate_password)
         for event in (
             self.on.config_changed,
             self.on.leader_elected,
@@ -83,6 +88,51 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         if self.unit.is_leader():
             self._save(event.relation.id, None)
         self._set_status()
+
+    def _on_rotate_password(self, event: ops.ActionEvent) -> None:
+        """``juju run <leader> rotate-password relation-id=<id>``: a new password, published."""
+        if not self.unit.is_leader():
+            event.fail(
+                "only the leader rotates passwords (the credentials are the application's): "
+                "run the action on the leader unit"
+            )
+            return
+        relation_id = int(event.params["relation-id"])
+        relation = next(
+            (r for r in [*self.db.relations, *self.database.relations] if r.id == relation_id),
+            None,
+        )
+        entry = self._load(relation_id) if relation is not None else None
+        if relation is None or not entry or "database" not in entry:
+            known = ", ".join(
+                f"{r.name}:{r.id}" for r in [*self.db.relations, *self.database.relations]
+            )
+            event.fail(
+                f"no provisioned client relation {relation_id} on db or database"
+                + (f" (client relations: {known})" if known else "")
+            )
+            return
+        admin = str(self.config["admin-dsn"])
+        if not admin:
+            event.fail("set the 'admin-dsn' config option")
+            return
+        password = prov.generate_password()
+        try:
+            prov.set_password(admin, entry["user"], password)
+        except prov.ProvisioningError as exc:
+            event.fail(str(exc))
+            return
+        # The server has the new password now. Should this hook fail from here on, Juju drops
+        # what it wrote (the stored password stays the old one), and the next config-changed
+        # provisions again with the stored password, which puts the old one back: the clients
+        # never keep a password the server refuses.
+        self._save(relation_id, {**entry, "password": password})
+        self._serve(relation, provision=False)
+        how = "secret-changed" if relation.name == DATABASE else "relation-changed"
+        event.log(f"password of {entry['user']} rotated; the client follows through {how}")
+        event.set_results(
+            {"relation-id": str(relation_id), "endpoint": relation.name, "username": entry["user"]}
+        )
 
     # ---- serving ----------------------------------------------------------------------------
 
@@ -158,7 +208,8 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             modern = self.database.request(relation)
             if modern is None:
                 return  # no database requested yet: postgresql_client providers wait for one
-            database, roles, extensions = modern.database, modern.roles, ()
+            # extensions are not on this interface: the operator enables them by config
+            database, roles, extensions = modern.database, modern.roles, self._plugins()
             # the role PostgreSQL 16 creates: one per relation (an application related on
             # both db and database must not share a role whose password each would reset)
             user = f"relation_id_{relation.id}"
@@ -196,6 +247,10 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         logger.debug("relation %s provisioned", relation.id)
 
     # ---- helpers ----------------------------------------------------------------------------
+
+    def _plugins(self) -> List[str]:
+        """The extensions the ``plugin-<name>-enable`` options turn on, for ``database``."""
+        return [ext for option, ext in PLUGINS.items() if self.config.get(option) is True]
 
     def _revoke(self, relation: ops.Relation) -> None:
         if relation.name != DATABASE:

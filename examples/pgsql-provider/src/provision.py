@@ -45,6 +45,7 @@ __all__ = [
     "parse_extension",
     "provision",
     "server_version",
+    "set_password",
 ]
 
 logger = logging.getLogger(__name__)
@@ -210,6 +211,38 @@ def ensure_role(conn: Connection, user: str, password: str) -> bool:
     )
     logger.info("updated login role %s", user)
     return False
+
+
+def set_password(admin_conninfo: str, user: str, password: str) -> None:
+    """Give the existing LOGIN role ``user`` a new password: ``ALTER ROLE ... PASSWORD``.
+
+    The password travels only as a verifier, as in :func:`ensure_role`. Sessions already open
+    keep running (PostgreSQL checks a password when a session starts); new ones need it.
+
+    Args:
+        admin_conninfo: libpq connection string of a superuser.
+        user: the role, which must exist (a password rotation creates nothing).
+        password: its new password.
+
+    Raises:
+        ProvisioningError: bad name, no such role, a superuser role, or the server refused
+            (the message names no password).
+    """
+    check_identifier(user, "role")
+    try:
+        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+            superuser = _role_info(conn, user)
+            if superuser is None:
+                raise ProvisioningError(f"role {user!r} does not exist")
+            if superuser:
+                raise ProvisioningError(f"refusing to manage superuser role {user!r}")
+            verifier = sql.Literal(_password_verifier(conn, user, password))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(sql.Identifier(user), verifier)
+            )
+    except psycopg.Error as exc:
+        raise ProvisioningError(f"cannot set the password of role {user!r}: {exc}") from exc
+    logger.info("password of role %s changed", user)
 
 
 def ensure_database(conn: Connection, dbname: str, owner: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Set
 
 import ops
 import ops.testing
@@ -92,7 +92,12 @@ def _run(
     unit_id: int = 0,
 ) -> Any:
     ctx = testing.Context(
-        ProviderCharm, meta=CHARM.meta, config=CHARM.config, app_name=SERVER_APP, unit_id=unit_id
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        actions=CHARM.actions,
+        app_name=SERVER_APP,
+        unit_id=unit_id,
     )
     db = _db(client)
     peer = testing.PeerRelation(PEER, id=PEER_ID, local_app_data=dict(peer_app or {}))
@@ -250,7 +255,13 @@ def test_without_admin_dsn_it_blocks(postgres: LocalPostgres) -> None:
     )
     assert "master" not in _published(out)
     # The operator sets it: config-changed provisions what was waiting.
-    ctx = testing.Context(ProviderCharm, meta=CHARM.meta, config=CHARM.config, app_name=SERVER_APP)
+    ctx = testing.Context(
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        actions=CHARM.actions,
+        app_name=SERVER_APP,
+    )
     state = testing.State(
         leader=True,
         config=_config(postgres),
@@ -281,7 +292,9 @@ class ModernClientCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         r = type(self).request
-        self.db = pgsql.PostgreSQLClient(self, "database", database=r.database, roles=r.roles)
+        self.db = pgsql.PostgreSQLClient(
+            self, "database", database=r.database, roles=r.roles, extensions=r.extensions
+        )
 
 
 def _database(request: Request, relation_id: int = DB_REL_ID) -> Any:
@@ -309,6 +322,7 @@ def _run_database(
         ProviderCharm,
         meta=CHARM.meta,
         config=CHARM.config,
+        actions=CHARM.actions,
         app_name=SERVER_APP,
         juju_version=juju,
     )
@@ -404,7 +418,13 @@ def test_one_application_on_both_endpoints_gets_two_roles(postgres: LocalPostgre
     out = _run_database(postgres, Request.build(database="both"), extra=[_db(client)])
     modern = out.get_secret(id=out.get_relation(DB_REL_ID).local_app_data["secret-user"])
     # then the db relation changes: provisioned with its own role, the first one untouched
-    ctx = testing.Context(ProviderCharm, meta=CHARM.meta, config=CHARM.config, app_name=SERVER_APP)
+    ctx = testing.Context(
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        actions=CHARM.actions,
+        app_name=SERVER_APP,
+    )
     out = ctx.run(ctx.on.relation_changed(out.get_relation(REL_ID), remote_unit=0), out)
     legacy = ConnectionString(_published(out)["master"])
     assert legacy.user == f"juju_{CLIENT_APP}"
@@ -427,6 +447,7 @@ def test_database_endpoint_non_leader_and_bad_requests(postgres: LocalPostgres) 
         ProviderCharm,
         meta=CHARM.meta,
         config=CHARM.config,
+        actions=CHARM.actions,
         app_name=SERVER_APP,
         juju_version=JUJU_36,
     )
@@ -446,3 +467,224 @@ def test_database_endpoint_non_leader_and_bad_requests(postgres: LocalPostgres) 
     )
     assert dict(out.get_relation(DB_REL_ID).local_app_data) == {}
     assert list(out.secrets) == []
+
+
+# ---- plugin-<name>-enable: extensions on database, by config -----------------------------------
+
+
+def _extensions(postgres: LocalPostgres, database: str) -> Set[str]:
+    """The extensions installed in ``database`` (asked as the superuser)."""
+    with psycopg.connect(postgres.dsn(dbname=database)) as conn:
+        return {str(row[0]) for row in conn.execute("SELECT extname FROM pg_extension")}
+
+
+def _database_state(postgres: LocalPostgres, request: Request, **config: Any) -> Any:
+    return testing.State(
+        leader=True,
+        config=_config(postgres, **config),
+        relations={_database(request), testing.PeerRelation(PEER, id=PEER_ID)},
+    )
+
+
+def test_plugin_citext_enable_creates_citext_in_databases_served_on_database(
+    postgres: LocalPostgres,
+) -> None:
+    request = Request.build(database="plugin on")
+    state = _database_state(postgres, request, **{"plugin-citext-enable": True})
+    out = _run_database(postgres, request, state=state)
+    assert out.unit_status == testing.ActiveStatus()
+    assert "citext" in _extensions(postgres, "plugin on")
+    # the client's role can use it; its readiness still notes that the interface cannot ask
+    citext = Request.build(database="plugin on", extensions=["citext"])
+    readiness = _modern_readiness(out, citext)
+    assert readiness.ready, readiness.why
+    assert [r.code for r in readiness.reasons] == ["extensions-by-config"]
+    assert readiness.master is not None
+    with psycopg.connect(readiness.master.conn_str) as conn:
+        assert conn.execute("SELECT 'A'::citext = 'a'::citext").fetchone() == (True,)
+
+
+def test_plugin_citext_enable_off_then_on_reaches_existing_databases(
+    postgres: LocalPostgres,
+) -> None:
+    request = Request.build(database="plugin later")
+    out = _run_database(postgres, request, state=_database_state(postgres, request))
+    assert "citext" not in _extensions(postgres, "plugin later")  # off by default
+    # juju config postgresql plugin-citext-enable=true: config-changed provisions again
+    ctx = testing.Context(
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        actions=CHARM.actions,
+        app_name=SERVER_APP,
+        juju_version=JUJU_36,
+    )
+    on = dataclasses.replace(out, config=_config(postgres, **{"plugin-citext-enable": True}))
+    after = ctx.run(ctx.on.config_changed(), on)
+    assert after.unit_status == testing.ActiveStatus()
+    assert "citext" in _extensions(postgres, "plugin later")
+    # the same credentials: no new revision of the secret
+    secret_id = out.get_relation(DB_REL_ID).local_app_data["secret-user"]
+    assert (
+        after.get_secret(id=secret_id).latest_content == out.get_secret(id=secret_id).latest_content
+    )
+    # turned off again, the extension stays (the data may use it)
+    off = dataclasses.replace(after, config=_config(postgres, **{"plugin-citext-enable": False}))
+    ctx.run(ctx.on.config_changed(), off)
+    assert "citext" in _extensions(postgres, "plugin later")
+
+
+def test_plugin_options_do_not_touch_db_clients(postgres: LocalPostgres) -> None:
+    # on db (pgsql) the client requests its extensions itself
+    client = pgt.Client(app="legacy-plain", request=Request.build(database="legacy plain"))
+    out = _run(postgres, client, config=_config(postgres, **{"plugin-citext-enable": True}))
+    assert out.unit_status == testing.ActiveStatus()
+    assert "citext" not in _extensions(postgres, "legacy plain")
+
+
+# ---- rotate-password: a new password on the server, published ----------------------------------
+
+
+def _action_ctx(*, juju: str = JUJU_36, unit_id: int = 0) -> Any:
+    return testing.Context(
+        ProviderCharm,
+        meta=CHARM.meta,
+        config=CHARM.config,
+        actions=CHARM.actions,
+        app_name=SERVER_APP,
+        unit_id=unit_id,
+        juju_version=juju,
+    )
+
+
+def _rotate(ctx: Any, state: Any, relation_id: int) -> Any:
+    return ctx.run(ctx.on.action("rotate-password", params={"relation-id": relation_id}), state)
+
+
+def _refused(conn_str: str) -> str:
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(conn_str, connect_timeout=10).close()
+    return str(refused.value)
+
+
+def test_rotate_password_on_database_updates_the_secret_and_the_server(
+    postgres: LocalPostgres,
+) -> None:
+    request = Request.build(database="rotated")
+    out = _run_database(postgres, request)
+    bag = dict(out.get_relation(DB_REL_ID).local_app_data)
+    before = dict(out.get_secret(id=bag["secret-user"]).latest_content)
+    old = _modern_readiness(out, request).master
+    assert old is not None
+
+    ctx = _action_ctx()
+    after = _rotate(ctx, out, DB_REL_ID)
+    user = f"relation_id_{DB_REL_ID}"
+    assert ctx.action_results == {
+        "relation-id": str(DB_REL_ID),
+        "endpoint": "database",
+        "username": user,
+    }
+    assert ctx.action_logs == [
+        f"password of {user} rotated; the client follows through secret-changed"
+    ]
+    content = dict(after.get_secret(id=bag["secret-user"]).latest_content)
+    new_password = content["password"]
+    assert new_password != before["password"]
+    assert content["username"] == user
+    assert new_password in content["uris"]
+    assert before["password"] not in content["uris"]
+    # the bag stays as it was: the client learns of it through secret-changed
+    assert dict(after.get_relation(DB_REL_ID).local_app_data) == bag
+    entry = json.loads(after.get_relation(PEER_ID).local_app_data[f"db-{DB_REL_ID}"])
+    assert entry["password"] == new_password
+    shown = [str(ctx.action_results), *ctx.action_logs]
+    assert not any(p in text for p in (new_password, before["password"]) for text in shown)
+
+    # the client's new master works; the old password is refused by the server
+    new = _modern_readiness(after, request).master
+    assert new is not None
+    assert new == old.replace(password=new_password)
+    with psycopg.connect(new.conn_str) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (user,)
+    assert "password authentication failed" in _refused(old.conn_str)
+
+    # re-provisioning later keeps the rotated password
+    again = _run_database(postgres, request, state=after)
+    assert dict(again.get_secret(id=bag["secret-user"]).latest_content) == content
+    psycopg.connect(new.conn_str).close()
+
+
+def test_rotate_password_on_db_changes_the_published_master(postgres: LocalPostgres) -> None:
+    client = pgt.Client(app="rotating", request=Request.build(database="rotating"))
+    out = _run(postgres, client)
+    old = ConnectionString(_published(out)["master"])
+    ctx = _action_ctx()
+    after = _rotate(ctx, out, REL_ID)
+    assert ctx.action_results == {
+        "relation-id": str(REL_ID),
+        "endpoint": "db",
+        "username": "juju_rotating",
+    }
+    new = ConnectionString(_published(after)["master"])
+    assert new.password != old.password
+    assert new == old.replace(password=new.password)
+    assert dict(after.get_relation(REL_ID).local_app_data)["master"] == new.conn_str
+    readiness = _client_readiness(after, client)
+    assert readiness.ready, readiness.why
+    assert readiness.master == new
+    psycopg.connect(new.conn_str).close()
+    assert "password authentication failed" in _refused(old.conn_str)
+
+
+def test_rotate_password_refusals_change_nothing(postgres: LocalPostgres) -> None:
+    request = Request.build(database="refusals")
+    out = _run_database(postgres, request)
+    secret_id = out.get_relation(DB_REL_ID).local_app_data["secret-user"]
+    content = dict(out.get_secret(id=secret_id).latest_content)
+    peer = dict(out.get_relation(PEER_ID).local_app_data)
+
+    def refused(state: Any, relation_id: int = DB_REL_ID, **ctx_args: Any) -> str:
+        ctx = _action_ctx(**ctx_args)
+        with pytest.raises(testing.ActionFailed) as failed:
+            _rotate(ctx, state, relation_id)
+        left = failed.value.state
+        assert dict(left.get_secret(id=secret_id).latest_content) == content
+        assert dict(left.get_relation(PEER_ID).local_app_data) == peer
+        message = failed.value.message
+        assert content["password"] not in message
+        return message
+
+    assert refused(dataclasses.replace(out, leader=False), unit_id=1).startswith(
+        "only the leader rotates passwords"
+    )
+    assert refused(out, 99) == (
+        f"no provisioned client relation 99 on db or database (client relations: "
+        f"database:{DB_REL_ID})"
+    )
+    no_admin = dataclasses.replace(out, config=_config(postgres, **{"admin-dsn": ""}))
+    assert refused(no_admin) == "set the 'admin-dsn' config option"
+    # a role that is not there any more, or a superuser someone wrote in: refused by provision
+    for user, why in (
+        ("gone_role", "role 'gone_role' does not exist"),
+        (postgres.superuser, f"refusing to manage superuser role {postgres.superuser!r}"),
+    ):
+        entry = {**json.loads(peer[f"db-{DB_REL_ID}"]), "user": user}
+        broken = dataclasses.replace(
+            out,
+            relations={
+                out.get_relation(DB_REL_ID),
+                dataclasses.replace(
+                    out.get_relation(PEER_ID),
+                    local_app_data={f"db-{DB_REL_ID}": json.dumps(entry, sort_keys=True)},
+                ),
+            },
+        )
+        ctx = _action_ctx()
+        with pytest.raises(testing.ActionFailed) as failed:
+            _rotate(ctx, broken, DB_REL_ID)
+        assert failed.value.message == why
+    # after all that, the credentials published still work
+    master = _modern_readiness(out, request).master
+    assert master is not None
+    psycopg.connect(master.conn_str).close()
