@@ -768,3 +768,54 @@ def test_the_ca_keeps_its_final_newline() -> None:
     state, rel_id = started(ctx)
     _, charm = run_changed(ctx, state, rel_id, Provider(tls=True, ca=pem))
     assert charm.db.tls_ca() == pem
+
+
+def _secret_reads(ctx: Any, state: Any, event: Any) -> Tuple[Any, List[str], Recorder]:
+    calls: List[str] = []
+    with ctx(event, state) as mgr:
+        backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
+        real = backend.secret_get
+
+        def spy(*args: Any, **kw: Any) -> Any:
+            calls.append(str(kw.get("id")))
+            return real(*args, **kw)
+
+        backend.secret_get = spy
+        out = mgr.run()
+        return out, calls, mgr.charm
+
+
+def test_the_tls_secret_is_kept_and_read_again_only_when_rotated() -> None:
+    ctx = testing.Context(Recorder, meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    state, _ = run_changed(ctx, state, rel_id, Provider(tls=True, ca=CA))
+    again = ctx.on.relation_changed(state.get_relation(rel_id), remote_unit=0)
+    state, calls, charm = _secret_reads(ctx, state, again)
+    assert calls == [USER_SECRET]  # the CA is known: only the credentials are read
+    assert charm.db.tls_ca() == CA
+    stored = repr([s.content for s in state.stored_states])
+    assert PASSWORD not in stored
+    rotated = Provider(tls=True, ca=NEW_CA)
+    state = dataclasses.replace(state, secrets=secrets(Provider(tls=True, ca=CA), latest=rotated))
+    state, calls, charm = _secret_reads(
+        ctx, state, ctx.on.secret_changed(state.get_secret(id=TLS_SECRET))
+    )
+    assert sorted(calls) == sorted([USER_SECRET, TLS_SECRET])  # each once
+    assert names(charm) == ["MasterChangedEvent", "DatabaseChangedEvent"]
+    assert charm.seen[0][3] == NEW_CA
+
+
+def test_a_departing_provider_unit_costs_nothing_but_behind_a_subordinate() -> None:
+    ctx = testing.Context(Recorder, meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    state, _ = run_changed(ctx, state, rel_id, Provider())
+    departed = ctx.on.relation_departed(state.get_relation(rel_id), remote_unit=0)
+    _, calls, charm = _secret_reads(ctx, state, departed)
+    assert calls == []
+    assert names(charm) == []
+    # behind PgBouncer VM the unit bags say whether it serves: a departure is judged
+    state, rel_id = started(ctx)
+    state, _ = run_changed(ctx, state, rel_id, Provider(variant=PGB_VM))
+    departed = ctx.on.relation_departed(state.get_relation(rel_id), remote_unit=0)
+    _, calls, _ = _secret_reads(ctx, state, departed)
+    assert calls

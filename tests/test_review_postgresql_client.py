@@ -231,6 +231,12 @@ def _reads(spy: List[str]) -> Dict[str, int]:
     return out
 
 
+def _at_most_once(spy: List[str]) -> bool:
+    """Each secret read at most once (the TLS secret's content is kept between hooks)."""
+    reads = _reads(spy)
+    return reads.get(USER_SECRET) == 1 and reads.get(TLS_SECRET, 0) <= 1
+
+
 def test_a_deferred_event_rerun_then_the_hook_reads_each_secret_once() -> None:
     """Issue 12, Costs: "each secret read at most once per hook", with a deferred event re-run."""
     ctx = testing.Context(deferring("MasterChangedEvent"), meta=META, juju_version=JUJU_36)
@@ -240,7 +246,7 @@ def test_a_deferred_event_rerun_then_the_hook_reads_each_secret_once() -> None:
     spy: List[str] = []
     state, _charm = changed(ctx, state, rel_id, spy)
     assert not state.deferred
-    assert _reads(spy) == {USER_SECRET: 1, TLS_SECRET: 1}, spy
+    assert _at_most_once(spy), spy
 
 
 def test_secret_changed_with_a_deferred_event_reads_the_rotated_secret_once() -> None:
@@ -256,7 +262,7 @@ def test_secret_changed_with_a_deferred_event_reads_the_rotated_secret_once() ->
     masters = [s[1] for s in charm.seen if s[0] == "MasterChangedEvent"]
     assert masters
     assert all(m is not None and m.password == NEW_PASSWORD for m in masters)
-    assert _reads(spy) == {USER_SECRET: 1, TLS_SECRET: 1}, spy
+    assert _at_most_once(spy), spy
 
 
 def test_seed_charm_non_leader_deferred_joined_does_not_double_the_secret_reads() -> None:
@@ -273,7 +279,7 @@ def test_seed_charm_non_leader_deferred_joined_does_not_double_the_secret_reads(
     spy: List[str] = []
     state, _ = changed(ctx, state, rel.id, spy)
     assert not state.deferred
-    assert _reads(spy) == {USER_SECRET: 1, TLS_SECRET: 1}, spy
+    assert _at_most_once(spy), spy
 
 
 # == a secret granted after it was published ======================================================
@@ -566,7 +572,7 @@ def test_lost_stored_state_on_a_non_leader_is_told_again_without_writes() -> Non
     mine = out.get_relation(rel_id)
     assert dict(mine.local_app_data) == {}
     assert dict(mine.local_unit_data) == dict(state.get_relation(rel_id).local_unit_data)
-    assert _reads(spy) == {USER_SECRET: 1, TLS_SECRET: 1}
+    assert _at_most_once(spy), spy
 
 
 # == secrets: removed, rotated away, plaintext start ==============================================
@@ -858,7 +864,7 @@ def test_a_charm_reading_the_client_in_its_own_secret_changed_handler_costs_no_e
     assert [s[1].password for s in charm.seen if s[0] == "MasterChangedEvent" and s[1]] == [
         NEW_PASSWORD
     ]
-    assert _reads(spy) == {USER_SECRET: 1, TLS_SECRET: 1}, spy
+    assert _at_most_once(spy), spy
 
 
 def test_harness_events_emitted_by_hand_read_the_relation_as_1x_tests_do() -> None:

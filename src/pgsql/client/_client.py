@@ -423,13 +423,35 @@ class PostgreSQLClient(ops.framework.Object):
 
         Nothing of it is kept: the bag may hold credentials (plaintext providers) and Juju
         hands it to every hook anyway. Unit bags matter only behind a subordinate PgBouncer.
+        The content of the TLS secret (a flag and a public CA) is kept, with its id: it is read
+        again only when the provider references another secret or rotates this one.
         """
         rel_app = cast("Optional[Application]", relation.app)
         app_bag: Dict[str, str] = dict(relation.data[rel_app]) if rel_app is not None else {}
         unit_bags: Dict[str, Dict[str, str]] = {}
-        if app_bag.get("subordinated", "").strip().lower() == "true":
+        rec = self._rec(relation.id)
+        subordinated = app_bag.get("subordinated", "").strip().lower() == "true"
+        if subordinated:
             unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}
-        secrets = {uri: self._secret(uri) for uri in secret_fields(app_bag).values()}
+        if bool(rec.get("sub")) != subordinated:
+            rec["sub"] = subordinated  # departed hooks matter only behind a subordinate
+        refs = secret_fields(app_bag)
+        secrets: Dict[str, Optional[Dict[str, str]]] = {}
+        for group, uri in refs.items():
+            key = _secret_key(uri)
+            kept = cast("Dict[str, Any]", rec.get("tls") or {})
+            if (
+                group == "tls"
+                and key not in self._secrets
+                and kept.get("id") == key
+                and isinstance(kept.get("content"), dict)
+            ):
+                secrets[uri] = cast("Dict[str, str]", kept["content"])
+                continue
+            secrets[uri] = content = self._secret(uri)
+            if group == "tls" and content is not None:
+                rec["tls"] = {"id": key, "content": {k: str(v) for k, v in content.items()}}
+        self._put_rec(relation.id, rec)
         return evaluate_client(
             request,
             app_bag,
@@ -733,6 +755,8 @@ class PostgreSQLClient(ops.framework.Object):
             return  # this unit is leaving; its access is going, not the server's data
         relation = event.relation
         rec = self._rec(relation.id)
+        if self._modern(relation) and not rec.get("sub") and rec.get("snap") is not None:
+            return  # postgresql_client answers in the app bag: a leaving unit changes nothing
         remote = rec.get("remote")
         if remote is not None:
             cast("Dict[str, Bag]", remote["units"]).pop(event.unit.name, None)
@@ -775,7 +799,7 @@ class PostgreSQLClient(ops.framework.Object):
         relations = self._relations()
         for relation in relations:
             rec = self._rec(relation.id)
-            for key in ("remote", "egress", "req"):
+            for key in ("remote", "egress", "req", "tls"):
                 rec.pop(key, None)
             self._put_rec(relation.id, rec)
         if self._declared is None and self.model.unit.is_leader():
