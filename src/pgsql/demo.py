@@ -1,15 +1,37 @@
-"""``pgsql demo``: the whole ``pgsql`` relation lifecycle between the two example charms.
+"""``pgsql demo``: the whole relation lifecycle between the two example charms, on both interfaces.
 
 A real PostgreSQL server is started in a temporary directory (:class:`pgsql._localpg.LocalPostgres`,
 from the server binaries installed on the machine). Juju is simulated with ``ops.testing``: every
 hook runs the example charms' real code in-process, and :class:`pgsql.testing.Model` carries the
-databags between the units the way Juju would (a unit sees a remote unit only after its
-relation-joined hook; each changed bag queues relation-changed on the units that see it; units
-take turns, as they run in parallel under Juju). The client is ``examples/pgsql-client`` (the
-1.0.0 README example, unchanged), two units of ``myapp``; the server is
-``examples/pgsql-provider``, one unit of ``postgresql``, which provisions on the real server. At
-the end the demo connects with the master connection string the client charm was given and
-queries the requested database.
+databags and Juju secrets between the units the way Juju would (a unit sees a remote unit only
+after its relation-joined hook; each changed bag queues relation-changed on the units that see
+it; a new revision of a secret queues secret-changed on the units it is granted to; units take
+turns, as they run in parallel under Juju). The server is ``examples/pgsql-provider``, one unit
+of ``postgresql``, which provisions on the real server. ``--interface`` chooses what runs (by
+default both, one after the other, on one model and one server):
+
+``pgsql``
+    The client is ``examples/pgsql-client`` (the 1.0.0 README example, unchanged), two units of
+    ``myapp``, related on ``postgresql:db``. At the end the demo connects with the master
+    connection string the client charm was given and queries the requested database and its
+    ``citext`` extension.
+``postgresql_client``
+    The same charm code, two units of ``myapp-modern``, with only its metadata changed: its
+    ``db`` endpoint says ``interface: postgresql_client`` (what Charmed PostgreSQL 16 speaks), and
+    it is related on ``postgresql:database``. The seed asks for ``citext``, which this interface
+    cannot carry: the demo sets the provider's ``plugin-citext-enable`` option, as an operator
+    would, and the client's readiness notes ``extensions-by-config``. The credentials come in a
+    Juju secret granted to the relation (``secret-user``). After connecting, the demo runs the
+    provider's ``rotate-password`` action (ALTER ROLE ... PASSWORD, a new revision of the secret);
+    the client units get secret-changed and ``master_changed``, and the demo connects with the
+    rotated password (it works) and the old one (the server refuses it).
+
+Every password (the server's superuser's, each client's, every revision of every secret) is
+masked in what the demo prints, as text and as ``--json``. The JSON document holds the steps
+(each hook, with its ``interface`` and ``phase``), ``postgresql`` (the server), the ``pgsql``
+relation's ``databags``, ``readiness``, ``status`` and ``result`` at the top level (as before
+``postgresql_client`` existed), and ``postgresql_client``: the same for that relation plus its
+``secrets`` and the ``rotation``.
 
 The example charms ship with the package: a wheel installs what the demo loads from them (their
 charm code and ``charmcraft.yaml``, not their tests) under ``share/ops-lib-pgsql/examples`` of
@@ -22,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import importlib.machinery
 import importlib.util
@@ -37,7 +60,7 @@ from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Set,
 from . import protocol
 from .connstr import ConnectionString, ConnectionStringError, mask_value
 
-__all__ = ["DemoError", "add_arguments", "load_charm", "run"]
+__all__ = ["DemoError", "add_arguments", "load_charm", "modern_meta", "run"]
 
 SIMULATED = (
     "Juju is simulated with ops.testing: each hook runs the example charms' real code "
@@ -45,12 +68,19 @@ SIMULATED = (
     "PostgreSQL is real."
 )
 MASK = "******"
-CLIENT_APP = "myapp"
+CLIENT_APP = "myapp"  # the seed charm on pgsql
+MODERN_APP = "myapp-modern"  # the same charm, its db endpoint declared postgresql_client
 SERVER_APP = "postgresql"
+MODERN_ENDPOINT = "database"  # the provider's postgresql_client endpoint
 CLIENT_UNITS = 2
 DATABASE = "mydbname"  # what the seed example requests
 EXTENSION = "citext"
+PLUGIN = "plugin-citext-enable"  # the provider's option creating it on postgresql_client
+ROTATE = "rotate-password"  # the provider's action
 REL_ID = 3
+INTERFACES = ("pgsql", "postgresql_client")
+BOTH = "both"
+CHOICES = (*INTERFACES, BOTH)
 _MAX_HOOKS = 300
 _CLIENT_EVENTS = frozenset({*protocol.EVENT_NAMES, "database_relation_joined"})
 _SERVER_EVENTS = frozenset({"request_changed", "relation_broken"})
@@ -224,11 +254,19 @@ def _mask_conn(value: str) -> str:
     return "\n".join(parts)
 
 
+# postgresql_client fields holding a password: in a secret's content, or in clear in a bag
+_PASSWORD_KEYS = frozenset({"password"})
+_URI_KEYS = frozenset({"uris", "read-only-uris"})
+
+
 def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
+    """A bag (or a secret's content) with every password masked, for showing it."""
     out: Dict[str, str] = {}
     for key, value in bag.items():
         if key in ("master", "standbys"):
             out[key] = _mask_conn(value)
+        elif key in _PASSWORD_KEYS:
+            out[key] = MASK
         elif key.startswith("db-") and value.startswith("{"):  # the provider's peer entries
             try:
                 entry: Dict[str, str] = json.loads(value)
@@ -238,12 +276,24 @@ def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
             out[key] = json.dumps(
                 {k: (MASK if k == "password" else v) for k, v in entry.items()}, sort_keys=True
             )
-        else:
+        else:  # uris and read-only-uris included: their userinfo password is cut
             out[key] = mask_value(value, MASK)
     return out
 
 
+def _uri_passwords(value: str) -> Set[str]:
+    """The passwords of a ``uris`` value: one URI (multi-host ones hold commas) or a list."""
+    found: Set[str] = set()
+    for raw in [value, *value.split(",")]:
+        with contextlib.suppress(ConnectionStringError):
+            password = ConnectionString(raw.strip()).password
+            if password:
+                found.add(password)
+    return found
+
+
 def _secrets_of(bag: Mapping[str, str]) -> Set[str]:
+    """Every password in a bag or a secret's content, for the scrubber."""
     found: Set[str] = set()
     for key, value in bag.items():
         if key in ("master", "standbys"):
@@ -252,6 +302,10 @@ def _secrets_of(bag: Mapping[str, str]) -> Set[str]:
                     password = ConnectionString(raw).password
                     if password:
                         found.add(password)
+        elif key in _PASSWORD_KEYS and value:
+            found.add(value)
+        elif key in _URI_KEYS:
+            found |= _uri_passwords(value)
         elif key.startswith("db-") and value.startswith("{"):
             with contextlib.suppress(ValueError, AttributeError):
                 password = json.loads(value).get("password")
@@ -280,18 +334,32 @@ class _Steps:
 
     def __init__(self, printer: _Printer) -> None:
         self.printer = printer
+        self.model: Any = None  # the pgsql.testing.Model, once made: its secrets are scrubbed
         self.phase = ""
+        self.interface = ""
         self.status: Dict[str, str] = {}  # by unit: the status its last hook left
         self.readiness: Dict[str, protocol.Readiness] = {}  # by client unit: its last verdict
 
+    def learn_secrets(self) -> None:
+        """Tell the scrubber every password in every revision of every secret of the model."""
+        if self.model is None:
+            return
+        for record in self.model.secrets.values():
+            for content in record.revisions:
+                self.printer.secrets |= _secrets_of(content)
+
     def __call__(self, run: Any) -> None:
-        names = _CLIENT_EVENTS if run.unit.startswith(f"{CLIENT_APP}/") else _SERVER_EVENTS
+        # before anything of this hook is printed: the passwords it may have brought
+        self.learn_secrets()
+        server = run.unit.startswith(f"{SERVER_APP}/")
+        names = _SERVER_EVENTS if server else _CLIENT_EVENTS
         wrote: Dict[str, Dict[str, Optional[str]]] = run.wrote
         for changes in wrote.values():
             written = {k: v for k, v in changes.items() if v is not None}
             self.printer.secrets |= _secrets_of(written)
         step: Dict[str, Any] = {
             "n": run.n,
+            "interface": self.interface,
             "phase": self.phase,
             "unit": run.unit,
             "hook": run.hook,
@@ -303,6 +371,14 @@ class _Steps:
                 for bag, c in wrote.items()
             },
         }
+        action = getattr(run, "action", None)
+        if action is not None:
+            step["action"] = {
+                "name": action.name,
+                "params": _masked_values(action.params),
+                "results": _masked_values(action.results),
+                "failure": None if action.failure is None else mask_value(action.failure, MASK),
+            }
         status = _status_text(run.status)
         if status != self.status.get(run.unit, "unknown"):
             step["status"] = status
@@ -313,15 +389,20 @@ class _Steps:
         self.printer.step(step)
 
 
-def _juju(command: Callable[[], object]) -> None:
-    """Run a model command: the example charms' hooks, until quiet."""
+def _masked_values(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """Action parameters or results, any password in a string value masked."""
+    return {k: mask_value(v, MASK) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _juju(command: Callable[[], object]) -> Any:
+    """Run a model command: the example charms' hooks, until quiet; what the command returned."""
     from . import testing as pgt
 
     try:
         with warnings.catch_warnings():
             # the client example is the 1.x README charm: ops.lib.use on purpose
             warnings.filterwarnings("ignore", "ops.lib is deprecated", DeprecationWarning)
-            command()
+            return command()
     except pgt.HookStormError:
         raise DemoError(
             f"more than {_MAX_HOOKS} hooks: the charms keep changing their bags"
@@ -367,13 +448,21 @@ class _Printer:
         self.secrets: Set[str] = set()
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
+        # longest first: a password holding another one is replaced whole
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
         return text
 
     def line(self, text: str = "") -> None:
         if not self.as_json:
             print(self.scrub(text), file=self.stream, flush=True)
+
+    def bag(self, content: Mapping[str, str], indent: int = 4) -> None:
+        """A masked bag (or secret content), one sorted key a line."""
+        pad = " " * indent
+        for key, value in sorted(content.items()):
+            self.line(f"{pad}{key} = {value}".replace("\n", "\n" + " " * (indent + 3 + len(key))))
 
     def step(self, step: Dict[str, Any]) -> None:
         self.steps.append(step)
@@ -385,6 +474,12 @@ class _Printer:
             self.line(f"         events: {', '.join(step['events'])}")
         if step["deferred"]:
             self.line(f"         deferred: {', '.join(step['deferred'])}")
+        action = step.get("action")
+        if action is not None:
+            results = ", ".join(f"{k}={v}" for k, v in sorted(action["results"].items()))
+            self.line(f"         results: {results or '(none)'}")
+            if action["failure"] is not None:
+                self.line(f"         failed: {action['failure']}")
         for bag, changes in step["wrote"].items():
             self.line(f"         wrote {bag}:")
             for key, value in changes.items():
@@ -394,8 +489,10 @@ class _Printer:
             self.line(f"         status: {step['status']}")
         r = step.get("readiness")
         if r is not None:
+            notes = ", ".join(x["code"] for x in r["reasons"] if not x["blocking"])
             if r["ready"]:
-                self.line(f"         readiness: READY (master from {r['source']})")
+                more = f"; notes: {notes}" if notes else ""
+                self.line(f"         readiness: READY (master from {r['source']}{more})")
             else:
                 codes = ", ".join(x["code"] for x in r["reasons"] if x["blocking"])
                 self.line(f"         readiness: not ready: {r['why']} [{codes}]")
@@ -410,6 +507,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``demo`` options."""
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document instead of the walk-through"
+    )
+    parser.add_argument(
+        "--interface",
+        choices=CHOICES,
+        default=BOTH,
+        help="which relation to run: pgsql (the db endpoint), postgresql_client (what "
+        "PostgreSQL 16 speaks, with a password rotation), or both, one after the other "
+        "(default)",
     )
     parser.add_argument(
         "--examples",
@@ -463,12 +568,26 @@ def _preflight() -> Tuple[Any, Any]:
     return ops.testing, psycopg
 
 
+def _interfaces(args: argparse.Namespace) -> Tuple[str, ...]:
+    chosen: str = getattr(args, "interface", None) or BOTH
+    if chosen == BOTH:
+        return INTERFACES
+    if chosen not in INTERFACES:
+        raise DemoError(f"--interface is one of {', '.join(CHOICES)}, not {chosen!r}")
+    return (chosen,)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the demo; 0 when the final query succeeded, 1 with a clear message otherwise."""
+    """Run the demo; 0 when every check passed, 1 with a clear message otherwise."""
     as_json: bool = bool(args.json)
     printer = _Printer(as_json, sys.stdout)
     began = time.monotonic()
-    doc: Dict[str, Any] = {"ok": False, "simulated": SIMULATED, "steps": printer.steps}
+    doc: Dict[str, Any] = {
+        "ok": False,
+        "simulated": SIMULATED,
+        "interface": getattr(args, "interface", None) or BOTH,
+        "steps": printer.steps,
+    }
     try:
         with _sigterm_exits():
             _demo(args, printer, doc)
@@ -489,13 +608,29 @@ def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> N
     _testing, psycopg = _preflight()
     from . import _localpg
 
+    interfaces = _interfaces(args)
     root = _examples(args)
     client_charm = load_charm(root / "pgsql-client", "pgsql_demo_client_charm")
     server_charm = load_charm(root / "pgsql-provider", "pgsql_demo_provider_charm")
     line = printer.line
-    line("pgsql demo: the pgsql relation between two example charms, on a real PostgreSQL.")
+    if interfaces == INTERFACES:
+        line(
+            "pgsql demo: the pgsql and postgresql_client relations between the example charms, "
+            "on a real PostgreSQL."
+        )
+    else:
+        line(
+            f"pgsql demo: the {interfaces[0]} relation between two example charms, on a real "
+            "PostgreSQL."
+        )
     line(SIMULATED)
-    line(f"  client: {CLIENT_APP} ({client_charm.directory}), {CLIENT_UNITS} units")
+    if "pgsql" in interfaces:
+        line(f"  client: {CLIENT_APP} ({client_charm.directory}), {CLIENT_UNITS} units")
+    if "postgresql_client" in interfaces:
+        line(
+            f"  client: {MODERN_APP} ({client_charm.directory}), {CLIENT_UNITS} units: the same "
+            "charm code, its db endpoint declared interface: postgresql_client"
+        )
     line(f"  server: {SERVER_APP} ({server_charm.directory}), 1 unit")
 
     started = time.monotonic()
@@ -520,7 +655,7 @@ def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> N
             + (f" (as {pg.run_as})" if pg.run_as else "")
             + f", {time.monotonic() - started:.1f}s"
         )
-        _lifecycle(pg, client_charm, server_charm, printer, doc, psycopg)
+        _Lifecycle(pg, client_charm, server_charm, printer, doc, psycopg).run(interfaces)
     finally:
         pg.stop()
         gone = directory is not None and not directory.exists()
@@ -532,104 +667,361 @@ def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> N
         doc["cleaned_up"] = gone
 
 
-def _lifecycle(
-    pg: Any,
-    client_charm: Charm,
-    server_charm: Charm,
-    printer: _Printer,
-    doc: Dict[str, Any],
-    psycopg: Any,
-) -> None:
-    from . import testing as pgt
+def modern_meta(meta: Mapping[str, Any], endpoint: str = "db") -> Dict[str, Any]:
+    """A copy of a charm's metadata whose ``requires`` ``endpoint`` speaks ``postgresql_client``.
 
-    line = printer.line
-    steps = _Steps(printer)
-    model = pgt.Model(max_hooks=_MAX_HOOKS, on_hook=steps)
-    client = model.add_app(
-        CLIENT_APP,
-        client_charm.charm_type,
-        units=CLIENT_UNITS,
-        meta=client_charm.meta,
-        config=client_charm.config,
-        address=pgt.Client.address,
-        inspect=_client_readiness,
-    )
-    model.add_app(
-        SERVER_APP,
-        server_charm.charm_type,
-        units=1,
-        meta=server_charm.meta,
-        config=server_charm.config,
-        options={"admin-dsn": pg.dsn(), "host": pg.host, "port": pg.port},
-        address=pgt.Server.address,
-    )
+    What a charm author changes to move a ``pgsql`` charm to PostgreSQL 16 when the charm has
+    only this endpoint: the metadata, not the code (``PostgreSQLClient(self, 'db')`` speaks
+    whichever interface the endpoint declares).
 
-    steps.phase = "deploy"
-    line(f"\n== juju deploy {CLIENT_APP} -n {CLIENT_UNITS}; juju deploy {SERVER_APP}")
-    line(
-        f"   (config of {SERVER_APP}: admin-dsn=<superuser on the demo server>, "
-        f"host={pg.host}, port={pg.port})"
-    )
-    _juju(model.deploy)
+    Raises:
+        DemoError: the charm has no such ``requires`` endpoint.
+    """
+    copied: Dict[str, Any] = copy.deepcopy(dict(meta))
+    requires: Dict[str, Any] = copied.get("requires") or {}
+    spec = requires.get(endpoint)
+    if not isinstance(spec, dict):
+        raise DemoError(f"the client charm has no requires endpoint {endpoint!r}")
+    typed: Dict[str, Any] = spec  # pyright: ignore[reportUnknownVariableType]
+    typed["interface"] = "postgresql_client"
+    return copied
 
-    steps.phase = "relate"
-    line(f"\n== juju integrate {CLIENT_APP}:db {SERVER_APP}:db")
-    line("   every hook below runs on one unit; 'wrote' is what that hook changed in a databag")
-    _juju(lambda: model.relate(f"{CLIENT_APP}:db", f"{SERVER_APP}:db", relation_id=REL_ID))
 
-    doc["databags"] = {
-        name if "/" in name else f"{name} (app)": _mask_bag(bag)
-        for name, bag in model.relation(REL_ID).databags().items()
-    }
-    line("\n== the db relation's databags, settled (passwords masked)")
-    for bag, content in doc["databags"].items():
-        line(f"  {bag}:")
-        for key, value in sorted(content.items()):
-            line(f"    {key} = {value}".replace("\n", "\n" + " " * (7 + len(key))))
+class _Lifecycle:
+    """The demo's Juju commands, run on one model, with what they show."""
 
-    readiness: Dict[str, Any] = {}
-    line("\n== readiness, as each client unit's PostgreSQLClient sees it")
-    for unit in client.units.values():
-        r = steps.readiness.get(unit.name)
-        readiness[unit.name] = _readiness_json(r) if r is not None else None
-        verdict = "READY" if r is not None and r.ready else f"not ready ({r.why if r else '?'})"
-        line(f"  {unit.name}: {verdict}")
-    doc["readiness"] = readiness
-    doc["status"] = {u.name: steps.status.get(u.name, "unknown") for u in model.units()}
-    line(f"  {SERVER_APP}/0 status: {doc['status'][f'{SERVER_APP}/0']}")
+    def __init__(
+        self,
+        pg: Any,
+        client_charm: Charm,
+        server_charm: Charm,
+        printer: _Printer,
+        doc: Dict[str, Any],
+        psycopg: Any,
+    ) -> None:
+        from . import testing as pgt
 
-    # What the client charm itself kept from master_changed, in its own StoredState.
-    kept = {u.name: _stored_charm_state(u) for u in client.units.values()}
-    leader = kept[f"{CLIENT_APP}/0"]
-    conn_str = leader.get("db_conn_str")
-    if not conn_str:
-        raise DemoError(
-            f"{CLIENT_APP}/0 was never given a master connection string; "
-            f"last readiness: {readiness.get(f'{CLIENT_APP}/0')}"
+        self.pg = pg
+        self.client_charm = client_charm
+        self.server_charm = server_charm
+        self.printer = printer
+        self.line = printer.line
+        self.doc = doc
+        self.psycopg = psycopg
+        self.steps = _Steps(printer)
+        self.model: Any = pgt.Model(max_hooks=_MAX_HOOKS, on_hook=self.steps)
+        self.steps.model = self.model
+        self.server_added = False
+
+    def run(self, interfaces: Tuple[str, ...]) -> None:
+        for interface in interfaces:
+            self.steps.interface = interface
+            if interface == "pgsql":
+                self.pgsql()
+            else:
+                self.postgresql_client(after_pgsql="pgsql" in interfaces)
+
+    # ---- the parts both relations share ---------------------------------------------------
+
+    def deploy(self, app: str, meta: Dict[str, Any], address: Callable[[int], str]) -> Any:
+        """Add a client application (and the server, the first time); deploy them."""
+        from . import testing as pgt
+
+        client = self.model.add_app(
+            app,
+            self.client_charm.charm_type,
+            units=CLIENT_UNITS,
+            meta=meta,
+            config=self.client_charm.config,
+            address=address,
+            inspect=_client_readiness,
         )
-    for name, state in kept.items():
-        if state.get("db_conn_str") != conn_str:
-            raise DemoError(f"{name} holds another master than the leader: {state.get('db_uri')}")
-    master = ConnectionString(conn_str)
-    printer.secrets.add(master.password or "")
-    printer.secrets.discard("")
-    shown = master.masked(MASK)
-    line("\n== connect with the master connection string the client charm was given")
-    line(f"  every {CLIENT_APP} unit stored (from master_changed): {shown}")
-    with psycopg.connect(conn_str, connect_timeout=10) as conn:
-        row = conn.execute(_QUERY).fetchone()
-        equal = conn.execute(_CITEXT_QUERY).fetchone()
-    result = {
-        "conn_str": str(shown),
-        "database": row[0],
-        "user": row[1],
-        "citext_version": row[2],
-        "citext_equal": "t" if equal[0] else "f",
-    }
-    doc["result"] = result
-    line(f"  > {_QUERY}")
-    line(f"    {row[0]} | {row[1]} | {row[2]}")
-    line(f"  > {_CITEXT_QUERY}")
-    line(f"    {result['citext_equal']}")
-    if row[0] != DATABASE or row[2] is None or not equal[0]:
-        raise DemoError(f"unexpected result: {result}")
+        command = f"juju deploy {app} -n {CLIENT_UNITS}"
+        with_server = not self.server_added
+        if with_server:
+            self.model.add_app(
+                SERVER_APP,
+                self.server_charm.charm_type,
+                units=1,
+                meta=self.server_charm.meta,
+                config=self.server_charm.config,
+                actions=self.server_charm.actions,
+                options={"admin-dsn": self.pg.dsn(), "host": self.pg.host, "port": self.pg.port},
+                address=pgt.Server.address,
+            )
+            self.server_added = True
+            command += f"; juju deploy {SERVER_APP}"
+        self.steps.phase = "deploy"
+        self.line(f"\n== {command}")
+        if with_server:
+            self.line(
+                f"   (config of {SERVER_APP}: admin-dsn=<superuser on the demo server>, "
+                f"host={self.pg.host}, port={self.pg.port})"
+            )
+        _juju(self.model.deploy)
+        return client
+
+    def databags(self, rel_id: int, endpoint: str) -> Dict[str, Dict[str, str]]:
+        shown = {
+            name if "/" in name else f"{name} (app)": _mask_bag(bag)
+            for name, bag in self.model.relation(rel_id).databags().items()
+        }
+        self.line(f"\n== the {endpoint} relation's databags, settled (passwords masked)")
+        for bag, content in shown.items():
+            self.line(f"  {bag}:")
+            self.printer.bag(content)
+        return shown
+
+    def readiness(self, client: Any) -> Dict[str, Any]:
+        found: Dict[str, Any] = {}
+        self.line("\n== readiness, as each client unit's PostgreSQLClient sees it")
+        for unit in client.units.values():
+            r = self.steps.readiness.get(unit.name)
+            found[unit.name] = _readiness_json(r) if r is not None else None
+            if r is None or not r.ready:
+                self.line(f"  {unit.name}: not ready ({r.why if r else '?'})")
+                continue
+            self.line(f"  {unit.name}: READY")
+            for note in r.reasons:
+                self.line(f"    note {note.code}: {mask_value(str(note), MASK)}")
+        return found
+
+    def kept_master(self, client: Any) -> ConnectionString:
+        """The master every unit of ``client`` kept from master_changed (all the same)."""
+        kept = {u.name: _stored_charm_state(u) for u in client.units.values()}
+        leader = kept[f"{client.name}/0"]
+        conn_str = leader.get("db_conn_str")
+        if not conn_str:
+            r = self.steps.readiness.get(f"{client.name}/0")
+            raise DemoError(
+                f"{client.name}/0 was never given a master connection string; "
+                f"last readiness: {_readiness_json(r) if r is not None else None}"
+            )
+        for name, state in kept.items():
+            if state.get("db_conn_str") != conn_str:
+                raise DemoError(f"{name} holds another master than the leader")
+        master = ConnectionString(conn_str)
+        if master.password:
+            self.printer.secrets.add(master.password)
+        return master
+
+    def query(self, master: ConnectionString, app: str, user: str) -> Dict[str, Any]:
+        """Connect as the client charm would and use the requested database and citext."""
+        shown = master.masked(MASK)
+        self.line("\n== connect with the master connection string the client charm was given")
+        self.line(f"  every {app} unit stored (from master_changed): {shown}")
+        try:
+            with self.psycopg.connect(master.conn_str, connect_timeout=10) as conn:
+                row = conn.execute(_QUERY).fetchone()
+                equal = conn.execute(_CITEXT_QUERY).fetchone()
+        except self.psycopg.Error as exc:
+            raise DemoError(f"{app}'s master does not work: {_server_message(str(exc))}") from exc
+        result = {
+            "conn_str": str(shown),
+            "database": row[0],
+            "user": row[1],
+            "citext_version": row[2],
+            "citext_equal": "t" if equal[0] else "f",
+        }
+        self.line(f"  > {_QUERY}")
+        self.line(f"    {row[0]} | {row[1]} | {row[2]}")
+        self.line(f"  > {_CITEXT_QUERY}")
+        self.line(f"    {result['citext_equal']}")
+        if (row[0], row[1]) != (DATABASE, user) or row[2] is None or not equal[0]:
+            raise DemoError(f"unexpected result: {result}")
+        return result
+
+    def status(self, units: List[Any]) -> Dict[str, str]:
+        return {u.name: self.steps.status.get(u.name, "unknown") for u in units}
+
+    # ---- pgsql ----------------------------------------------------------------------------
+
+    def pgsql(self) -> None:
+        from . import testing as pgt
+
+        client = self.deploy(CLIENT_APP, self.client_charm.meta, pgt.Client.address)
+        self.steps.phase = "relate"
+        self.line(f"\n== juju integrate {CLIENT_APP}:db {SERVER_APP}:db")
+        self.line(
+            "   every hook below runs on one unit; 'wrote' is what that hook changed in a databag"
+        )
+        _juju(lambda: self.model.relate(f"{CLIENT_APP}:db", f"{SERVER_APP}:db", relation_id=REL_ID))
+        doc = self.doc
+        doc["databags"] = self.databags(REL_ID, "db")
+        doc["readiness"] = self.readiness(client)
+        doc["status"] = self.status(self.model.units())
+        self.line(f"  {SERVER_APP}/0 status: {doc['status'][f'{SERVER_APP}/0']}")
+        master = self.kept_master(client)
+        doc["result"] = self.query(master, CLIENT_APP, f"juju_{CLIENT_APP}")
+
+    # ---- postgresql_client ----------------------------------------------------------------
+
+    def postgresql_client(self, *, after_pgsql: bool) -> None:
+        part: Dict[str, Any] = {"app": MODERN_APP, "endpoint": MODERN_ENDPOINT}
+        self.doc["postgresql_client"] = part
+        line = self.line
+        if after_pgsql:
+            line(
+                f"\n=== the same charm over postgresql_client (Charmed PostgreSQL 16 speaks "
+                f"nothing else), as a second application, {MODERN_APP}"
+            )
+        client = self.deploy(MODERN_APP, modern_meta(self.client_charm.meta), _modern_address)
+
+        self.steps.phase = "config"
+        line(f"\n== juju config {SERVER_APP} {PLUGIN}=true")
+        line(
+            "   (postgresql_client carries no extension requests: the operator enables citext "
+            "on the server, as on Charmed PostgreSQL)"
+        )
+        _juju(lambda: self.model.config(SERVER_APP, {PLUGIN: True}))
+
+        existed = self.database_exists()
+        part["database_existed"] = existed
+        self.steps.phase = "relate"
+        line(f"\n== juju integrate {MODERN_APP}:db {SERVER_APP}:{MODERN_ENDPOINT}")
+        if existed:
+            line(
+                f"   ({DATABASE} exists already, created for {CLIENT_APP} with citext: the seed "
+                f"charm asks for it by name; {SERVER_APP} gives this relation its own login role "
+                "and CONNECT on it)"
+            )
+        line("   every hook below runs on one unit; 'wrote' is what that hook changed in a databag")
+        rel = _juju(
+            lambda: self.model.relate(f"{MODERN_APP}:db", f"{SERVER_APP}:{MODERN_ENDPOINT}")
+        )
+        rel_id: int = rel.id
+        part["relation_id"] = rel_id
+        user = f"relation_id_{rel_id}"
+        part["databags"] = self.databags(rel_id, MODERN_ENDPOINT)
+        part["secrets"] = self.secrets(rel_id)
+        part["readiness"] = self.readiness(client)
+        units = [*client.units.values(), *self.model.app(SERVER_APP).units.values()]
+        part["status"] = self.status(units)
+        line(f"  {SERVER_APP}/0 status: {part['status'][f'{SERVER_APP}/0']}")
+        for unit in client.units.values():
+            r = self.steps.readiness.get(unit.name)
+            codes: Set[str] = {x.code for x in r.reasons} if r is not None else set()
+            if r is None or not r.ready or protocol.EXTENSIONS_BY_CONFIG not in codes:
+                raise DemoError(f"{unit.name} is not ready with the extensions-by-config note")
+        old = self.kept_master(client)
+        part["result"] = self.query(old, MODERN_APP, user)
+        part["rotation"] = self.rotate(client, rel_id, old, user)
+
+    def database_exists(self) -> bool:
+        with self.psycopg.connect(self.pg.dsn(), connect_timeout=10) as conn:
+            row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+            return row.fetchone() is not None
+
+    def secrets(self, rel_id: int) -> List[Dict[str, Any]]:
+        """The secrets granted on the relation: who owns them, their content masked."""
+        self.steps.learn_secrets()
+        shown: List[Dict[str, Any]] = []
+        for record in self.model.secrets.values():
+            if rel_id not in record.grants:
+                continue
+            grants: Dict[str, List[str]] = {
+                str(k): sorted(v) for k, v in sorted(record.grants.items())
+            }
+            content = _mask_bag(record.content)
+            revision = len(record.revisions)
+            shown.append(
+                {
+                    "id": record.id,
+                    "owner": record.owner,
+                    "label": record.label,
+                    "granted": grants,
+                    "revision": revision,
+                    "content": content,
+                }
+            )
+            granted = "; ".join(f"relation {k}: {', '.join(v)}" for k, v in grants.items())
+            self.line(
+                f"\n== the secret {record.id} (owner {record.owner}, granted to {granted}, "
+                f"revision {revision}; content masked)"
+            )
+            self.printer.bag(content, indent=2)
+        return shown
+
+    def rotate(self, client: Any, rel_id: int, old: ConnectionString, user: str) -> Dict[str, Any]:
+        """rotate-password on the provider: the clients follow; the new password works."""
+        line = self.line
+        self.steps.phase = "rotate"
+        params = {"relation-id": rel_id}
+        line(f"\n== juju run {SERVER_APP}/0 {ROTATE} relation-id={rel_id}")
+        line(
+            f"   (ALTER ROLE {user} PASSWORD on the server; a new revision of the relation's "
+            "secret, which Juju tells the client units with secret-changed)"
+        )
+        first = len(self.printer.steps)
+        run = _juju(lambda: self.model.run_action(f"{SERVER_APP}/0", ROTATE, params))
+        outcome = run.action
+        if outcome is None or not outcome.ok:
+            why = outcome.failure if outcome is not None else "no outcome"
+            raise DemoError(f"{ROTATE} failed: {why}")
+        self.steps.learn_secrets()
+        told = sorted(
+            step["unit"]
+            for step in self.printer.steps[first:]
+            if step["hook"] == "secret-changed" and "master_changed" in step["events"]
+        )
+        expected = sorted(u.name for u in client.units.values())
+        if told != expected:
+            raise DemoError(f"master_changed after the rotation on {told}, not on {expected}")
+        new = self.kept_master(client)
+        if new.password == old.password or new != old.replace(password=new.password):
+            raise DemoError("the client units did not keep the rotated password")
+        records = [r for r in self.model.secrets.values() if rel_id in r.grants]
+        revisions = {r.id: len(r.revisions) for r in records}
+        for record in records:
+            tracked = sorted(u for u, i in record.tracked.items() if i == len(record.revisions) - 1)
+            line(
+                f"\n  the secret {record.id} is at revision {len(record.revisions)}; units "
+                f"tracking it: {', '.join(tracked) or 'none'}"
+            )
+        line("\n== connect again, with the rotated password and with the old one")
+        line(f"  every {MODERN_APP} unit stored (from master_changed): {new.masked(MASK)}")
+        try:
+            with self.psycopg.connect(new.conn_str, connect_timeout=10) as conn:
+                row = conn.execute("SELECT current_user").fetchone()
+        except self.psycopg.Error as exc:
+            raise DemoError(
+                f"the rotated password does not work: {_server_message(str(exc))}"
+            ) from exc
+        line(f"  new password: connected as {row[0]}")
+        try:
+            self.psycopg.connect(old.conn_str, connect_timeout=10).close()
+        except self.psycopg.OperationalError as exc:
+            refused = _server_message(str(exc))
+        else:
+            raise DemoError("the old password still works after the rotation")
+        if "password authentication failed" not in refused:
+            raise DemoError(f"the old password could not be tried: {refused}")
+        line(f"  old password: refused: {refused}")
+        if row[0] != user:
+            raise DemoError(f"connected as {row[0]}, not {user}")
+        return {
+            "action": {
+                "name": ROTATE,
+                "params": params,
+                "results": _masked_values(outcome.results),
+            },
+            "secret_revisions": revisions,
+            "master_changed": told,
+            "conn_str": new.masked(MASK),
+            "new_password": {"connected": True, "user": row[0]},
+            "old_password": {"refused": True, "error": refused},
+        }
+
+
+def _modern_address(number: int) -> str:
+    """Units of the postgresql_client client: ``203.0.113.(10+n)`` (documentation range)."""
+    return f"203.0.113.{10 + number}"
+
+
+def _server_message(error: str) -> str:
+    """The server's reason in a libpq connection error (its last ``FATAL:`` line)."""
+    for text in reversed(error.strip().splitlines()):
+        _, fatal, reason = text.partition("FATAL:")
+        if fatal:
+            return reason.strip()
+    return error.strip().splitlines()[-1] if error.strip() else error
