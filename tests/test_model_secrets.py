@@ -226,3 +226,20 @@ def test_run_action_without_settling_and_unknown_actions() -> None:
     none = r"myapp has no action 'rotate' \(its actions: none\)"
     with pytest.raises(pgt.ModelError, match=none):
         model.run_action("myapp/0", "rotate", {"password": "x"})
+
+
+class Bare(ops.charm.CharmBase):
+    """No metadata given: ops.testing makes it up from the class name."""
+
+
+def test_an_application_without_meta_reads_its_charm_spec_without_deprecated_api() -> None:
+    # the metadata and actions come from ops.testing's charm spec, read without its deprecated
+    # Context.charm_spec (a DeprecationWarning: warnings are errors in this suite)
+    model = pgt.Model()
+    app = model.add_app("bare", Bare, units=1, actions={"ping": {}})
+    assert app.meta == {"name": "Bare"}
+    model.deploy()
+    run = model.run_action("bare/0", "ping")
+    assert run.action is not None
+    assert (run.action.ok, run.action.results, run.action.params) == (True, {}, {})
+    assert run.events == ["ping_action"]
