@@ -113,7 +113,7 @@ def _testing() -> Any:
 
 def _charm_spec(ctx: Any) -> Any:
     """The charm spec (metadata, config, actions) an ``ops.testing.Context`` read or was given."""
-    spec = getattr(ctx, "_charm_spec", None)  # ops >= 2.18's name; the public one is deprecated
+    spec = getattr(ctx, "_charm_spec", None)  # newer ops.testing; there charm_spec is deprecated
     if spec is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
