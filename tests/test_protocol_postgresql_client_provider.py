@@ -303,13 +303,23 @@ def test_a_field_not_requested_goes_in_clear() -> None:
     assert readiness.ready, readiness.why
 
 
-def test_requested_fields_of_no_group_go_to_the_extra_secret() -> None:
-    request = DatabaseRequest("mydb", requested_secrets=(*REQUESTED_SECRETS, "version", "x-y"))
+def test_fields_a_requirer_judges_the_answer_by_stay_in_clear_even_when_asked() -> None:
+    # endpoints says "answered", subordinated "wait for the unit"; database and version go
+    # with them: none is a credential, and evaluate_client reads them from the bag
+    asked = (*REQUESTED_SECRETS, "version", "endpoints", "subordinated", "database", "x-y")
+    request = DatabaseRequest("mydb", requested_secrets=asked)
     answer = provider_answer(
-        request, endpoints="10.0.0.5:5432", username=USER, password=PW, version="16.4"
+        request,
+        endpoints="10.0.0.5:5432",
+        username=USER,
+        password=PW,
+        version="16.4",
+        subordinated=True,
     )
-    assert answer.secrets["extra"] == {"version": "16.4"}
-    assert "version" not in answer.bag
+    assert "extra" not in answer.secrets
+    for key in ("version", "endpoints", "subordinated", "database"):
+        assert key in answer.bag
+    assert set(answer.secrets["user"]) == {"username", "password", "uris"}
     # data is the provider's own bookkeeping: never in a secret, even when asked
     request = DatabaseRequest("mydb", requested_secrets=("data",))
     answer = provider_answer(request, endpoints="10.0.0.5:5432", username=USER, password=PW)

@@ -51,8 +51,13 @@ PROVIDER_KEYS: Tuple[str, ...] = (
 )
 
 # ``data`` is the provider's own bookkeeping (data_interfaces writes it outside its secret
-# handling): it always stays in the bag.
-_NEVER_SECRET = frozenset({"data"})
+# handling): it always stays in the bag. So do the keys a requirer judges the answer by before
+# it reads any secret (``endpoints`` says "answered", ``subordinated`` "wait for the unit"),
+# and the non-credentials that go with them: a requirer listing them in requested-secrets
+# would otherwise be judged not answered, or a subordinate ready too early.
+_NEVER_SECRET = frozenset(
+    {"data", "endpoints", "read-only-endpoints", "subordinated", "database", "version"}
+)
 # A v0 ``database`` ending in "*" (with ``prefix-matching``) asks for every database with that
 # prefix (data_interfaces LIBPATCH 56): answered with ``prefix-databases``, which this is not.
 _PREFIX_MARK = "*"
@@ -216,6 +221,11 @@ class ProviderAnswer:
 
     bag: Dict[str, str]
     secrets: Dict[str, Dict[str, str]] = field(default_factory=lambda: {})
+
+    def __repr__(self) -> str:
+        # key names only: values hold passwords (uris, password) in clear or for the secrets
+        secrets = {group: sorted(content) for group, content in self.secrets.items()}
+        return f"ProviderAnswer(bag keys={sorted(self.bag)}, secret keys={secrets})"
 
     def databag(self, secret_uris: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         """The whole bag: :attr:`bag` and ``secret-<group>: <uri>`` for every secret group.
