@@ -62,7 +62,7 @@ from ops.model import Application, ModelError, Relation, Secret, SecretNotFoundE
 
 from . import protocol
 from .client import NotLeaderError
-from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest
+from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
 
 __all__ = [
     "DatabaseProvider",
@@ -416,7 +416,10 @@ class DatabaseProvider(Object):
             uri = secret.id or secret.get_info().id
             if not uri:  # pragma: no cover - Juju always gives an owner the id
                 raise ModelError(f"secret {label} has no id")
-            if not created and bag.get(f"secret-{group}") != uri:
+            published = bag.get(f"secret-{group}") or ""
+            if published and secret_id(published) == secret_id(uri):
+                uri = published  # the same secret, maybe spelt otherwise: no rewrite
+            elif not created:
                 # a secret this relation does not reference yet (a new leader, a charm moving
                 # from data_interfaces): granting again is a no-op for Juju
                 secret.grant(relation)

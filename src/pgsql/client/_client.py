@@ -88,9 +88,7 @@ ENDPOINT_CONFLICT = "endpoint-conflict"
 _MODERN_KEYS = ("database", "extra-user-roles", "requested-secrets", "external-node-connectivity")
 
 
-def _secret_key(uri: str) -> str:
-    """A secret's identity, however it is spelled (``secret:ID``, ``secret://model/ID``, ``ID``)."""
-    return uri.strip().rstrip("/").rpartition("/")[2].rpartition(":")[2]
+_secret_key = protocol.secret_id
 
 
 class PostgreSQLClient(ops.framework.Object):

@@ -73,6 +73,7 @@ from ._postgresql_client import (
     requirer_databag,
     requirer_request,
     secret_fields,
+    secret_id,
 )
 from ._postgresql_client_provider import (
     PROVIDER_KEYS,
@@ -130,6 +131,7 @@ __all__ = [
     "requirer_databag",
     "requirer_request",
     "secret_fields",
+    "secret_id",
     "server_databag",
     "split_list",
     "split_standbys",

@@ -150,6 +150,20 @@ def secret_fields(provider_app_bag: Databag) -> Dict[str, str]:
     return out
 
 
+def secret_id(uri: str) -> str:
+    """A Juju secret's unique id, however its URI is spelt.
+
+    Juju and ops write ``secret:ID``, ``secret://MODEL-UUID/ID`` or the bare ``ID``; compare
+    secrets by this.
+
+    >>> secret_id("secret://2f4c9e1a-7b3d-4e8f-9a6b-1c2d3e4f5a6b/d7f1qk8mp25c77bn3k0g")
+    'd7f1qk8mp25c77bn3k0g'
+    >>> secret_id("secret:d7f1qk8mp25c77bn3k0g")
+    'd7f1qk8mp25c77bn3k0g'
+    """
+    return uri.strip().rstrip("/").rpartition("/")[2].rpartition(":")[2]
+
+
 def _group_of(field: str) -> str:
     for group, fields in SECRET_GROUPS.items():
         if field in fields:
