@@ -93,7 +93,17 @@ from __future__ import annotations
 from .. import protocol as protocol
 from ..connstr import ConnectionString as ConnectionString
 from ..protocol import Request as Request
-from ._juju import App, HookRun, HookStormError, Integration, Model, ModelError, Unit
+from ._juju import (
+    ActionOutcome,
+    App,
+    HookRun,
+    HookStormError,
+    Integration,
+    Model,
+    ModelError,
+    SecretRecord,
+    Unit,
+)
 from ._postgresql_client import (
     ANSWERED,
     KINDS,
@@ -169,11 +179,13 @@ __all__ = [
     "UNIT_BAGS",
     "App",
     "Client",
+    "ActionOutcome",
     "HookRun",
     "HookStormError",
     "Integration",
     "Model",
     "ModelError",
+    "SecretRecord",
     "Provider",
     "ProviderBags",
     "ProviderRelation",
