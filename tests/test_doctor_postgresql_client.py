@@ -406,6 +406,33 @@ def test_v1_request_is_a_likely_cause(
     assert codes_found == [doctor.LIKELY_V1_REQUEST]
 
 
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        # a v1 request alone: a v0 provider never answers it, nothing will be published at all
+        (None, [doctor.LIKELY_V1_REQUEST]),
+        # v1 keys beside a v0 `database`: the provider answers that, in clear without a list
+        ("mydb", [doctor.SECRETS_NOT_REQUESTED, doctor.LIKELY_V1_REQUEST]),
+    ],
+)
+def test_v1_request_is_not_told_its_password_will_be_in_clear(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    database: Optional[str],
+    expected: List[str],
+) -> None:
+    doc = doc_of("not-answered.yaml")
+    bag = {"version": "v1", "requests": '[{"resource": "mydb", "salt": "ab12cd34"}]'}
+    if database is not None:
+        bag["database"] = database
+    item_of(doc, "postgresql/0", "database")["application-data"] = bag
+    for unit_bag in item_of(doc, "postgresql/0", "database")["related-units"].values():
+        del unit_bag["data"]["requested-secrets"]
+    code, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
+    assert code == 1
+    assert [f["code"] for f in relation(report, "database:7")["findings"]] == expected
+
+
 def test_request_changed_after_the_answer(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

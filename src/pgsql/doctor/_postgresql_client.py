@@ -259,7 +259,7 @@ def relation_findings(
     ]
     if provider.with_password or copies:
         out.append(_plaintext(ctx, wire, provider, copies))
-    elif wire is not None and not provider.answered:
+    elif wire is not None and not provider.answered and not _v1_only(wire):
         missing = _unlisted(wire)
         if wire.requested_secrets is None and not wire.requested_secrets_malformed:
             out.append(
@@ -318,6 +318,12 @@ _STAYS = (
     "a relation that started in plaintext stays so: once the request lists them, remove the "
     "relation and relate again"
 )
+
+
+def _v1_only(wire: WireRequest) -> bool:
+    # a v0 provider acts on `database` only: a v1 request without it is never answered, so
+    # nothing will be published, in clear or not (likely-v1-request says why)
+    return wire.v1 and not wire.request.database
 
 
 def _unlisted(wire: WireRequest) -> List[str]:
