@@ -580,6 +580,116 @@ def test_recognised_by_the_provider_bag_alone(
     assert codes(entry) == [doctor.REQUEST_NOT_VISIBLE, SNV]
 
 
+def _provider_side_of_the_old_requirer() -> Dict[str, Any]:
+    # `juju show-unit postgresql/0` alone, Juju 2.9: the requirer wrote only `database`; its
+    # unit bag holds data_interfaces' `data` snapshot of the provider's answer, in clear
+    return {"postgresql/0": doc_of("pg14-vm-plaintext.yaml")["postgresql/0"]}
+
+
+@pytest.mark.parametrize("args", [(), ("--endpoint", "database"), ("--juju-version", "2.9.42")])
+def test_recognised_by_the_requirers_snapshot_of_the_answer(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: Tuple[str, ...]
+) -> None:
+    text = json.dumps(_provider_side_of_the_old_requirer())
+    code, report = doctor_json(capsys, monkeypatch, text, *args)
+    assert code == 1
+    rel = relation(report, "database:7")
+    assert (rel["interface"], rel["client"], rel["server"]) == (
+        "postgresql_client",
+        "myapp",
+        "postgresql",
+    )
+    assert rel["request"]["database"] == "mydb"
+    assert rel["provider"]["visible"] is False
+    (finding,) = rel["findings"]
+    assert finding["code"] == doctor.PLAINTEXT_PASSWORD
+    assert (
+        "a password is in clear in the data snapshot data_interfaces keeps of postgresql's "
+        "application databag in myapp/0's databag"
+    ) in finding["message"]
+    assert "myapp requests no secrets" in finding["advice"]
+    entry = unit_entry(report, "database:7", "myapp/0")
+    assert entry["verdict"] == C
+    assert codes(entry) == [doctor.SERVER_APP_BAG_NOT_VISIBLE]
+    assert entry["run"][0].startswith("juju show-unit myapp/0 postgresql/0 --format json")
+    code, out, err = run_doctor(capsys, monkeypatch, text, *args)
+    assert code == 1
+    assert "  ! [plaintext-password] postgresql: a password is in clear" in out
+    assert_no_password(out + err)
+
+
+def test_a_request_of_database_alone_is_told_by_the_servers_endpoint(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Juju 2.9 (no requested-secrets), nothing answered yet, only PostgreSQL 14's show-unit:
+    # `database` alone is a request of either interface; the charm's endpoint names it
+    doc = {"postgresql/0": doc_of("mixed-pgsql.yaml")["postgresql/0"]}
+    del item_of(doc, "postgresql/0", "database")["application-data"]["requested-secrets"]
+    _, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
+    interfaces = {r["relation"]: r["interface"] for r in report["relations"]}
+    assert interfaces == {"db:5": "pgsql", "database:7": "postgresql_client"}
+    # the same relations of another charm (whatever its application's name): by keys only
+    doc["postgresql/0"]["charm"] = "local:mydb-0"
+    _, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
+    interfaces = {r["relation"]: r["interface"] for r in report["relations"]}
+    assert interfaces == {"db:5": "pgsql", "database:7": "pgsql"}
+
+
+def test_a_relation_without_data_needs_endpoint_and_interface_names_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = _provider_side_of_the_old_requirer()
+    item = item_of(doc, "postgresql/0", "database")
+    item["application-data"] = {}
+    del item["related-units"]["myapp/0"]["data"]["data"]
+    text = json.dumps(doc)
+    code, _, err = run_doctor(capsys, monkeypatch, text)
+    assert code == 2
+    assert "postgresql:database <-> myapp:database (no pgsql keys)" in err
+    assert "name it with --endpoint" in err
+    assert "--interface postgresql_client" in err
+    # --endpoint: the PostgreSQL charm's `database` endpoint is postgresql_client
+    code, report = doctor_json(capsys, monkeypatch, text, "--endpoint", "database")
+    assert code == 1
+    (rel,) = report["relations"]
+    assert (rel["interface"], rel["client"], rel["server"]) == (
+        "postgresql_client",
+        "myapp",
+        "postgresql",
+    )
+    # --interface decides for the relations on --endpoint
+    code, report = doctor_json(
+        capsys, monkeypatch, text, "--endpoint", "database", "--interface", "pgsql"
+    )
+    assert code == 1
+    assert [r["interface"] for r in report["relations"]] == ["pgsql"]
+    # ... and only with --endpoint
+    code, _, err = run_doctor(capsys, monkeypatch, text, "--interface", "postgresql_client")
+    assert code == 2
+    assert "--interface needs --endpoint" in err
+    with pytest.raises(doctor.InputError, match="not one of pgsql, postgresql_client"):
+        doctor.diagnose(doctor.parse_units(doc, "x"), endpoint="database", interface="mysql_client")
+
+
+def test_interface_forces_the_reading_of_a_relation_with_keys(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = text_of("mixed-pgsql.yaml")
+    args = ("--endpoint", "database", "--interface", "pgsql")
+    code, report = doctor_json(capsys, monkeypatch, text, *args)
+    assert code == 1
+    interfaces = {r["relation"]: r["interface"] for r in report["relations"]}
+    assert interfaces == {"db:5": "pgsql", "database:7": "pgsql"}
+    _, out, err = run_doctor(capsys, monkeypatch, text, *args)
+    assert_no_password(out + err)
+    # an interface the input names still decides
+    doc = doc_of("mixed-pgsql.yaml")
+    for unit in ("myapp/0", "postgresql/0"):
+        item_of(doc, unit, "database")["interface"] = "postgresql_client"
+    _, report = doctor_json(capsys, monkeypatch, json.dumps(doc), *args)
+    assert relation(report, "database:7")["interface"] == "postgresql_client"
+
+
 def test_another_database_with_the_same_keys_is_not_postgresql(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,8 +7,9 @@ interface, the three questions grouping asks of a bag (:class:`Kinds`).
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Set
+from typing import Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Set, cast
 
 from ..protocol import JUJU_KEYS, REQUEST_KEYS
 
@@ -124,6 +125,25 @@ _PROVIDER_CHARMS = {"postgresql": 2, "postgresql-k8s": 2, "pgbouncer": 1, "pgbou
 _OTHER_DATABASES = re.compile(r"mysql|mariadb|mongo|redis|valkey|opensearch|kafka|zookeeper|etcd")
 
 
+def snapshot(raw: Optional[str]) -> Optional[Dict[str, str]]:
+    """A data_interfaces ``data`` value: a JSON object of strings; None when unreadable.
+
+    data_interfaces keeps it to diff the other side's bag next time: the provider a snapshot of
+    the request in its application bag, the requirer one of the provider's answer in each of
+    its unit bags. Values that are not strings are kept as JSON text.
+    """
+    if not raw or not raw.strip():
+        return None
+    try:
+        loaded: object = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(loaded, dict):
+        return None
+    items = cast(Dict[object, object], loaded).items()
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in items}
+
+
 def is_provider_bag(bag: Mapping[str, str]) -> bool:
     """A postgresql_client provider's application bag (it has answered, at least in part)."""
     return bool(published_keys(bag) & _PROVIDER_MARKERS)
@@ -175,22 +195,44 @@ def client_evidence(bags: Iterable[Mapping[str, str]], charms: Iterable[str] = (
     of ``pgsql`` (``master``, ``allowed-units``, ...). data_interfaces relations of other
     databases (mysql_client, mongodb_client) have the same keys: a non-PostgreSQL URI scheme in
     ``uris`` or a charm of another database rules them out.
+
+    data_interfaces' ``data`` snapshot counts as the bag it copies: the requirer's unit bags
+    may be all that shows of a provider's answer (``juju show-unit postgresql/0`` alone).
     """
+    bags = list(bags)
     found = False
-    for bag in bags:
-        keys = published_keys(bag)
+    for one in _with_snapshots(bags):
+        keys = published_keys(one)
         if keys & _SERVER_MARKERS:
             return False
-        for key in ("uris", "read-only-uris"):
-            value = bag.get(key, "").strip().lower()
-            if value and "://" in value and not value.startswith(_POSTGRES_SCHEMES):
-                return False
         found = found or bool(keys & (_REQUIRER_MARKERS | _PROVIDER_MARKERS | {"requests"}))
-    if found and any(
-        _OTHER_DATABASES.search(charm_name(c)) and not provider_rank(c) for c in charms
-    ):
-        return False
-    return found
+    return found and not other_database(bags, charms)
+
+
+def other_database(bags: Iterable[Mapping[str, str]], charms: Iterable[str] = ()) -> bool:
+    """Whether these bags or charms show a database other than PostgreSQL.
+
+    data_interfaces relations of other databases (mysql_client, mongodb_client, ...) use the
+    keys of ``postgresql_client``: a ``uris`` (or ``read-only-uris``, in a bag or a ``data``
+    snapshot) that is not ``postgresql://``, or a charm of another database, tells them apart.
+    """
+    for one in _with_snapshots(bags):
+        for key in ("uris", "read-only-uris"):
+            value = one.get(key, "").strip().lower()
+            if value and "://" in value and not value.startswith(_POSTGRES_SCHEMES):
+                return True
+    return any(_OTHER_DATABASES.search(charm_name(c)) and not provider_rank(c) for c in charms)
+
+
+def _with_snapshots(bags: Iterable[Mapping[str, str]]) -> List[Mapping[str, str]]:
+    """The bags, each followed by the data_interfaces ``data`` snapshot it holds, if any."""
+    out: List[Mapping[str, str]] = []
+    for bag in bags:
+        out.append(bag)
+        copied = snapshot(bag.get("data"))
+        if copied is not None:
+            out.append(copied)
+    return out
 
 
 class Kinds(NamedTuple):

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import IO, List, Sequence, Tuple
 
-from ._diagnose import EXIT_BAD_INPUT, diagnose
+from ._diagnose import EXIT_BAD_INPUT, INTERFACES, diagnose
 from ._mask import redact
 from ._read import UNIT_NAME, InputError, Unit, load_documents, parse_units
 from ._render import render, to_json
@@ -43,7 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint",
         metavar="NAME",
-        help="treat relations on this endpoint as pgsql even before any pgsql data is published",
+        help="examine relations on this endpoint even before any data is published: as pgsql "
+        "unless their keys, or a PostgreSQL or PgBouncer charm's endpoint name (database), say "
+        "postgresql_client",
+    )
+    parser.add_argument(
+        "--interface",
+        choices=INTERFACES,
+        help="with --endpoint: read the relations on that endpoint as this interface, whatever "
+        "their keys say",
     )
 
 
@@ -83,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
         if args.unit is not None and not UNIT_NAME.match(args.unit):
             raise InputError(f"--unit {args.unit!r} is not a unit name such as myapp/0")
         diagnosis = diagnose(
-            units, juju_version=args.juju_version, client_unit=args.unit, endpoint=args.endpoint
+            units,
+            juju_version=args.juju_version,
+            client_unit=args.unit,
+            endpoint=args.endpoint,
+            interface=args.interface,
         )
     except InputError as e:
         print(f"pgsql doctor: {e}", file=sys.stderr)

@@ -1,9 +1,12 @@
 """The whole diagnosis: :func:`diagnose` explains every PostgreSQL relation of the input.
 
 A relation is ``postgresql_client`` when the input names that interface or its bags have that
-interface's keys (``_bags.client_evidence``), ``pgsql`` when they have ``pgsql``'s (or
-``--endpoint`` names it); each is judged by its interface's module (``_judge``,
-``_postgresql_client``), over the same grouping and readings of ``application-data``.
+interface's keys (``_bags.client_evidence``); else, once it holds some data or ``--endpoint``
+names it, a PostgreSQL or PgBouncer charm's endpoint on it names its interface (``database``:
+``postgresql_client``; ``db``: ``pgsql``); else it is ``pgsql`` when its bags have ``pgsql``'s
+keys or ``--endpoint`` names it. ``--interface`` with ``--endpoint`` decides for the relations
+on that endpoint. Each is judged by its interface's module (``_judge``, ``_postgresql_client``),
+over the same grouping and readings of ``application-data``.
 
 Whose data ``application-data`` holds comes from ``--juju-version`` or from its content; when
 neither tells, each relation is judged under both readings, and a unit whose verdict depends on
@@ -24,7 +27,9 @@ from ._bags import (
     SECRET_KEYS,
     Bag,
     Kinds,
+    charm_name,
     client_evidence,
+    other_database,
     pgsql_evidence,
     published_keys,
 )
@@ -63,6 +68,21 @@ from ._read import InputError, Item, Unit, app_of
 PGSQL_INTERFACE = "pgsql"
 CLIENT_INTERFACE = "postgresql_client"
 _KINDS = {PGSQL_INTERFACE: PGSQL, CLIENT_INTERFACE: POSTGRESQL_CLIENT}
+#: The interfaces ``--interface`` accepts.
+INTERFACES = tuple(_KINDS)
+
+#: Charms of PostgreSQL servers, whose endpoints are named after the interface (their
+#: metadata.yaml: Charmed PostgreSQL 14/16 and PgBouncer, VM and K8s, provide ``database``
+#: (postgresql_client), ``db`` and ``db-admin`` (pgsql, not on PostgreSQL 16); PgBouncer
+#: requires ``backend-database`` (postgresql_client); the legacy PostgreSQL charm has ``db`` and
+#: ``db-admin``).
+_SERVER_CHARMS = frozenset({"postgresql", "postgresql-k8s", "pgbouncer", "pgbouncer-k8s"})
+_SERVER_ENDPOINTS = {
+    "database": CLIENT_INTERFACE,
+    "backend-database": CLIENT_INTERFACE,
+    "db": PGSQL_INTERFACE,
+    "db-admin": PGSQL_INTERFACE,
+}
 
 EXIT_READY = 0
 EXIT_NOT_READY = 1
@@ -151,12 +171,30 @@ def diagnose(
     juju_version: Optional[str] = None,
     client_unit: Optional[str] = None,
     endpoint: Optional[str] = None,
+    interface: Optional[str] = None,
 ) -> Diagnosis:
     """Explain every ``pgsql`` and ``postgresql_client`` relation in the ``show-unit`` documents.
 
+    Args:
+        units: the units read from the input.
+        juju_version: the controller's Juju version, when known.
+        client_unit: judge this client unit only.
+        endpoint: examine the relations on this endpoint even with no data published yet.
+        interface: read the relations on ``endpoint`` as this interface (one of
+            :data:`INTERFACES`) whatever their keys say; the input naming an interface still
+            decides.
+
     Raises:
-        InputError: no such relation found, or ``client_unit`` is not a client unit.
+        InputError: no such relation found, ``client_unit`` is not a client unit, or
+            ``interface`` is not one the doctor knows or comes without ``endpoint``.
     """
+    if interface is not None:
+        if interface not in _KINDS:
+            raise InputError(f"--interface {interface!r} is not one of {', '.join(INTERFACES)}")
+        if endpoint is None:
+            raise InputError(
+                "--interface needs --endpoint: it says how to read the relations on that endpoint"
+            )
     secrets = find_secrets(units)
     relations, peers = group(units)
     hint_client = app_of(client_unit) if client_unit else None
@@ -164,7 +202,7 @@ def diagnose(
     for u in units:
         if u.charm:
             charms.setdefault(app_of(u.name), u.charm)
-    interfaces = {id(r): _interface(r, charms, endpoint) for r in relations}
+    interfaces = {id(r): _interface(r, charms, endpoint, interface) for r in relations}
     pgsql = [r for r in relations if interfaces[id(r)]]
     if not pgsql:
         raise InputError(_nothing_found(units, relations, peers))
@@ -225,17 +263,41 @@ def diagnose(
     return Diagnosis([u.name for u in units], reports, notes, secrets)
 
 
-def _interface(rel: Relation, charms: Dict[str, str], endpoint: Optional[str]) -> str:
+def _interface(
+    rel: Relation, charms: Dict[str, str], endpoint: Optional[str], forced: Optional[str]
+) -> str:
     """The interface the doctor judges ``rel`` by, "" for a relation it does not understand."""
     named = rel.interface
     if named:
         return named if named in _KINDS else ""
+    on_endpoint = endpoint is not None and endpoint in rel.sides.values()
+    if on_endpoint and forced is not None:
+        return forced
     seen = [charms[a] for a in rel.sides if a in charms]
     if client_evidence(rel.all_bags(), seen):
         return CLIENT_INTERFACE
-    if pgsql_evidence(rel.all_bags()) or (endpoint is not None and endpoint in rel.sides.values()):
+    # a request of `database` alone is either interface's: the server charm's endpoint tells
+    # (a relation with no data at all is examined only when --endpoint names it)
+    if (on_endpoint or any(published_keys(b) for b in rel.all_bags())) and not other_database(
+        rel.all_bags(), seen
+    ):
+        by_endpoint = _by_server_endpoint(rel, charms)
+        if by_endpoint:
+            return by_endpoint
+    if pgsql_evidence(rel.all_bags()) or on_endpoint:
         return PGSQL_INTERFACE
     return ""
+
+
+def _by_server_endpoint(rel: Relation, charms: Dict[str, str]) -> str:
+    """The interface a PostgreSQL or PgBouncer charm's endpoint on ``rel`` names, else ""."""
+    found: Set[str] = set()
+    for app, ep in rel.sides.items():
+        # the charm of a shown unit; else an application named after one (as deployed)
+        name = charm_name(charms[app]) if app in charms else charm_name(app)
+        if name in _SERVER_CHARMS and ep in _SERVER_ENDPOINTS:
+            found.add(_SERVER_ENDPOINTS[ep])
+    return next(iter(found)) if len(found) == 1 else ""
 
 
 def _nothing_found(
@@ -252,8 +314,9 @@ def _nothing_found(
     found = "; ".join(dict.fromkeys(seen)) or "no relations"
     return (
         f"no pgsql relation found in the show-unit output of {', '.join(u.name for u in units)} "
-        f"(found: {found}), nor a postgresql_client one; if a pgsql relation has no data yet, "
-        "name it with --endpoint"
+        f"(found: {found}), nor a postgresql_client one; to examine a relation that has no "
+        "data yet, name it with --endpoint (read as pgsql unless the endpoint is a PostgreSQL "
+        "or PgBouncer charm's; --interface postgresql_client reads it as that)"
     )
 
 

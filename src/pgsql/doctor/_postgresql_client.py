@@ -38,6 +38,7 @@ from ..protocol import (
     split_list,
     unit_sort_key,
 )
+from ._bags import snapshot
 from ._judge import (
     CANNOT_TELL,
     NOT_READY,
@@ -152,20 +153,6 @@ def password_fields(bag: Mapping[str, str]) -> List[str]:
     return out
 
 
-def _snapshot(raw: Optional[str]) -> Optional[Dict[str, str]]:
-    """A data_interfaces ``data`` value: a JSON object of strings; None when unreadable."""
-    if not raw or not raw.strip():
-        return None
-    try:
-        loaded: object = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(loaded, dict):
-        return None
-    items = cast(Dict[object, object], loaded).items()
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in items}
-
-
 @dataclass(frozen=True)
 class ProviderView:
     """What the provider published, as the report shows it (no secret in it).
@@ -230,7 +217,7 @@ def provider_view(ctx: Context) -> ProviderView:
     states = tuple((u, ctx.asm.unit_bags[u].get("state", "").strip()) for u in names)
     if bag is None:
         return ProviderView(False, unit_states=states)
-    snap = _snapshot(bag.get("data"))
+    snap = snapshot(bag.get("data"))
     credential_fields = [f for fields in SECRET_GROUPS.values() for f in fields]
     return ProviderView(
         True,
@@ -255,7 +242,7 @@ def relation_findings(
     copies = [
         u
         for u, b in sorted(ctx.asm.unit_bags.items(), key=lambda kv: unit_sort_key(kv[0]))
-        if app_of(u) == ctx.client and password_fields(_snapshot(b.get("data")) or {})
+        if app_of(u) == ctx.client and password_fields(snapshot(b.get("data")) or {})
     ]
     if provider.with_password or copies:
         out.append(_plaintext(ctx, wire, provider, copies))
@@ -338,8 +325,9 @@ def _plaintext(
     if provider.with_password:
         where.append(f"{ctx.server}'s application databag ({', '.join(provider.with_password)})")
     if copies:
+        of = "it" if where else f"{ctx.server}'s application databag"
         where.append(
-            f"the data snapshot data_interfaces keeps of it in {', '.join(copies)}'s databag"
+            f"the data snapshot data_interfaces keeps of {of} in {', '.join(copies)}'s databag"
             + ("s" if len(copies) > 1 else "")
         )
     message = (
