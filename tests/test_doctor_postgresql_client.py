@@ -80,6 +80,8 @@ def assert_no_password(said: str, passwords: Any = ALL_PASSWORDS) -> None:
 # ---------------------------------------------------------------------------------------------
 
 C, N, R = doctor.CANNOT_TELL, doctor.NOT_READY, doctor.READY
+#: ready as far as show-unit shows: everything but the secrets' content, which it never shows
+RS = doctor.READY_AS_SHOWN
 SNV = doctor.SECRET_NOT_VISIBLE
 
 
@@ -90,8 +92,8 @@ EXPECTED: Dict[
     Tuple[int, Dict[Tuple[str, str], Tuple[str, FrozenSet[str], FrozenSet[str]]], FrozenSet[str]],
 ] = {
     "pg16-vm-secrets.yaml": (
-        1,
-        {("database:7", "myapp/0"): (C, frozenset(), frozenset({SNV}))},
+        0,
+        {("database:7", "myapp/0"): (RS, frozenset(), frozenset({SNV}))},
         frozenset(),
     ),
     "pg14-vm-plaintext.yaml": (
@@ -102,7 +104,7 @@ EXPECTED: Dict[
     "pgbouncer-vm-ready.yaml": (
         1,
         {
-            ("database:9", "myapp/0"): (C, frozenset(), frozenset({SNV})),
+            ("database:9", "myapp/0"): (RS, frozenset(), frozenset({SNV})),
             ("backend-database:4", "pgbouncer/0"): (
                 C,
                 frozenset(),
@@ -124,13 +126,13 @@ EXPECTED: Dict[
         frozenset(),
     ),
     "pgbouncer-k8s.json": (
-        1,
-        {("database:12", "myapp/0"): (C, frozenset(), frozenset({SNV}))},
+        0,
+        {("database:12", "myapp/0"): (RS, frozenset(), frozenset({SNV}))},
         frozenset(),
     ),
     "pg16-k8s-doubled-port.yaml": (
-        1,
-        {("database:11", "myapp/0"): (C, frozenset(), frozenset({SNV}))},
+        0,
+        {("database:11", "myapp/0"): (RS, frozenset(), frozenset({SNV}))},
         frozenset({doctor.PLAINTEXT_PASSWORD}),
     ),
     "not-answered.yaml": (
@@ -156,10 +158,10 @@ EXPECTED: Dict[
         frozenset(),
     ),
     "mixed-pgsql.yaml": (
-        1,
+        0,
         {
             ("db:5", "myapp/0"): (R, frozenset(), frozenset()),
-            ("database:7", "myapp/0"): (C, frozenset(), frozenset({SNV})),
+            ("database:7", "myapp/0"): (RS, frozenset(), frozenset({SNV})),
         },
         frozenset(),
     ),
@@ -277,8 +279,17 @@ def test_text_report_of_secrets_requested_and_referenced(
         "postgresql references secret-tls, secret-user"
     ) in out
     assert "provider: endpoints 10.0.0.5:5432; read-only-endpoints 10.0.0.6:5432, 10.0.0.7" in out
-    assert "[secret-not-visible]" in out
-    assert "nothing else in this input keeps it from being ready" in out
+    assert (
+        "  myapp/0: READY AS FAR AS SHOW-UNIT SHOWS\n    database mydb, PostgreSQL 16.14\n" in out
+    )
+    assert (
+        "note: [secret-not-visible] postgresql keeps the credentials in Juju secrets (secret-tls,"
+        " secret-user), whose content show-unit never shows; everything else in this input is "
+        "ready"
+    ) in out
+    assert "if myapp/0 still waits, the secrets are why" in out
+    assert "run:" not in out  # no other input would tell more
+    assert "Verdict: myapp/0 ready as far as show-unit shows (exit status 0)" in out
     # evaluate_client's secret-not-granted is the doctor's own doing: never shown
     assert "secret-not-granted" not in out
 
@@ -485,7 +496,8 @@ def test_pgbouncer_ready_unit_and_its_backend_relation(
     code, report = doctor_json(
         capsys, monkeypatch, text_of("pgbouncer-vm-ready.yaml"), "--unit", "myapp/0"
     )
-    assert code == 1
+    assert code == 0
+    assert report["verdict"] == RS
     assert [len(r["units"]) for r in report["relations"]] == [1, 0]
 
 
@@ -519,7 +531,10 @@ def test_mixed_with_a_pgsql_relation(
     assert relation(report, "database:7")["request"]["database"] == "mydb"
     _, out, _ = run_doctor(capsys, monkeypatch, text_of("mixed-pgsql.yaml"))
     assert "Relation db:5: myapp:db (client) <-> postgresql:db (server)\n" in out
-    assert "Verdict: myapp/0 ready (db:5), myapp/0 cannot tell (database:7) (exit status 1)" in out
+    assert (
+        "Verdict: myapp/0 ready (db:5), myapp/0 ready as far as show-unit shows (database:7) "
+        "(exit status 0)"
+    ) in out
 
 
 @pytest.mark.parametrize(
@@ -719,7 +734,7 @@ def test_juju_4_orientation(
     _, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
     assert report["relations"][0]["application-data-shows"] == doctor.OWN
     entry = unit_entry(report, "database:7", "myapp/0")
-    assert (entry["verdict"], codes(entry)) == (C, [SNV])
+    assert (entry["verdict"], codes(entry)) == (RS, [SNV])
     _, three = doctor_json(capsys, monkeypatch, text_of("pg16-vm-secrets.yaml"))
     assert relation(three, "database:7")["request"] == relation(report, "database:7")["request"]
 
@@ -743,18 +758,115 @@ def test_the_verdict_is_evaluate_clients(
     # the doctor's postgresql_client module calls the one implementation: watch its calls
     monkeypatch.setattr("pgsql.doctor._postgresql_client.evaluate_client", spy)
     _, report = doctor_json(capsys, monkeypatch, text_of("pg16-vm-secrets.yaml"))
-    ((request, app_bag, unit_bags, secrets, kwargs, result),) = calls
+    (shown_call, stand_in_call) = calls
+    request, app_bag, unit_bags, secrets, kwargs, result = shown_call
     assert request == protocol.Request("mydb", ("charmed_dml",))
     assert app_bag["endpoints"] == "10.0.0.5:5432"
     assert set(unit_bags) == {"postgresql/0", "postgresql/1", "postgresql/2"}
-    # every referenced secret handed in as unreadable
-    assert dict(secrets) == dict.fromkeys(protocol.secret_fields(app_bag).values())
+    # first every referenced secret handed in as unreadable: the verdict shown
+    refs = protocol.secret_fields(app_bag)
+    assert dict(secrets) == dict.fromkeys(refs.values())
     assert kwargs == {"remote_app": "postgresql"}
     assert not result.ready
     assert {r.code for r in result.reasons if r.blocking} == {protocol.SECRET_NOT_GRANTED}
     entry = unit_entry(report, "database:7", "myapp/0")
     assert entry["database"] == result.database == "mydb"
     assert entry["version"] == result.version == "16.14"
+    assert entry["master"] is None  # nothing built from the stand-ins is shown
+    assert [set(b["reasons"]) for b in entry["bags"]] == [{SNV}]
+    # then the same bags, the secrets' content stood in for: ready, so ready as far as shown
+    assert stand_in_call[:3] == shown_call[:3]
+    stand_ins = stand_in_call[3]
+    assert set(stand_ins) == set(refs.values())
+    assert stand_ins[refs["tls"]] == {}  # the tls fields then come from the bag
+    assert set(stand_ins[refs["user"]]) == {"username", "password"}
+    assert stand_in_call[5].ready
+    assert entry["verdict"] == RS
+
+
+def _stand_in_values() -> List[str]:
+    calls: List[Mapping[str, Any]] = []
+    real = protocol.evaluate_client
+
+    def spy(*args: Any, **kwargs: Any) -> protocol.Readiness:
+        calls.append(args[3])
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("pgsql.doctor._postgresql_client.evaluate_client", spy)
+        units = [
+            u
+            for d in doctor.load_documents(text_of("pg16-vm-secrets.yaml").encode(), "x")
+            for u in doctor.parse_units(d, "x")
+        ]
+        doctor.diagnose(units)
+    values = {v for secrets in calls for c in secrets.values() if c for v in c.values()}
+    assert len(values) == 2
+    return sorted(values)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_stand_ins_are_never_shown(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    stand_ins = _stand_in_values()
+    for args in ((), ("--json",), ("--juju-version", "4.0"), ("--unit", "myapp/0")):
+        _, out, err = run_doctor(capsys, monkeypatch, text_of(name), *args)
+        for value in stand_ins:
+            assert value not in out + err
+
+
+def test_secret_extra_may_hold_any_field_so_it_is_cannot_tell(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = doc_of("pg16-vm-secrets.yaml")
+    bag = item_of(doc, "myapp/0", "database")["application-data"]
+    bag["secret-extra"] = "secret://2f4c9e1a-7b3d-4e8f-9a6b-1c2d3e4f5a6b/d7f1qk8mp25c77bn3kx0"
+    code, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
+    assert code == 1
+    entry = unit_entry(report, "database:7", "myapp/0")
+    assert (entry["verdict"], codes(entry)) == (C, [SNV])
+    (note,) = entry["reasons"]
+    assert "secret-extra, secret-tls, secret-user" in note["message"]
+    assert "cannot be told from here" in note["message"]
+
+
+def test_what_only_the_stand_ins_show_is_not_ready(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # endpoints and a TLS secret, but credentials neither in the bag nor in a user secret
+    doc = doc_of("pg16-vm-secrets.yaml")
+    del item_of(doc, "myapp/0", "database")["application-data"]["secret-user"]
+    code, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
+    assert code == 1
+    entry = unit_entry(report, "database:7", "myapp/0")
+    assert entry["verdict"] == N
+    assert codes(entry, blocking=True) == [protocol.NO_CREDENTIALS]
+    (note,) = [r for r in entry["reasons"] if r["code"] == SNV]
+    assert "nothing else" not in note["message"]
+
+
+def test_ready_as_shown_needs_the_rest_of_the_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the request not visible: cannot tell, though nothing else keeps it from being ready
+    doc = {"myapp/0": doc_of("pg16-vm-secrets.yaml")["myapp/0"]}
+    code, report = doctor_json(capsys, monkeypatch, json.dumps(doc))
+    assert code == 1
+    entry = unit_entry(report, "database:7", "myapp/0")
+    assert entry["verdict"] == C
+    (note,) = [r for r in entry["reasons"] if r["code"] == SNV]
+    assert note["message"].endswith("nothing else in this input keeps it from being ready")
+    assert entry["run"] == ["juju show-unit myapp/0 postgresql/0 --format json | pgsql doctor"]
+    # the PgBouncer subordinate: only the unit serving myapp/0 decides
+    doc = doc_of("pgbouncer-vm-ready.yaml")
+    item = item_of(doc, "myapp/0", "database")
+    item["related-units"]["pgbouncer/0"]["data"]["state"] = "starting"
+    code, report = doctor_json(capsys, monkeypatch, json.dumps(doc), "--unit", "myapp/0")
+    assert code == 1
+    entry = unit_entry(report, "database:9", "myapp/0")
+    assert entry["verdict"] == N
+    assert codes(entry, blocking=True) == [protocol.SUBORDINATE_NOT_READY]
 
 
 def test_a_ready_relation_is_ready_by_evaluate_client_too(

@@ -18,10 +18,12 @@ For every ``postgresql_client`` relation it tells what was requested (database,
 interface cannot carry), which secrets the provider references, what it published, a password
 left in clear, the PgBouncer subordinate's state; the verdict comes from
 :func:`pgsql.protocol.evaluate_client`, with each referenced secret handed in as unreadable
-(``show-unit`` never shows a secret's content: :data:`SECRET_NOT_VISIBLE`).
+(``show-unit`` never shows a secret's content: :data:`SECRET_NOT_VISIBLE`); when stand-ins for
+that content make it ready, the unit is :data:`READY_AS_SHOWN` (the stand-ins are never shown).
 
-Exit status: 0 every relation examined is ready, 1 something is not ready or cannot be told
-from the input, 2 the input is not usable.
+Exit status: 0 every client unit examined is ready (a ``postgresql_client`` one whose
+credentials are in Juju secrets: ready as far as ``show-unit`` shows, :data:`READY_AS_SHOWN`),
+1 something is not ready or cannot be told from the input, 2 the input is not usable.
 
 Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
 :mod:`pgsql.protocol`):
@@ -91,6 +93,7 @@ from ._judge import (
     NOT_READY,
     ORIENTATION_AMBIGUOUS,
     READY,
+    READY_AS_SHOWN,
     REQUEST_INCONSISTENT,
     REQUEST_NOT_VISIBLE,
     ROLES_UNKNOWN,
@@ -139,6 +142,7 @@ __all__ = [
     "CANNOT_TELL",
     "NOT_READY",
     "READY",
+    "READY_AS_SHOWN",
     "OWN",
     "REMOTE",
     "EGRESS_FROM_PEER",

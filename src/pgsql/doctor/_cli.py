@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Explain pgsql and postgresql_client relations from `juju show-unit` output (YAML or "
         "JSON). Give the client unit and the server units, e.g. `juju show-unit myapp/0 "
-        "postgresql/0 --format json | pgsql doctor`. Exit status: 0 ready, 1 not ready or "
-        "cannot tell, 2 bad input."
+        "postgresql/0 --format json | pgsql doctor`. Exit status: 0 ready (with the credentials "
+        "in Juju secrets: ready as far as show-unit shows), 1 not ready or cannot tell, 2 bad "
+        "input."
     )
     parser.add_argument(
         "files",

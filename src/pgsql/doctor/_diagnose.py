@@ -47,6 +47,7 @@ from ._judge import (
     CANNOT_TELL,
     ORIENTATION_AMBIGUOUS,
     READY,
+    READY_VERDICTS,
     ROLES_UNKNOWN,
     Context,
     UnitVerdict,
@@ -143,9 +144,9 @@ class Diagnosis:
 
     @property
     def exit_code(self) -> int:
-        """0 when every examined client unit is ready, else 1."""
+        """0 when every examined client unit is ready (as far as show-unit shows), else 1."""
         verdicts = [u.verdict for r in self.relations for u in r.units]
-        ok = verdicts and all(v == READY for v in verdicts)
+        ok = verdicts and all(v in READY_VERDICTS for v in verdicts)
         return EXIT_READY if ok else EXIT_NOT_READY
 
 

@@ -30,8 +30,13 @@ from ._mask import parse_target, request_text
 from ._read import Item, app_of
 
 READY = "ready"
+#: postgresql_client: ready but for the content of the provider's Juju secrets, which
+#: ``show-unit`` never shows (judged with stand-ins for it)
+READY_AS_SHOWN = "ready as far as show-unit shows"
 NOT_READY = "not ready"
 CANNOT_TELL = "cannot tell"
+#: the verdicts that leave the exit status 0
+READY_VERDICTS = frozenset({READY, READY_AS_SHOWN})
 
 # Doctor-only reason codes; protocol's codes are used as they are.
 EGRESS_UNKNOWN = "egress-unknown"

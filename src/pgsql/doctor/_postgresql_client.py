@@ -5,7 +5,11 @@ in the charm, over the bags ``_group`` assembled. ``show-unit`` never shows a Ju
 content, so every secret the provider references is handed in as unreadable: the library would
 say ``secret-not-granted``; the doctor says instead that the content is not visible
 (:data:`SECRET_NOT_VISIBLE`) and judges the rest (endpoints, the database echo, the PgBouncer
-subordinate's state, credentials in clear).
+subordinate's state, credentials in clear). To tell whether anything but the secrets' content
+keeps the unit waiting, it asks ``evaluate_client`` again with stand-ins for the content of the
+``user`` and ``tls`` secrets (whose fields are known; ``secret-extra`` may hold any field and
+stays unreadable): ready then is :data:`~pgsql.doctor._judge.READY_AS_SHOWN`. The stand-ins
+never leave this module: the verdict shown is the first one's.
 
 Beside the verdict the doctor reads what the library does not need: the request as written
 (:class:`WireRequest`: database, roles, requested secrets, external connectivity, extensions a
@@ -43,6 +47,7 @@ from ._judge import (
     CANNOT_TELL,
     NOT_READY,
     READY,
+    READY_AS_SHOWN,
     REQUEST_NOT_VISIBLE,
     SERVER_APP_BAG_NOT_VISIBLE,
     SERVER_UNITS_NOT_VISIBLE,
@@ -64,6 +69,13 @@ LIKELY_V1_REQUEST = "likely-v1-request"
 _PASSWORD_FIELDS = ("password", "uris", "read-only-uris")
 #: Keys of the v1 request format (``dpcharmlibs-interfaces``), which v0 providers ignore.
 _V1_KEYS = ("version", "requests")
+#: Stand-ins for the content of the secrets show-unit never shows, by group: credentials for
+#: ``user``, nothing for ``tls`` (its fields then come from the bag, as when absent); None for
+#: ``extra``, which may hold any field. Used to judge everything else, never shown.
+_STAND_INS: Mapping[str, Optional[Mapping[str, str]]] = {
+    "user": {"username": "doctor-stand-in-user", "password": "doctor-stand-in-password"},
+    "tls": {},
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,8 +422,11 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     """The doctor's verdict for requirer ``unit``: :func:`~pgsql.protocol.evaluate_client`'s.
 
     Secrets the provider references are passed as unreadable (show-unit never shows their
-    content); a verdict held back only by them, or by data missing from the input, is
-    ``cannot tell``.
+    content), then, to judge the rest, with stand-ins for the content of the ``user`` and
+    ``tls`` secrets: a unit held back only by the secrets is ``ready as far as show-unit shows``
+    when ``evaluate_client`` finds it ready with the stand-ins, ``not ready`` when the
+    stand-ins show another reason (no credentials anywhere), else ``cannot tell``; one held
+    back by data missing from the input is ``cannot tell``.
     """
     wire = wire_request(ctx)
     request = wire.request if wire is not None else None
@@ -472,24 +487,26 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 advice=f"run `juju show-unit {unit}` too",
             )
         )
+    ready_as_shown = False
+    # what only the stand-ins let evaluate_client see: no credentials at all, say
+    unseen: List[Reason] = []
     if refs:
         explained.add(SECRET_NOT_GRANTED)
-        rest_ok = blocking <= explained
-        groups = ", ".join(f"secret-{g}" for g in sorted(refs))
-        unknown.append(
-            Reason(
-                SECRET_NOT_VISIBLE,
-                f"{ctx.server} keeps the credentials in Juju secrets ({groups}); show-unit never "
-                f"shows a secret's content, so whether {unit} can read them (the provider grants "
-                "them to the relation) cannot be told from here"
-                + ("; nothing else in this input keeps it from being ready" if rest_ok else ""),
-                blocking=False,
-                advice=f"{unit}'s workload status, and `juju debug-log --include {unit}` "
-                "(permission denied until the grant), tell whether it read them; `juju "
-                f"show-secret {refs.get('user') or next(iter(refs.values()))}` in the provider's "
-                "model shows the secret without its content",
-            )
+        # evaluate_client again, the secrets' content stood in for: what else holds it back
+        stand_in = evaluate_client(
+            request,
+            app_bag or {},
+            unit_bags,
+            {uri: _STAND_INS.get(group) for group, uri in refs.items()},
+            remote_app=ctx.server,
         )
+        ready_as_shown = stand_in.ready and not missing_input
+        unseen = [
+            r
+            for r in stand_in.reasons
+            if r.blocking and r.code not in explained and r.code not in blocking
+        ]
+        unknown.append(_secrets_unseen(ctx, unit, refs, ready_as_shown, not unseen))
     reasons = [
         _advised(r, ctx, unit, serving)
         for r in readiness.reasons
@@ -497,15 +514,52 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     ]
     if readiness.ready:
         verdict = CANNOT_TELL if unknown else READY
-    elif unknown and blocking <= explained:
+    elif ready_as_shown:
+        verdict = READY_AS_SHOWN
+    elif unknown and blocking <= explained and not (unseen and not missing_input):
         verdict = CANNOT_TELL
     else:
         verdict = NOT_READY
+        reasons += [_advised(r, ctx, unit, serving) for r in unseen]
     run: List[str] = []
-    if verdict == CANNOT_TELL:
+    if verdict in (CANNOT_TELL, READY_AS_SHOWN):
         reasons = unknown + [r for r in reasons if not (r.blocking and r.code in explained)]
         if missing_input:
             run.append(both)
     else:
         reasons.extend(unknown)
     return UnitVerdict(unit, verdict, _display(readiness), reasons, None, None, run)
+
+
+def _secrets_unseen(
+    ctx: Context, unit: str, refs: Mapping[str, str], ready_as_shown: bool, rest_ok: bool
+) -> Reason:
+    """The note on the secrets' content, which no ``show-unit`` output shows."""
+    groups = ", ".join(f"secret-{g}" for g in sorted(refs))
+    show = f"`juju show-secret {refs.get('user') or next(iter(refs.values()))}`"
+    if ready_as_shown:
+        message = (
+            f"{ctx.server} keeps the credentials in Juju secrets ({groups}), whose content "
+            "show-unit never shows; everything else in this input is ready (judged with "
+            f"stand-ins for that content): {unit} is ready once it can read them (the provider "
+            "grants them to the relation)"
+        )
+        advice = (
+            f"if {unit} still waits, the secrets are why: its workload status and `juju "
+            f"debug-log --include {unit}` (permission denied until the grant) say so; {show} in "
+            f"{ctx.server}'s model shows the secret (with --reveal, for model admins, its "
+            "content: the password in clear)"
+        )
+    else:
+        message = (
+            f"{ctx.server} keeps the credentials in Juju secrets ({groups}); show-unit never "
+            f"shows a secret's content, so whether {unit} can read them (the provider grants "
+            "them to the relation) cannot be told from here"
+            + ("; nothing else in this input keeps it from being ready" if rest_ok else "")
+        )
+        advice = (
+            f"{unit}'s workload status, and `juju debug-log --include {unit}` (permission "
+            f"denied until the grant), tell whether it read them; {show} in the provider's "
+            "model shows the secret without its content"
+        )
+    return Reason(SECRET_NOT_VISIBLE, message, blocking=False, advice=advice)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, cast
 from ..connstr import mask_value
 from ..protocol import Reason
 from ._diagnose import CLIENT_INTERFACE, EXIT_READY, Diagnosis, RelationReport
-from ._judge import CANNOT_TELL, NOT_READY, READY
+from ._judge import CANNOT_TELL, NOT_READY, READY, READY_AS_SHOWN
 from ._mask import request_text, shown, shown_json, target
 from ._postgresql_client import PLAINTEXT_PASSWORD, ProviderView, WireRequest
 
@@ -86,11 +86,10 @@ def to_json(d: Diagnosis) -> Dict[str, Any]:
             }
         )
     verdicts = [u.verdict for r in d.relations for u in r.units]
-    overall = (
-        READY
-        if d.exit_code == EXIT_READY
-        else (NOT_READY if NOT_READY in verdicts else CANNOT_TELL)
-    )
+    if d.exit_code == EXIT_READY:
+        overall = READY_AS_SHOWN if READY_AS_SHOWN in verdicts else READY
+    else:
+        overall = NOT_READY if NOT_READY in verdicts else CANNOT_TELL
     report: Dict[str, Any] = {
         "verdict": overall,
         "exit-status": d.exit_code,
@@ -248,7 +247,7 @@ def render(d: Diagnosis) -> str:
                 w(f"    master   {target(rd.master)} (password hidden), from {rd.source}")
             if rd is not None and rd.standbys:
                 w(f"    standbys {', '.join(target(s) for s in rd.standbys)}")
-            if rd is not None and rd.ready:
+            if rd is not None and (rd.ready or v.verdict == READY_AS_SHOWN):
                 database, version = shown(rd.database) or "?", shown(rd.version) or "?"
                 w(f"    database {database}, PostgreSQL {version}")
             if v.egress_source is not None:
