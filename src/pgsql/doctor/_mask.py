@@ -8,13 +8,12 @@ in the finished report: the last line of defence.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, cast
 
 from ..connstr import MASK, SECRET_KEYWORDS, ConnectionString, ConnectionStringError, mask_value
 from ..protocol import Request, split_standbys
-from ._bags import SECRET_KEYS
+from ._bags import SECRET_KEYS, snapshot
 from ._read import Unit
 
 
@@ -78,18 +77,6 @@ _URI_KEYS = ("uris", "read-only-uris")
 _USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
 
 
-def _json_strings(raw: str) -> Optional[Dict[str, str]]:
-    # a data_interfaces `data` snapshot: a JSON object, its values strings (others as JSON text)
-    try:
-        loaded: object = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(loaded, dict):
-        return None
-    items = cast(Dict[object, object], loaded).items()
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in items}
-
-
 def find_secrets(units: Sequence[Unit]) -> FrozenSet[str]:
     found: Set[str] = set()
 
@@ -113,9 +100,9 @@ def find_secrets(units: Sequence[Unit]) -> FrozenSet[str]:
             found.update(v for k, v in cs.items() if k in SECRET_KEYWORDS or mask_value(v) != v)
         # data_interfaces copies the provider's bag, credentials in clear included, into a JSON
         # snapshot (`data`) in each requirer unit's bag
-        snapshot = _json_strings(bag.get("data", "")) if depth == 0 and "data" in bag else None
-        if snapshot is not None:
-            scan(snapshot, depth + 1)
+        copied = snapshot(bag.get("data", "")) if depth == 0 and "data" in bag else None
+        if copied is not None:
+            scan(copied, depth + 1)
 
     for unit in units:
         for item in unit.items:
