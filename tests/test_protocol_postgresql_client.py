@@ -415,6 +415,7 @@ VECTORS: List[V] = [
         PG16_VM,
         False,
         blocking=frozenset({protocol.SECRET_NOT_GRANTED}),
+        notes=frozenset({protocol.SECRET_NOT_GRANTED}),  # the tls secret: a note
         secrets={USER_URI: None, TLS_URI: None},
         version="16.14",
     ),
@@ -427,10 +428,17 @@ VECTORS: List[V] = [
         version="16.14",
     ),
     V(
+        # the TLS secret only says whether TLS is on and with which CA: unreadable, it is a
+        # note, and the credentials are used
         "tls-secret-not-granted-yet",
         PG16_VM,
-        False,
-        blocking=frozenset({protocol.SECRET_NOT_GRANTED}),
+        True,
+        master="host=10.0.0.5 port=5432 dbname=mydb user=relation_id_7 password=" + PW,
+        standbys=(
+            "host=10.0.0.6 port=5432 dbname=mydb user=relation_id_7 password=" + PW,
+            "host=10.0.0.7 port=5432 dbname=mydb user=relation_id_7 password=" + PW,
+        ),
+        notes=frozenset({protocol.SECRET_NOT_GRANTED}),
         secrets={USER_URI: user_secret(), TLS_URI: None},
         version="16.14",
     ),

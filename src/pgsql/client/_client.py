@@ -371,6 +371,8 @@ class PostgreSQLClient(ops.framework.Object):
             # 1.x read the relation each time an event property was read. (A deferred event
             # re-run at the start of a real hook is caught up from the hook's own change.)
             self._evals.pop(relation.id, None)
+            if "JUJU_DISPATCH_PATH" not in os.environ:
+                self._secrets.clear()  # Harness: a grant may have come since
             rec = self._rec(relation.id)
             if rec.pop("remote", None) is not None:
                 self._put_rec(relation.id, rec)
@@ -441,6 +443,7 @@ class PostgreSQLClient(ops.framework.Object):
             if (
                 group == "tls"
                 and key not in self._secrets
+                and key != self._changed_secret()  # its secret-changed: the new revision
                 and kept.get("id") == key
                 and isinstance(kept.get("content"), dict)
             ):
@@ -448,7 +451,9 @@ class PostgreSQLClient(ops.framework.Object):
                 continue
             secrets[uri] = content = self._secret(uri)
             if group == "tls" and content is not None:
-                rec["tls"] = {"id": key, "content": {k: str(v) for k, v in content.items()}}
+                # the flag and the (public) CA only: a provider may put more in that secret
+                kept_fields = {k: str(content[k]) for k in ("tls", "tls-ca") if k in content}
+                rec["tls"] = {"id": key, "content": kept_fields}
         self._put_rec(relation.id, rec)
         return evaluate_client(
             request,
@@ -456,6 +461,7 @@ class PostgreSQLClient(ops.framework.Object):
             unit_bags,
             secrets,
             remote_app=rel_app.name if rel_app is not None else None,
+            units_present=bool(relation.units),
         )
 
     def _secret(self, uri: str) -> Optional[Dict[str, str]]:
@@ -753,7 +759,12 @@ class PostgreSQLClient(ops.framework.Object):
             return  # this unit is leaving; its access is going, not the server's data
         relation = event.relation
         rec = self._rec(relation.id)
-        if self._modern(relation) and not rec.get("sub") and rec.get("snap") is not None:
+        if (
+            self._modern(relation)
+            and not rec.get("sub")
+            and rec.get("snap") is not None
+            and relation.units
+        ):
             return  # postgresql_client answers in the app bag: a leaving unit changes nothing
         remote = rec.get("remote")
         if remote is not None:
@@ -851,6 +862,10 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _handle_update_status(self, event: ops.charm.UpdateStatusEvent) -> None:
         self._begin()
+        self._tell_granted()
+
+    def _tell_granted(self) -> None:
+        """Tell the charm about relations that waited for a grant (it may have come)."""
         for relation in self._relations():
             codes: List[str] = self._rec(relation.id).get("codes") or []
             if self._modern(relation) and protocol.SECRET_NOT_GRANTED in codes:
@@ -858,6 +873,8 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _handle_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
         self._begin()  # a declaration computed from config is published and told there
+        if self._watching_grants:
+            self._tell_granted()
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -506,7 +506,8 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
             for r in stand_in.reasons
             if r.blocking and r.code not in explained and r.code not in blocking
         ]
-        unknown.append(_secrets_unseen(ctx, unit, refs, ready_as_shown, not unseen))
+        rest_ok = not unseen and blocking <= explained
+        unknown.append(_secrets_unseen(ctx, unit, refs, ready_as_shown, rest_ok))
     reasons = [
         _advised(r, ctx, unit, serving)
         for r in readiness.reasons

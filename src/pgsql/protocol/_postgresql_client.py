@@ -28,6 +28,7 @@ from ._readiness import (
     DATABASE_MISMATCH,
     DATABASE_PENDING,
     MALFORMED,
+    NO_REMOTE,
     REQUEST_UNKNOWN,
     BagVerdict,
     Readiness,
@@ -178,7 +179,8 @@ def _read_fields(
 
     A referenced secret whose content is unknown (None, or not handed in) is a blocking
     ``secret-not-granted``: the provider grants it to the relation, possibly after publishing
-    its URI.
+    its URI. The ``tls`` secret only says whether TLS is on and with which CA: unreadable, it is
+    a note (``tls`` and ``tls_ca`` stay unknown), not a reason to withhold the credentials.
     """
     refs = secret_fields(bag)
     reasons: List[Reason] = []
@@ -191,6 +193,7 @@ def _read_fields(
                     SECRET_NOT_GRANTED,
                     f"the provider's {group} secret cannot be read yet (not granted?)",
                     name,
+                    blocking=group != "tls",
                     advice="wait for the provider to grant it to the relation; if it stays, "
                     "check `juju secrets` and the provider's logs",
                 )
@@ -338,6 +341,7 @@ def evaluate_client(
     secrets: Mapping[str, Optional[Mapping[str, str]]],
     *,
     remote_app: Optional[str] = None,
+    units_present: Optional[bool] = None,
 ) -> Readiness:
     """Decide what a requirer unit may use on one ``postgresql_client`` relation.
 
@@ -349,10 +353,12 @@ def evaluate_client(
        used, ``database-pending`` when neither is known); the provider's ``data`` snapshot of
        the request still matches it (``request-changed``: blocking for the database, a note for
        ``extra-user-roles``, which providers fix at creation).
-    3. **Subordinate** (:func:`_subordinate`): with ``subordinated: "true"`` (PgBouncer VM) some
+    3. **Provider units** (:func:`_subordinate`): the provider has units (``no-remote-units``:
+       scaled to zero, its bag outlives them); with ``subordinated: "true"`` (PgBouncer VM) some
        provider unit bag says ``state: ready`` (``subordinate-not-ready``).
     4. **Credentials** (:func:`_read_fields`, :func:`_credentials`): each field from its group's
-       secret when the bag references one (``secret-not-granted`` while unreadable), else from
+       secret when the bag references one (``secret-not-granted`` while unreadable, a note for
+       the ``tls`` secret), else from
        the bag; ``username`` and ``password`` (else those of ``uris``) are required
        (``no-credentials``).
     5. **Connection strings**: the master reaches every ``endpoints`` entry (libpq multi-host),
@@ -373,6 +379,8 @@ def evaluate_client(
             :func:`secret_fields`), None (or absent) while it cannot be read.
         remote_app: the provider application's name, for ``source`` and the reasons; else taken
             from the unit names.
+        units_present: whether the provider has units in the relation now (False: not ready);
+            None when the caller cannot tell (the check is skipped).
 
     Returns:
         The verdict: ``master`` and ``standbys`` only when ready. Never raises on remote data,
@@ -400,9 +408,15 @@ def evaluate_client(
     notes += [r for r in changed if not r.blocking]
     subordinate, unit_verdicts, waiting = _subordinate(bag, provider_unit_bags, name)
     blocking += waiting
+    if units_present is False:
+        blocking.append(
+            Reason(NO_REMOTE, "the provider has no units in the relation (scaled to zero?)", name)
+        )
     fields, secret_reasons = _read_fields(bag, secrets, name)
-    blocking += secret_reasons
-    user, password, cred_reasons = _credentials(fields, name, unreadable=bool(secret_reasons))
+    blocking += [r for r in secret_reasons if r.blocking]
+    notes += [r for r in secret_reasons if not r.blocking]
+    unreadable = any(r.blocking for r in secret_reasons)
+    user, password, cred_reasons = _credentials(fields, name, unreadable=unreadable)
     blocking += [r for r in cred_reasons if r.blocking]
     notes += [r for r in cred_reasons if not r.blocking]
     masters, found = _endpoints(bag, "endpoints", name, blocking=True)
