@@ -819,3 +819,22 @@ def test_a_departing_provider_unit_costs_nothing_but_behind_a_subordinate() -> N
     departed = ctx.on.relation_departed(state.get_relation(rel_id), remote_unit=0)
     _, calls, _ = _secret_reads(ctx, state, departed)
     assert calls
+
+
+def test_a_non_leader_without_a_peer_learns_the_request_from_the_providers_snapshot() -> None:
+    # no peer relation, and no leadership-settings copy on postgresql_client: the provider's
+    # `data` snapshot of the request tells a non-leader what was asked, roles included
+    follower = testing.Context(Setter, meta=META, juju_version=JUJU_36, unit_id=1)
+    answered = Provider(request={"database": "mydbname", "extra-user-roles": "charmed_dml"})
+    rel = relation(answered)
+    fstate = testing.State(relations={rel}, secrets=secrets(answered))
+    with follower(follower.on.relation_changed(rel, remote_unit=0), fstate) as mgr:
+        mgr.run()
+        charm: Setter = mgr.charm
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml"])]
+    # before the provider answered, nothing is known: the echo is trusted once it comes
+    rel = relation()
+    fstate = testing.State(relations={rel})
+    with follower(follower.on.relation_changed(rel, remote_unit=0), fstate) as mgr:
+        mgr.run()
+        assert mgr.charm.db.requested(mgr.charm.model.get_relation("db")) is None  # type: ignore[arg-type]

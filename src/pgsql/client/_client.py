@@ -9,6 +9,7 @@ patch live in :mod:`pgsql.client` and are looked up there when used
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 from typing import (
@@ -549,11 +550,33 @@ class PostgreSQLClient(ops.framework.Object):
         if str(relation.id) in self._state.gone:
             return None  # its databags are unreadable now
         rec = self._rec(relation.id)
+        modern = self._modern(relation)
         if "req" not in rec:
-            rec["req"] = self._sharing.learn(relation)
+            rec["req"] = self._sharing.learn(relation, leadership=not modern)
             self._put_rec(relation.id, rec)
         req = rec["req"]
+        if req is None and modern:
+            return self._echoed_request(relation)
         return None if req is None else Request.from_databag(cast("Bag", req))
+
+    def _echoed_request(self, relation: Relation) -> Optional[Request]:
+        """postgresql_client: the request as the provider snapshotted it (``data``), if any.
+
+        What a non-leader without a peer relation knows of the request once the provider
+        answered (the provider's bag is read in that hook anyway).
+        """
+        rel_app = cast("Optional[Application]", relation.app)
+        raw = relation.data[rel_app].get("data", "") if rel_app is not None else ""
+        try:
+            loaded: object = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            return None
+        if not isinstance(loaded, dict):
+            return None
+        snapshot = {str(k): v for k, v in cast("Dict[object, object]", loaded).items()}
+        bag = {k: v for k, v in snapshot.items() if isinstance(v, str)}
+        request = requirer_request(bag)
+        return request if request.database else None
 
     def is_gone(self, relation: Relation) -> bool:
         """Whether a relation is being removed or was removed (relation-broken seen)."""
@@ -635,7 +658,8 @@ class PostgreSQLClient(ops.framework.Object):
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
         if self._modern(relation):
             self._publish_modern(relation, request)
-            self._sharing.share(relation.id, request, declared=self._declared is not None)
+            declared = self._declared is not None
+            self._sharing.share(relation.id, request, declared=declared, leadership=False)
             return
         want = request.databag()
         rec = self._rec(relation.id)
@@ -1083,8 +1107,9 @@ class PostgreSQLClient(ops.framework.Object):
                 if self.model.unit.is_leader():
                     self._state.was_leader = True
                     if self._publish_modern(relation, request):
+                        declared = self._declared is not None
                         self._sharing.share(
-                            relation.id, request, declared=self._declared is not None
+                            relation.id, request, declared=declared, leadership=False
                         )
                 else:
                     self._state.was_leader = False
