@@ -552,7 +552,7 @@ class PostgreSQLClient(ops.framework.Object):
         rec = self._rec(relation.id)
         modern = self._modern(relation)
         if "req" not in rec:
-            rec["req"] = self._sharing.learn(relation, leadership=not modern)
+            rec["req"] = self._sharing.learn(relation)
             self._put_rec(relation.id, rec)
         req = rec["req"]
         if req is None and modern:
@@ -562,8 +562,9 @@ class PostgreSQLClient(ops.framework.Object):
     def _echoed_request(self, relation: Relation) -> Optional[Request]:
         """postgresql_client: the request as the provider snapshotted it (``data``), if any.
 
-        What a non-leader without a peer relation knows of the request once the provider
-        answered (the provider's bag is read in that hook anyway).
+        What a non-leader knows of the request once the provider answered when nothing else
+        tells it (no peer relation, no leadership settings: Juju 4), from the provider's bag,
+        which is read in that hook anyway.
         """
         rel_app = cast("Optional[Application]", relation.app)
         raw = relation.data[rel_app].get("data", "") if rel_app is not None else ""
@@ -658,8 +659,7 @@ class PostgreSQLClient(ops.framework.Object):
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
         if self._modern(relation):
             self._publish_modern(relation, request)
-            declared = self._declared is not None
-            self._sharing.share(relation.id, request, declared=declared, leadership=False)
+            self._sharing.share(relation.id, request, declared=self._declared is not None)
             return
         want = request.databag()
         rec = self._rec(relation.id)
@@ -1019,7 +1019,8 @@ class PostgreSQLClient(ops.framework.Object):
             self._watch_grants()
         if codes != rec.get("codes"):
             if readiness.ready:
-                self.log.debug("relation %s ready (from %s)", relation.id, readiness.source)
+                if not self._modern(relation):  # which server bag was chosen: a decision
+                    self.log.debug("relation %s ready (from %s)", relation.id, readiness.source)
             else:
                 self.log.debug("relation %s not ready: %s", relation.id, ", ".join(codes))
             rec["codes"] = codes
@@ -1089,6 +1090,13 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _publish(self, relation: Relation) -> None:
         """Write the known request where it is not yet: own unit bag, app bag and shared copy."""
+        if self._modern(relation):
+            # postgresql_client: only the leader writes (its application bag)
+            if self._state.was_leader is False:
+                return
+            if not self.model.unit.is_leader():
+                self._state.was_leader = False
+                return
         app_too = True
         if self._declared is not None:
             request: Optional[Request] = self._declared
@@ -1103,16 +1111,9 @@ class PostgreSQLClient(ops.framework.Object):
         else:
             request = self.requested(relation)
         if self._modern(relation):
-            if request is not None and self._state.was_leader is not False:
-                if self.model.unit.is_leader():
-                    self._state.was_leader = True
-                    if self._publish_modern(relation, request):
-                        declared = self._declared is not None
-                        self._sharing.share(
-                            relation.id, request, declared=declared, leadership=False
-                        )
-                else:
-                    self._state.was_leader = False
+            self._state.was_leader = True
+            if request is not None and self._publish_modern(relation, request):
+                self._sharing.share(relation.id, request, declared=self._declared is not None)
             return
         rec = self._rec(relation.id)
         if request is None:
