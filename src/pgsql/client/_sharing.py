@@ -60,12 +60,8 @@ class RequestSharing:
     def _app_request(self, relation: Relation) -> Request:
         return Request.from_databag(relation.data[self.model.app])
 
-    def learn(self, relation: Relation, *, leadership: bool = True) -> Optional[Bag]:
-        """Find out what the application requested (see the module docstring for the order).
-
-        ``leadership=False``: not from leadership settings (a relation whose provider echoes
-        the request, as ``postgresql_client`` ones do).
-        """
+    def learn(self, relation: Relation) -> Optional[Bag]:
+        """Find out what the application requested (see the module docstring for the order)."""
         if self.model.unit.is_leader():
             self._state.was_leader = True
             return self._own_request(relation).databag()
@@ -74,8 +70,6 @@ class RequestSharing:
             entry = _peer_table(peer.data[self.model.app].get(self.key, "")).get(str(relation.id))
             if isinstance(entry, dict):
                 return Request.from_databag(cast("Bag", entry)).databag()
-        if not leadership:
-            return None
         entry = leader_entry(legacy("_get_pgsql_leader_data")(), relation.id)
         if entry is not None:
             return Request.from_databag(entry).databag()
@@ -92,15 +86,8 @@ class RequestSharing:
             return None
         return self.model.get_relation(self.peer_name)
 
-    def share(
-        self, relid: int, request: Request, *, declared: bool, leadership: bool = True
-    ) -> None:
-        """The leader's copy of the request for non-leaders (peer relation, else leadership).
-
-        ``leadership=False``: in the peer relation only (non-leaders of a ``postgresql_client``
-        relation read the provider's echo of the request otherwise; a leadership-settings write
-        costs every other unit a leader-settings-changed hook).
-        """
+    def share(self, relid: int, request: Request, *, declared: bool) -> None:
+        """The leader's copy of the request for non-leaders (peer relation, else leadership)."""
         if declared or legacy("_legacy_sharing")():
             return  # declared: every unit knows; legacy: the setters shared it the 1.x way
         peer = self.peer_relation()
@@ -119,7 +106,7 @@ class RequestSharing:
             # what this unit last saw in the peer bag is what it wrote (no stale A-B-A later)
             self._state.peer_raw = new
             return
-        if not leadership or shutil.which("leader-set") is None:
+        if shutil.which("leader-set") is None:
             return
         stored = plain(self._state.shared)
         mine: Dict[int, Dict[str, str]] = (
@@ -134,14 +121,14 @@ class RequestSharing:
         # The key is shared by every pgsql endpoint of the charm (1.x wrote it that way): read
         # it, change this relation's entry only, write it back.
         current = cast("Dict[Any, Dict[str, str]]", legacy("_get_pgsql_leader_data")())
-        settings: Dict[int, Dict[str, str]] = {}
+        leadership: Dict[int, Dict[str, str]] = {}
         for key, entry in current.items():
             try:
-                settings[int(key)] = dict(entry)
+                leadership[int(key)] = dict(entry)
             except (TypeError, ValueError):
                 continue  # not a relation id: 1.x never wrote one
-        if settings.get(relid) != shared_form(request) and (request or relid in settings):
-            settings[relid] = shared_form(request)
-            legacy("_set_pgsql_leader_data")(settings)
+        if leadership.get(relid) != shared_form(request) and (request or relid in leadership):
+            leadership[relid] = shared_form(request)
+            legacy("_set_pgsql_leader_data")(leadership)
         mine[relid] = shared_form(request)
         self._state.shared = {str(k): v for k, v in mine.items()}
