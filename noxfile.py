@@ -81,6 +81,8 @@ def matrix(session: nox.Session, ops: str) -> None:
         "-q",
         "-p",
         "no:cacheprovider",
+        "-m",
+        "not heavy",  # the main session runs them; they do not vary with Python or ops
         *session.posargs,
         env={"PGSQL_TEST_PROFILE": "quick"},
     )
@@ -96,6 +98,8 @@ def oldest(session: nox.Session) -> None:
         "-q",
         "-p",
         "no:cacheprovider",
+        "-m",
+        "not heavy",  # the main session runs them; they do not vary with Python or ops
         *session.posargs,
         env={"PGSQL_TEST_PROFILE": "quick"},
     )

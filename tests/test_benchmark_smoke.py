@@ -25,9 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benchmarks" / "run.py"
 HOOKTOOL = ROOT / "benchmarks" / "fakejuju"
 
-pytestmark = pytest.mark.skipif(
-    sys.platform != "linux" or not RUN.exists(), reason="the fake Juju runs on Linux only"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        sys.platform != "linux" or not RUN.exists(), reason="the fake Juju runs on Linux only"
+    ),
+    pytest.mark.heavy,
+]
 
 
 def _client_available() -> bool:

@@ -176,6 +176,7 @@ def _example_files() -> Dict[str, bytes]:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_wheel_ships_the_example_charm_files_the_demo_loads_and_not_their_tests(
     installed: Installed,
 ) -> None:
@@ -192,6 +193,7 @@ def test_wheel_ships_the_example_charm_files_the_demo_loads_and_not_their_tests(
     assert not any("tests" in Path(name).parts for name in shipped)
 
 
+@pytest.mark.heavy
 def test_wheel_ships_every_module_of_the_package(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as whl:
         names = set(whl.namelist())
@@ -200,6 +202,7 @@ def test_wheel_ships_every_module_of_the_package(installed: Installed) -> None:
     assert modules | {"pgsql/py.typed"} <= names
 
 
+@pytest.mark.heavy
 def test_sdist_holds_what_the_wheel_is_built_from(installed: Installed) -> None:
     # the fixture built the wheel from this sdist; these are the example files it needs
     with tarfile.open(installed.sdist) as tar:
@@ -225,6 +228,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(
     getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
 )
@@ -237,6 +241,7 @@ def test_installed_demo_finds_its_example_charms_from_any_directory(
     assert out["charms"] == ["MyCharm", "PostgreSQLProviderCharm"]
 
 
+@pytest.mark.heavy
 @pytest.mark.postgres
 @pytest.mark.skipif(
     getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"

@@ -688,6 +688,7 @@ def test_no_password_in_any_output_over_a_ca_and_password_rotation(secrets: bool
 
 
 @pytest.mark.postgres
+@pytest.mark.heavy
 @pytest.mark.parametrize("mode", ["pgsql", "postgresql_client", "both"])
 def test_demo_shows_no_generated_secret_in_output_or_debug_logs(
     mode: str,
