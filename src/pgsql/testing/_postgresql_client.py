@@ -34,6 +34,7 @@ from ._relations import (
     Client,
     _endpoint_of,  # pyright: ignore[reportPrivateUsage]
     _harness_client,  # pyright: ignore[reportPrivateUsage]
+    _run_bag_hooks,  # pyright: ignore[reportPrivateUsage]
     _scenario,  # pyright: ignore[reportPrivateUsage]
     _set_bag,  # pyright: ignore[reportPrivateUsage]
     _unit_number,  # pyright: ignore[reportPrivateUsage]
@@ -695,53 +696,14 @@ def scenario_provider_apply(
     secrets, rotated = _moved_secrets(state, before, bags)
     moved = scenario_provider_move(state, provider, client, endpoint=endpoint, external=external)
     target = relation_of(moved, endpoint)
-    old_units: Mapping[int, Mapping[str, str]] = before.remote_units_data
-    new_units: Mapping[int, Mapping[str, str]] = target.remote_units_data
     # the secrets first: the provider's hook creates, grants and rotates them before the
     # requirer hears of anything
     current: State = dataclasses.replace(state, secrets=secrets)
-    ran = False
-
-    def run(event: Any) -> None:
-        nonlocal current, ran
-        current = ctx.run(event, current)
-        ran = True
-
-    def relation_event(
-        event_factory: Any, units: Mapping[int, Mapping[str, str]], **kw: Any
-    ) -> None:
-        nonlocal current
-        # the units seen so far, with the provider's new application bag
-        rel = dataclasses.replace(
-            relation_of(current, endpoint),
-            remote_app_name=target.remote_app_name,
-            remote_app_data=dict(target.remote_app_data),
-            remote_units_data={k: dict(v) for k, v in units.items()},
-        )
-        others = [r for r in current.relations if r.id != rel.id]
-        current = dataclasses.replace(current, relations=[*others, rel])
-        run(event_factory(rel, **kw))
-
-    remaining = {k: v for k, v in old_units.items() if k in new_units}
-    for uid in sorted(set(old_units) - set(new_units)):
-        relation_event(ctx.on.relation_departed, remaining, remote_unit=uid, departing_unit=uid)
-    delivered: Dict[int, Mapping[str, str]] = dict(remaining)
-    for uid in sorted(new_units):
-        if uid not in old_units:
-            delivered[uid] = new_units[uid]
-            relation_event(ctx.on.relation_joined, delivered, remote_unit=uid)
-        if uid not in old_units or old_units[uid] != new_units[uid]:
-            delivered[uid] = new_units[uid]
-            relation_event(ctx.on.relation_changed, delivered, remote_unit=uid)
-    if dict(before.remote_app_data) != dict(target.remote_app_data):
-        if new_units:
-            relation_event(ctx.on.relation_changed, new_units, remote_unit=min(new_units))
-        else:
-            relation_event(ctx.on.relation_changed, new_units)
+    current, ran = _run_bag_hooks(ctx, current, endpoint, before, target, None)
     for uri in sorted(rotated):
         # the object in the State: Scenario wants the very Secret the event names
         secret = next(s for s in current.secrets if s.id == uri)
-        run(ctx.on.secret_changed(secret))
+        current, ran = ctx.run(ctx.on.secret_changed(secret), current), True
     return current if ran else moved
 
 

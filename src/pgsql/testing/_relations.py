@@ -461,21 +461,44 @@ def scenario_apply(
     """
     before = relation_of(state, endpoint)
     target = relation_of(scenario_move(state, server, client, endpoint=endpoint), endpoint)
+    return _run_bag_hooks(ctx, state, endpoint, before, target, server.leader)[0]
+
+
+def _run_bag_hooks(
+    ctx: Any,
+    state: State,
+    endpoint: str,
+    before: Any,
+    target: Any,
+    app_writer: Optional[int],
+) -> Tuple[State, bool]:
+    """The hooks Juju runs on your unit when the remote bags move from ``before`` to ``target``.
+
+    ``relation-departed`` for each remote unit gone, ``relation-joined`` for each new one, then
+    ``relation-changed`` for each remote unit whose bag changed, in unit order; an application
+    bag change last, as a ``relation-changed`` from ``app_writer`` (else the first unit).
+
+    Returns:
+        The State after the last hook, and whether any hook ran.
+    """
     old_units: Mapping[int, Mapping[str, str]] = before.remote_units_data
     new_units: Mapping[int, Mapping[str, str]] = target.remote_units_data
     current = state
+    ran = False
 
     def run(event_factory: Any, units: Mapping[int, Mapping[str, str]], **kw: Any) -> None:
-        nonlocal current
+        nonlocal current, ran
+        # the units seen so far, with the remote application's new bag
         rel = dataclasses.replace(
             relation_of(current, endpoint),
             remote_app_name=target.remote_app_name,
-            remote_app_data=target.remote_app_data,
+            remote_app_data=dict(target.remote_app_data),
             remote_units_data={k: dict(v) for k, v in units.items()},
         )
         others = [r for r in current.relations if r.id != rel.id]
         current = dataclasses.replace(current, relations=[*others, rel])
         current = ctx.run(event_factory(rel, **kw), current)
+        ran = True
 
     remaining = {k: v for k, v in old_units.items() if k in new_units}
     for uid in sorted(set(old_units) - set(new_units)):
@@ -490,11 +513,11 @@ def scenario_apply(
             run(ctx.on.relation_changed, delivered, remote_unit=uid)
     if dict(before.remote_app_data) != dict(target.remote_app_data):
         if new_units:
-            leader = server.leader if server.leader in new_units else min(new_units)
-            run(ctx.on.relation_changed, new_units, remote_unit=leader)
+            writer = app_writer if app_writer in new_units else min(new_units)
+            run(ctx.on.relation_changed, new_units, remote_unit=writer)
         else:
             run(ctx.on.relation_changed, new_units)
-    return current
+    return current, ran
 
 
 # ---------------------------------------------------------------------------------------------
