@@ -58,11 +58,12 @@ from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tupl
 from ops.charm import CharmBase, RelationBrokenEvent, RelationEvent, SecretRemoveEvent
 from ops.framework import EventBase, EventSource, Object, ObjectEvents, StoredState
 from ops.jujuversion import JujuVersion
-from ops.model import Application, ModelError, Relation, Secret, SecretNotFoundError
+from ops.model import ModelError, Relation, Secret, SecretNotFoundError
 
 from . import protocol
 from .client import NotLeaderError
 from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
+from .server import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
 
 __all__ = [
     "DatabaseProvider",
@@ -90,23 +91,6 @@ def secret_label(endpoint: str, relation_id: int, group: str) -> str:
     'database.7.user.secret'
     """
     return f"{endpoint}.{relation_id}.{group}.secret"
-
-
-def _bag(relation: Relation, entity: Optional[Application]) -> Dict[str, str]:
-    """A plain copy of a remote databag; ``{}`` when Juju will not let us read it."""
-    if entity is None:
-        return {}
-    try:
-        return dict(relation.data[entity])
-    except (ModelError, KeyError, RuntimeError):
-        # relation-broken: the remote side is gone (Harness of ops < 2.10 raises RuntimeError)
-        return {}
-
-
-def _remote_app(relation: Relation) -> Optional[Application]:
-    # Typed non-optional in ops 3, but None in some ops 2 / Juju combinations (relation-broken).
-    app: Optional[Application] = getattr(relation, "app", None)
-    return app
 
 
 def _read(relation: Relation) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
