@@ -652,9 +652,15 @@ def scenario_provider_move(
     gets the new content as its latest revision. Run the events that follow yourself, or use
     :func:`scenario_provider_apply`.
     """
-    client = client or Client()
+    return _provider_move(state, provider, client or Client(), endpoint, external)[0]
+
+
+def _provider_move(
+    state: State, provider: Provider, client: Client, endpoint: str, external: bool
+) -> Tuple[State, Relation, Set[str]]:
+    """The moved State, the relation as it was, and the ids of the secrets rotated."""
     rel, bags = _target(state, provider, client, endpoint, external)
-    secrets, _ = _moved_secrets(state, rel, bags)
+    secrets, rotated = _moved_secrets(state, rel, bags)
     moved = dataclasses.replace(
         rel,
         remote_app_name=provider.app,
@@ -663,7 +669,7 @@ def scenario_provider_move(
     )
     others = [r for r in state.relations if r.id != rel.id]
     new_state: State = dataclasses.replace(state, relations=[*others, moved], secrets=secrets)
-    return new_state
+    return new_state, rel, rotated
 
 
 def scenario_provider_apply(
@@ -691,14 +697,11 @@ def scenario_provider_apply(
     Returns:
         The State after the last hook (the moved State when no hook runs).
     """
-    client = client or Client()
-    before, bags = _target(state, provider, client, endpoint, external)
-    secrets, rotated = _moved_secrets(state, before, bags)
-    moved = scenario_provider_move(state, provider, client, endpoint=endpoint, external=external)
+    moved, before, rotated = _provider_move(state, provider, client or Client(), endpoint, external)
     target = relation_of(moved, endpoint)
     # the secrets first: the provider's hook creates, grants and rotates them before the
     # requirer hears of anything
-    current: State = dataclasses.replace(state, secrets=secrets)
+    current: State = dataclasses.replace(state, secrets=moved.secrets)
     current, ran = _run_bag_hooks(ctx, current, endpoint, before, target, None)
     for uri in sorted(rotated):
         # the object in the State: Scenario wants the very Secret the event names
