@@ -92,6 +92,15 @@ _MODERN_KEYS = ("database", "extra-user-roles", "requested-secrets", "external-n
 _secret_key = protocol.secret_id
 
 
+def _under_juju() -> bool:
+    """Whether a hook dispatch runs this (Juju, ops.testing), one charm per hook.
+
+    Not so under Harness, which drives one charm across events: what one event cached is stale
+    at the next.
+    """
+    return "JUJU_DISPATCH_PATH" in os.environ
+
+
 class PostgreSQLClient(ops.framework.Object):
     """Requires side of a ``pgsql`` or ``postgresql_client`` endpoint.
 
@@ -368,11 +377,11 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _event_readiness(self, relation: Relation) -> Readiness:
         """What an event reads: cached while we emit, live for events emitted by others."""
-        if not self._emitting and (self._handled or "JUJU_DISPATCH_PATH" not in os.environ):
+        if not self._emitting and (self._handled or not _under_juju()):
             # 1.x read the relation each time an event property was read. (A deferred event
             # re-run at the start of a real hook is caught up from the hook's own change.)
             self._evals.pop(relation.id, None)
-            if "JUJU_DISPATCH_PATH" not in os.environ:
+            if not _under_juju():
                 self._secrets.clear()  # Harness: a grant may have come since
             rec = self._rec(relation.id)
             if rec.pop("remote", None) is not None:
@@ -383,7 +392,7 @@ class PostgreSQLClient(ops.framework.Object):
         """The verdict for a given relation, computed once per hook from cached databags."""
         cached = self._evals.get(relation.id)
         if cached is not None:
-            if self._emitting or not self._modern(relation) or "JUJU_DISPATCH_PATH" in os.environ:
+            if self._emitting or not self._modern(relation) or _under_juju():
                 return cached
             # Harness: one charm across events, some of which run none of our handlers (a
             # grant, update-status): secrets and the provider's bag are read afresh
@@ -696,7 +705,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._handled = True
         self._evals.clear()
         self._fresh_egress.clear()
-        if "JUJU_DISPATCH_PATH" not in os.environ:
+        if not _under_juju():
             # Harness: one charm across events. Under Juju a hook sees one revision of each
             # secret (what it read before our handler ran still holds)
             self._secrets.clear()
