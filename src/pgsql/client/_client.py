@@ -53,6 +53,7 @@ from ._records import (
     Bag,
     broken_readiness,
     catch_up,
+    dispatched_hook,
     leader_entry,
     migrate,
     plain,
@@ -514,9 +515,7 @@ class PostgreSQLClient(ops.framework.Object):
     @staticmethod
     def _changed_secret() -> str:
         """The secret this hook is the secret-changed hook of ("" in other hooks)."""
-        # Juju says "hooks/secret-changed"; some test runners "hooks/secret_changed"
-        hook = os.environ.get("JUJU_DISPATCH_PATH", "").replace("_", "-")
-        if not hook.endswith("secret-changed"):
+        if dispatched_hook() != "secret-changed":
             return ""
         return _secret_key(os.environ.get("JUJU_SECRET_ID", ""))
 

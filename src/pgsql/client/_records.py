@@ -92,6 +92,14 @@ def read_remote(relation: Relation) -> Dict[str, Any]:
     return {"app": app_bag, "units": units, "name": app.name if app else ""}
 
 
+def dispatched_hook() -> str:
+    """The hook being run, as Juju names it (``db-relation-changed``); "" outside a hook.
+
+    Juju's dispatch path is ``hooks/<hook>``; some test runners write ``_`` for ``-``.
+    """
+    return os.environ.get("JUJU_DISPATCH_PATH", "").rpartition("/")[2].replace("_", "-")
+
+
 def catch_up(
     model: ops.model.Model, endpoint: str, relation: Relation, remote: Dict[str, Any]
 ) -> None:
@@ -101,7 +109,7 @@ def catch_up(
     see the data this hook delivers, not the previous hook's. Juju names the hook, relation and
     remote unit in the environment.
     """
-    hook = os.environ.get("JUJU_DISPATCH_PATH", "").rpartition("/")[2].replace("_", "-")
+    hook = dispatched_hook()
     # Juju says "db:5"; some test runners only "5"
     if os.environ.get("JUJU_RELATION_ID", "").rpartition(":")[2] != str(relation.id):
         return
