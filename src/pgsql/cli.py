@@ -2,12 +2,18 @@
 
 Each subcommand lives in its own module and is imported only when run, so ``pgsql connstr``
 never imports ``ops``.
+
+A closed standard output (``pgsql demo | head``) ends any command quietly, with the status a
+command killed by SIGPIPE has in the shell, 141 (128 + 13), as Python's documentation advises
+("Note on SIGPIPE"): no traceback, and what the command was doing is wound down first (the
+demo's server stopped, its directory removed).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 from typing import Callable, List, Optional, Sequence
@@ -52,13 +58,65 @@ class _PlainHelpFormatter(argparse.HelpFormatter):
         return None if help_text is None else _plain(help_text)
 
 
+#: The exit status when standard output was closed early: the shell's for death by SIGPIPE.
+PIPE_CLOSED = 141  # 128 + SIGPIPE (13)
+
+DISTRIBUTION = "ops-lib-pgsql"
+
+
+def version_line() -> str:
+    """What ``pgsql --version`` prints: the installed distribution's version.
+
+    From the distribution's metadata; a source tree that is not installed says so and gives the
+    package's own ``__version__``.
+    """
+    from importlib import metadata
+
+    try:
+        return f"pgsql ({DISTRIBUTION}) {metadata.version(DISTRIBUTION)}"
+    except metadata.PackageNotFoundError:
+        import pgsql
+
+        return f"pgsql ({DISTRIBUTION}, not installed) {pgsql.__version__}"
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that nothing more fails writing to it.
+
+    Python flushes ``sys.stdout`` again at exit: that would raise on the closed pipe.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the ``pgsql`` command line; returns the exit status."""
+    """Run the ``pgsql`` command line; returns the exit status.
+
+    :data:`PIPE_CLOSED` when the reader of standard output went away.
+    """
+    try:
+        try:
+            status = _main(argv)
+        finally:  # also after --help or --version: their text may still be in the buffer
+            sys.stdout.flush()  # the last buffered lines may be the ones meeting the closed pipe
+    except BrokenPipeError:
+        _quiet_stdout()
+        return PIPE_CLOSED
+    return status
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     args: List[str] = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="pgsql",
         description=(__doc__ or "pgsql").splitlines()[0],
         formatter_class=_PlainHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=version_line(), help="show the version and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
