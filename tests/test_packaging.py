@@ -255,6 +255,35 @@ def test_installed_pgsql_demo_runs_from_any_directory(installed: Installed, tmp_
     assert "Demo passed" in out
 
 
+_WITHOUT_EXTRA = """
+import sys
+import ops.testing
+sys.modules["psycopg"] = None  # the [demo] extra is not installed: neither psycopg
+del ops.testing.Context  # nor ops.testing's State API
+from pgsql.cli import main
+sys.exit(main(["demo"]))
+"""
+
+
+@pytest.mark.heavy
+def test_installed_demo_without_the_extra_says_pip_install_the_extra_once_and_no_tasks_py(
+    installed: Installed, tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [str(installed.python), "-c", _WITHOUT_EXTRA],
+        cwd=str(tmp_path),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("pip install 'ops-lib-pgsql[demo]'") == 1
+    assert "ops[testing]" not in proc.stderr
+    assert "tasks.py" not in proc.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # What --help shows
 # ---------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ import argparse
 import contextlib
 import copy
 import dataclasses
+import importlib
 import importlib.machinery
 import importlib.util
 import json
@@ -542,29 +543,52 @@ def _sigterm_exits() -> Generator[None, None, None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _preflight() -> Tuple[Any, Any]:
+def _checkout() -> Optional[Path]:
+    """The source checkout this ``pgsql`` runs from (``src/pgsql`` next to ``tasks.py``), if any."""
+    import pgsql
+
+    root = Path(pgsql.__file__).resolve().parents[2]
+    return root if (root / "tasks.py").is_file() and (root / "src" / "pgsql").is_dir() else None
+
+
+def _missing_packages() -> List[str]:
+    """What of the ``demo`` extra cannot be imported, each with what it is for."""
+    missing: List[str] = []
     try:
         import ops.testing
-    except ImportError as exc:  # pragma: no cover - ops is a dependency
-        raise DemoError(f"cannot import ops.testing: {exc}") from exc
-    if getattr(ops.testing, "Context", None) is None:
-        raise DemoError(
-            "the demo simulates Juju with ops.testing, which needs ops >= 2.17 with the "
-            "testing extra: pip install 'ops[testing]' (python3 tasks.py demo installs it)"
-        )
+    except ImportError:  # pragma: no cover - ops is a dependency
+        has_context = False
+    else:
+        has_context = getattr(ops.testing, "Context", None) is not None
+    if not has_context:
+        missing.append("ops.testing (ops >= 2.17 with its testing extra: Juju is simulated)")
     try:
-        import psycopg
-    except ImportError as exc:
-        raise DemoError(
-            "the demo's provider charm provisions with psycopg: pip install 'ops-lib-pgsql[demo]' "
-            "(python3 tasks.py demo installs it)"
-        ) from exc
+        importlib.import_module("psycopg")
+    except ImportError:
+        missing.append("psycopg (the provider charm provisions with it)")
+    return missing
+
+
+def _preflight() -> Tuple[Any, Any]:
+    """What the demo needs, or one error naming everything missing and how to install it."""
     from . import _localpg
 
+    problems: List[str] = []
+    missing = _missing_packages()
+    if missing:
+        how = "pip install 'ops-lib-pgsql[demo]'"
+        if _checkout() is not None:
+            how += " (python3 tasks.py demo installs it)"
+        problems.append(f"the demo needs {' and '.join(missing)}: {how}")
     try:
         _localpg.find_binaries()
     except _localpg.PostgresNotFound as exc:
-        raise DemoError(str(exc)) from exc
+        problems.append(str(exc))
+    if problems:
+        raise DemoError("; and ".join(problems))
+    import ops.testing
+    import psycopg
+
     return ops.testing, psycopg
 
 
