@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional
 from .. import protocol
 from ..connstr import ConnectionString
 from ..protocol import Request, RequestError
+from ._asked import answered_request, shared_request
+from ._pick import POSTGRESQL_CLIENT, pick_relation
 from ._relations import (
     GONE,
     PASSWORD,
@@ -554,7 +556,9 @@ def scenario_provider_relation(
     Args:
         provider: the provider and its state.
         client: your application (default: one unit of ``myapp``); its request must name a
-            database (providers act only once one is published).
+            database (providers act only once one is published): a provider state that
+            answers (:data:`ANSWERED`, :data:`SECRET_NOT_GRANTED`) raises ``ValueError``
+            without one.
         endpoint: your charm's ``requires`` endpoint (``interface: postgresql_client``).
         published: whether your leader already wrote its request into the application bag
             (:class:`pgsql.PostgreSQLClient` does from relation-created); False leaves the bags
@@ -573,7 +577,7 @@ def scenario_provider_relation(
     """
     testing = _scenario()
     client = client or Client()
-    asked = _asked(client.request, external)
+    asked = _asked_in({}, None, client, external, provider, f"the {endpoint!r} relation")
     kwargs: Dict[str, Any] = {} if relation_id is None else {"id": relation_id}
     relation: Relation = testing.Relation(
         endpoint,
@@ -590,23 +594,51 @@ def scenario_provider_relation(
     return ProviderRelation(relation, _secrets_for(bags))
 
 
-def provider_requested(state: State, endpoint: str = "database") -> ProviderRequest:
-    """What your charm published on ``endpoint`` (from an output State's local app bag)."""
-    return ProviderRequest.from_bag(dict(relation_of(state, endpoint).local_app_data))
+def _client_relation(state: State, endpoint: Optional[str]) -> Relation:
+    """The relation on ``endpoint``, else the only ``postgresql_client`` one."""
+    return pick_relation(state, endpoint, (POSTGRESQL_CLIENT,), ("database",), _scenario().Relation)
 
 
-def _asked_in(bag: Mapping[str, str], client: Client, external: bool) -> Dict[str, str]:
-    """What the provider answers: the requirer bag as published, else what ``client`` asks."""
-    if bag.get("database", "").strip():
-        return dict(bag)
-    return _asked(client.request, external)
+def provider_requested(state: State, endpoint: Optional[str] = None) -> ProviderRequest:
+    """What your charm published on ``endpoint`` (from an output State's local app bag).
+
+    Without ``endpoint``, the only ``postgresql_client`` relation in ``state``.
+    """
+    return ProviderRequest.from_bag(dict(_client_relation(state, endpoint).local_app_data))
+
+
+# the provider states that answer a request (a request must then be known)
+_ANSWERING = (SECRET_NOT_GRANTED, ANSWERED)
+
+
+def _asked_in(
+    bag: Mapping[str, str],
+    shared: Optional[Request],
+    client: Client,
+    external: bool,
+    provider: Provider,
+    where: str,
+) -> Dict[str, str]:
+    """What the provider answers: what your charm published, else what ``client`` asks."""
+    return answered_request(
+        bag,
+        shared,
+        client.request,
+        external=external,
+        answers=provider.state in _ANSWERING,
+        where=where,
+    )
 
 
 def _target(
-    state: State, provider: Provider, client: Client, endpoint: str, external: bool
+    state: State, provider: Provider, client: Client, endpoint: Optional[str], external: bool
 ) -> Tuple[Relation, ProviderBags]:
-    rel = relation_of(state, endpoint)
-    asked = _asked_in(dict(rel.local_app_data), client, external)
+    rel = _client_relation(state, endpoint)
+    testing = _scenario()
+    peers = [dict(r.local_app_data) for r in state.relations if isinstance(r, testing.PeerRelation)]
+    shared = shared_request(peers, rel.endpoint, rel.id)
+    where = f"relation {rel.id} ({rel.endpoint!r})"
+    asked = _asked_in(dict(rel.local_app_data), shared, client, external, provider, where)
     return rel, provider.databags(client, asked=asked, relation_id=rel.id)
 
 
@@ -642,7 +674,7 @@ def scenario_provider_move(
     provider: Provider,
     client: Optional[Client] = None,
     *,
-    endpoint: str = "database",
+    endpoint: Optional[str] = None,
     external: bool = False,
 ) -> State:
     """``state`` with the provider on ``endpoint`` moved to ``provider``; your bags are kept.
@@ -656,7 +688,7 @@ def scenario_provider_move(
 
 
 def _provider_move(
-    state: State, provider: Provider, client: Client, endpoint: str, external: bool
+    state: State, provider: Provider, client: Client, endpoint: Optional[str], external: bool
 ) -> Tuple[State, Relation, Set[str]]:
     """The moved State, the relation as it was, and the ids of the secrets rotated."""
     rel, bags = _target(state, provider, client, endpoint, external)
@@ -678,7 +710,7 @@ def scenario_provider_apply(
     provider: Provider,
     client: Optional[Client] = None,
     *,
-    endpoint: str = "database",
+    endpoint: Optional[str] = None,
     external: bool = False,
 ) -> State:
     """Move the provider to ``provider`` and run the hooks Juju would run on your unit.
@@ -698,6 +730,7 @@ def scenario_provider_apply(
         The State after the last hook (the moved State when no hook runs).
     """
     moved, before, rotated = _provider_move(state, provider, client or Client(), endpoint, external)
+    endpoint = str(before.endpoint)
     target = relation_of(moved, endpoint)
     # the secrets first: the provider's hook creates, grants and rotates them before the
     # requirer hears of anything
@@ -754,6 +787,17 @@ def harness_provider_relation(
     return relation_id
 
 
+def _harness_peer_bags(harness: Harness[Any]) -> List[Dict[str, str]]:
+    """Your application's bags on its peer relations (where a leader shares its request)."""
+    app = harness.model.app
+    return [
+        dict(harness.get_relation_data(r.id, app.name))
+        for relations in harness.model.relations.values()
+        for r in relations
+        if r.app.name == app.name
+    ]
+
+
 def _harness_secret_api(harness: Harness[Any]) -> None:
     for name in ("add_model_secret", "grant_secret", "revoke_secret", "set_secret_content"):
         if not callable(getattr(harness, name, None)):  # pragma: no cover - ops >= 2.0 has them
@@ -781,8 +825,15 @@ def harness_provider_move(
     :data:`SECRET_NOT_GRANTED` shows that.
     """
     client = _harness_client(harness, client)
-    asked = _asked_in(dict(harness.get_relation_data(relation_id, client.app)), client, external)
     endpoint = _endpoint_of(harness, relation_id)
+    asked = _asked_in(
+        dict(harness.get_relation_data(relation_id, client.app)),
+        shared_request(_harness_peer_bags(harness), endpoint, relation_id),
+        client,
+        external,
+        provider,
+        f"relation {relation_id} ({endpoint!r})",
+    )
     relation = harness.model.get_relation(endpoint, relation_id)
     present: Set[str] = {u.name for u in relation.units} if relation is not None else set()
     wanted = provider.unit_names

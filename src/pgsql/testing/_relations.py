@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 from .. import protocol
 from ..connstr import ConnectionString
 from ..protocol import Request
+from ._pick import PGSQL, POSTGRESQL_INTERFACES, pick_relation
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.testing import Harness, PeerRelation, Relation, State
@@ -388,31 +389,37 @@ def scenario_peer_relation(
     return relation
 
 
-def relation_of(state: State, endpoint: str = "db") -> Relation:
+def relation_of(state: State, endpoint: Optional[str] = None) -> Relation:
     """The one ``ops.testing.Relation`` on ``endpoint`` in ``state`` (e.g. an output State).
 
+    Without ``endpoint``: the only one whose interface is ``pgsql`` or ``postgresql_client``
+    (else the only one on ``db`` or ``database`` built without ``interface=``).
+
     Raises:
-        ValueError: there is not exactly one relation on ``endpoint``.
+        ValueError: not exactly one such relation; the message names the candidates.
     """
+    unnamed = ("db", "database")
     testing = _scenario()
-    found = [r for r in state.get_relations(endpoint) if isinstance(r, testing.Relation)]
-    if len(found) != 1:
-        raise ValueError(f"expected one {endpoint!r} relation in the state, found {len(found)}")
-    relation: Relation = found[0]  # pyright: ignore[reportAssignmentType] - checked above
-    return relation
+    return pick_relation(state, endpoint, POSTGRESQL_INTERFACES, unnamed, testing.Relation)
 
 
-def requested(state: State, endpoint: str = "db") -> Request:
+def _pgsql_relation(state: State, endpoint: Optional[str]) -> Relation:
+    """The relation on ``endpoint``, else the only ``pgsql`` one (``db`` without interface)."""
+    return pick_relation(state, endpoint, (PGSQL,), ("db",), _scenario().Relation)
+
+
+def requested(state: State, endpoint: Optional[str] = None) -> Request:
     """What your charm published as its request on ``endpoint`` (from an output State).
 
-    The application bag when your leader wrote one, else the unit's own bag.
+    The application bag when your leader wrote one, else the unit's own bag. Without
+    ``endpoint``, the only ``pgsql`` relation in ``state``.
     """
-    rel = relation_of(state, endpoint)
+    rel = _pgsql_relation(state, endpoint)
     return protocol.read_request(dict(rel.local_app_data), {"local/0": dict(rel.local_unit_data)})
 
 
 def scenario_move(
-    state: State, server: Server, client: Optional[Client] = None, *, endpoint: str = "db"
+    state: State, server: Server, client: Optional[Client] = None, *, endpoint: Optional[str] = None
 ) -> State:
     """``state`` with the server on ``endpoint`` moved to ``server``; your charm's bags are kept.
 
@@ -420,8 +427,8 @@ def scenario_move(
     server reacting to it would. Run the event that follows (``relation_changed``) yourself.
     """
     client = client or Client()
-    rel = relation_of(state, endpoint)
-    asked = requested(state, endpoint)
+    rel = _pgsql_relation(state, endpoint)
+    asked = requested(state, rel.endpoint)
     bags = server.databags(client, asked if asked else None)
     moved = dataclasses.replace(
         rel,
@@ -440,7 +447,7 @@ def scenario_apply(
     server: Server,
     client: Optional[Client] = None,
     *,
-    endpoint: str = "db",
+    endpoint: Optional[str] = None,
 ) -> State:
     """Move the server to ``server`` and run the hooks Juju would run on your unit.
 
@@ -454,12 +461,13 @@ def scenario_apply(
         state: the State your charm is in (typically the output of the previous run).
         server: where the server goes.
         client: your application.
-        endpoint: your charm's endpoint.
+        endpoint: your charm's endpoint (default: the only ``pgsql`` relation in ``state``).
 
     Returns:
         The State after the last hook (``state`` itself when nothing changed).
     """
-    before = relation_of(state, endpoint)
+    before = _pgsql_relation(state, endpoint)
+    endpoint = str(before.endpoint)
     target = relation_of(scenario_move(state, server, client, endpoint=endpoint), endpoint)
     return _run_bag_hooks(ctx, state, endpoint, before, target, server.leader)[0]
 
