@@ -347,7 +347,9 @@ def evaluate_client(
 
     The provider answers in its application bag only. Each rule below is one step:
 
-    1. **Answered** (:func:`_answered`): ``endpoints`` is published (``not-answered``).
+    1. **Answered** (:func:`_answered`): ``endpoints`` is published (``not-answered``, the
+       same on every unit; a unit that knows no database was requested adds the
+       ``database-pending`` note).
     2. **Request echo** (:func:`_database_reasons`, :func:`_request_changed`): the ``database``
        echo is the requested one (``database-mismatch``; without an echo the requested name is
        used, ``database-pending`` when neither is known); the provider's ``data`` snapshot of
@@ -390,16 +392,11 @@ def evaluate_client(
     bag = provider_app_bag
     notes = _notes(request, name)
     if not _answered(bag):
-        if request is not None and not request.database and not bag.get("database", "").strip():
-            why = Reason(
-                DATABASE_PENDING,
-                "no database requested yet: postgresql_client providers act only once a "
-                "database name is published",
-                name,
-                advice="set event.database, or pass database=... to PostgreSQLClient",
-            )
-        else:
-            why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
+        # One reason for every unit: what blocks is the provider's missing answer, which every
+        # unit sees alike. Only a unit that knows the request (the leader) can tell that no
+        # database was asked for: a note, as a unit that cannot know notes request-unknown.
+        why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
+        notes += _pending(request, bag, name)
         return _verdict([why], notes, bag, name, None, (), version=_version(bag))
 
     database, blocking = _database_reasons(request, bag, name)
@@ -673,6 +670,22 @@ def _readonly_database(
 
 
 # Rule 6
+
+
+def _pending(request: Optional[Request], bag: Databag, name: str) -> List[Reason]:
+    """The ``database-pending`` note of a request known to name no database (none echoed)."""
+    if request is None or request.database or bag.get("database", "").strip():
+        return []
+    return [
+        Reason(
+            DATABASE_PENDING,
+            "no database requested yet: postgresql_client providers act only once a "
+            "database name is published",
+            name,
+            False,
+            advice="set event.database, or pass database=... to PostgreSQLClient",
+        )
+    ]
 
 
 def _notes(request: Optional[Request], name: str) -> List[Reason]:
