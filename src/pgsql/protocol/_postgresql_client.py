@@ -23,6 +23,7 @@ import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, cast
 
 from ..connstr import MASK, ConnectionString, ConnectionStringError, mask_value
+from ._client_rules import roles_reasons, served_databases
 from ._common import Databag, parse_connstr, split_list, unit_sort_key
 from ._readiness import (
     DATABASE_MISMATCH,
@@ -390,17 +391,9 @@ def evaluate_client(
     bag = provider_app_bag
     notes = _notes(request, name)
     if not _answered(bag):
-        if request is not None and not request.database and not bag.get("database", "").strip():
-            why = Reason(
-                DATABASE_PENDING,
-                "no database requested yet: postgresql_client providers act only once a "
-                "database name is published",
-                name,
-                advice="set event.database, or pass database=... to PostgreSQLClient",
-            )
-        else:
-            why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
-        return _verdict([why], notes, bag, name, None, (), version=_version(bag))
+        notes += roles_reasons(request, _version(bag), False, name)
+        why = [_unanswered(request, bag, name)]
+        return _verdict(why, notes, bag, name, None, (), version=_version(bag))
 
     database, blocking = _database_reasons(request, bag, name)
     changed = _request_changed(request, bag, name)
@@ -425,6 +418,8 @@ def evaluate_client(
     readonly, found = _endpoints(bag, "read-only-endpoints", name, blocking=False)
     notes += found
     notes += _tls_notes(fields, name)
+    database, databases, found = served_databases(database, bag, fields["uris"], name)
+    blocking += found + roles_reasons(request, _version(bag), True, name)
 
     master: Optional[ConnectionString] = None
     standbys: Tuple[ConnectionString, ...] = ()
@@ -450,6 +445,7 @@ def evaluate_client(
         database=database,
         units=unit_verdicts,
         tls=fields,
+        databases=databases,
     )
 
 
@@ -473,6 +469,7 @@ def _verdict(
     database: Optional[str] = None,
     units: Sequence[BagVerdict] = (),
     tls: Optional[Mapping[str, str]] = None,
+    databases: Tuple[str, ...] = (),
 ) -> Readiness:
     ready = master is not None and not blocking
     tls_on: Optional[bool] = None
@@ -493,6 +490,7 @@ def _verdict(
         standbys=standbys,
         version=version,
         database=database if ready else (bag.get("database", "").strip() or None),
+        databases=databases if ready else (),
         source=name if ready else None,
         reasons=tuple(dedupe_reasons(blocking) + dedupe_reasons(notes)),
         bags=(app, *units),
@@ -510,6 +508,19 @@ def _answered(bag: Databag) -> bool:
 
 def _version(bag: Databag) -> Optional[str]:
     return bag.get("version", "").strip() or None
+
+
+def _unanswered(request: Optional[Request], bag: Databag, name: str) -> Reason:
+    """Why a provider that has not answered has not: no database asked for yet, or waiting."""
+    if request is not None and not request.database and not bag.get("database", "").strip():
+        return Reason(
+            DATABASE_PENDING,
+            "no database requested yet: postgresql_client providers act only once a "
+            "database name is published",
+            name,
+            advice="set event.database, or pass database=... to PostgreSQLClient",
+        )
+    return Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
 
 
 # Rule 2
