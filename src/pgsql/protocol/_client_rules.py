@@ -122,7 +122,7 @@ def pg16_roles_problem(roles: Sequence[str]) -> Optional[str]:
     >>> pg16_roles_problem(["charmed_read", "charmed_dml"])
     "PostgreSQL 16 accepts one role, or charmed_admin with createdb, not 'charmed_dml,charmed_read'"
     """
-    wanted = {r.strip().lower() for r in roles} - ACCESS_GROUPS - {""}
+    wanted = frozenset(r.strip().lower() for r in roles) - ACCESS_GROUPS - {""}
     if len(wanted) > 1 and wanted != PG16_PAIR:
         shown = ",".join(sorted(wanted))
         return f"PostgreSQL 16 accepts one role, or charmed_admin with createdb, not {shown!r}"
