@@ -95,3 +95,13 @@ def test_pgsql_requests_keep_their_names_but_refuse_a_prefix() -> None:
     check_request(Request.build("d" * 60), "pgsql")
     with pytest.raises(RequestError, match="postgresql_client"):
         check_request(Request.build("mydb_*"), "pgsql")
+
+
+def test_the_rules_module_examples_hold() -> None:
+    import doctest
+
+    from pgsql.protocol import _client_rules
+
+    result = doctest.testmod(_client_rules, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 7
+    assert result.failed == 0
