@@ -81,13 +81,17 @@ def test_postgresql_16_role_rule(roles: List[str], accepted: bool) -> None:
     assert (pg16_roles_problem(roles) is None) is accepted
 
 
-def test_roles_refused_blocks_only_when_the_provider_says_16_or_newer() -> None:
-    request = Request.build("mydb", ["createrole"])
-    on_16 = evaluate_client(request, answer(database="mydb"), {}, {})
-    assert [x.code for x in on_16.reasons if x.blocking] == [ROLES_REFUSED]
-    on_14 = evaluate_client(request, answer(database="mydb", version="14.12"), {}, {})
-    assert on_14.ready
-    assert ROLES_REFUSED not in {x.code for x in on_14.reasons}
+def test_roles_refused_is_a_note_before_any_answer_and_nothing_after() -> None:
+    request = Request.build("mydb", ["charmed_read", "charmed_dml"])
+    waiting = evaluate_client(request, {}, {}, {})
+    assert [x.code for x in waiting.reasons if x.blocking] == ["not-answered"]
+    notes = [x for x in waiting.reasons if x.code == ROLES_REFUSED]
+    assert len(notes) == 1
+    assert not notes[0].blocking
+    assert "charmed_admin with createdb" in notes[0].message
+    answered = evaluate_client(request, answer(database="mydb"), {}, {})
+    assert answered.ready
+    assert ROLES_REFUSED not in {x.code for x in answered.reasons}
 
 
 def test_pgsql_requests_keep_their_names_but_refuse_a_prefix() -> None:
@@ -100,7 +104,7 @@ def test_pgsql_requests_keep_their_names_but_refuse_a_prefix() -> None:
 def test_the_rules_module_examples_hold() -> None:
     import doctest
 
-    from pgsql.protocol import _client_rules
+    from pgsql.protocol import _client_rules  # pyright: ignore[reportPrivateUsage]
 
     result = doctest.testmod(_client_rules, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 7

@@ -17,8 +17,8 @@ Facts read from Charmed PostgreSQL 16 (``canonical/postgresql-operator`` branch 
   ``internal_access`` and ``relation_access`` dropped): at most one of ``charmed_stats``,
   ``charmed_read``, ``charmed_dml``, ``charmed_admin``, ``createdb``, ``superuser``, or exactly
   ``charmed_admin`` with ``createdb``. PostgreSQL 14 accepts ``createdb``, ``createrole``,
-  ``superuser`` and any existing role name, so this rule applies only once the provider says
-  it is 16 or newer (``version``).
+  ``superuser`` and any existing role name, and a refusing PostgreSQL 16 never answers (not
+  even its ``version``): this rule is a note while no provider answered.
 
 Every function here is pure and never raises on remote data.
 """
@@ -143,40 +143,28 @@ def major(version: Optional[str]) -> Optional[int]:
     return int(head) if head.isascii() and head.isdigit() else None
 
 
-def roles_reasons(
-    request: Optional[Request], version: Optional[str], answered: bool, name: str
-) -> List[Reason]:
-    """``roles-refused``: blocking when the provider says it is 16 or newer, else a hint.
+def roles_reasons(request: Optional[Request], answered: bool, name: str) -> List[Reason]:
+    """``roles-refused``: a note, while no provider answered, that PostgreSQL 16 refuses them.
 
-    A PostgreSQL 16 provider that refuses the roles never answers (no ``version`` either):
-    while not answered, the rule is a note, so that the reason a charm shows can say what a
-    16 provider would do; once a provider of 16 or newer answered, it blocks.
+    A PostgreSQL 16 provider that refuses the roles blocks its own status and never answers,
+    not even with its ``version``: the requirer cannot know it is talking to one, and
+    PostgreSQL 14 (same interface) accepts other roles. So the rule is a note while nothing is
+    answered (a charm's status can say why it may wait forever); once a provider answered, it
+    created the user with those roles, and nothing is said.
     """
-    if request is None or not request.roles:
+    if answered or request is None or not request.roles:
         return []
     problem = pg16_roles_problem(request.roles)
     if problem is None:
         return []
-    release = major(version)
-    if release is not None and release >= 16:
-        return [
-            Reason(
-                ROLES_REFUSED,
-                problem,
-                name,
-                advice="request roles PostgreSQL 16 accepts, then remove the relation and "
-                "relate again",
-            )
-        ]
-    if answered:
-        return []  # PostgreSQL 14 and PgBouncer accept other roles
     return [
         Reason(
             ROLES_REFUSED,
             f"{problem}; a PostgreSQL 16 provider blocks without answering",
             name,
             blocking=False,
-            advice="check the provider's status: 'invalid role(s) for extra user roles'",
+            advice="if the provider's status says 'invalid role(s) for extra user roles', "
+            "request roles it accepts, then remove the relation and relate again",
         )
     ]
 

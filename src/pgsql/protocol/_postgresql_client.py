@@ -391,7 +391,7 @@ def evaluate_client(
     bag = provider_app_bag
     notes = _notes(request, name)
     if not _answered(bag):
-        notes += roles_reasons(request, _version(bag), False, name)
+        notes += roles_reasons(request, False, name)
         why = [_unanswered(request, bag, name)]
         return _verdict(why, notes, bag, name, None, (), version=_version(bag))
 
@@ -419,7 +419,7 @@ def evaluate_client(
     notes += found
     notes += _tls_notes(fields, name)
     database, databases, found = served_databases(database, bag, fields["uris"], name)
-    blocking += found + roles_reasons(request, _version(bag), True, name)
+    blocking += found
 
     master: Optional[ConnectionString] = None
     standbys: Tuple[ConnectionString, ...] = ()
