@@ -581,7 +581,7 @@ class Setter(ops.charm.CharmBase):
     def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent) -> None:
         if self.unit.is_leader():
             event.database = "mydbname"
-            event.roles = ["charmed_read", "charmed_dml"]
+            event.roles = ["createdb", "charmed_admin"]  # two roles PostgreSQL 16 accepts together
 
     def _on_master_changed(self, event: pgsql.MasterChangedEvent) -> None:
         self.seen.append(
@@ -601,7 +601,7 @@ def test_setters_publish_roles_as_extra_user_roles_and_a_new_leader_relearns_the
     state = ctx.run(ctx.on.relation_joined(state.get_relation(rel.id), remote_unit=0), state)
     bag = state.get_relation(rel.id).local_app_data
     assert bag["database"] == "mydbname"
-    assert bag["extra-user-roles"] == "charmed_dml,charmed_read"
+    assert bag["extra-user-roles"] == "charmed_admin,createdb"
     shared = state.get_relation(peer.id).local_app_data
     assert "pgsql-db" in shared  # what non-leaders learn the request from
     # a non-leader of the same application, with the leader's peer data
@@ -619,7 +619,7 @@ def test_setters_publish_roles_as_extra_user_roles_and_a_new_leader_relearns_the
     ) as mgr:
         mgr.run()
         charm: Setter = mgr.charm
-    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml", "charmed_read"])]
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_admin", "createdb"])]
     # leadership moves to a unit that lost its StoredState (a replaced pod): it reads the
     # request back from the app bag, roles included, and rewrites nothing
     new_leader = testing.Context(Setter, meta=META_PEER, juju_version=JUJU_36, unit_id=2)
@@ -635,9 +635,9 @@ def test_setters_publish_roles_as_extra_user_roles_and_a_new_leader_relearns_the
         out = mgr.run()
         charm = mgr.charm
         r = charm.db.requested(charm.model.get_relation("db"))  # type: ignore[arg-type]
-    assert r == protocol.Request.build("mydbname", ["charmed_read", "charmed_dml"])
+    assert r == protocol.Request.build("mydbname", ["createdb", "charmed_admin"])
     assert dict(out.get_relation(rel.id).local_app_data) == dict(bag)
-    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml", "charmed_read"])]
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_admin", "createdb"])]
 
 
 def test_a_non_leader_setting_the_database_raises_not_leader() -> None:
@@ -676,7 +676,7 @@ def test_juju4_leader_without_peer_or_leader_get() -> None:
     ctx = testing.Context(Setter, meta=META, juju_version="4.0.0")
     state, rel_id = started(ctx)
     out, charm = run_changed(ctx, state, rel_id, Provider())
-    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_dml", "charmed_read"])]
+    assert charm.seen == [("mydbname", "10.0.0.5", ["charmed_admin", "createdb"])]
     assert out.get_relation(rel_id).local_app_data["database"] == "mydbname"
 
 

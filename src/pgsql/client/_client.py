@@ -193,6 +193,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._declared: Optional[Request] = None
         if database is not None or roles is not None or extensions is not None:
             self._declared = Request.build(database, roles, extensions)
+            self._check(self._declared, self._interfaces.values())
             if self._state.requested is not None:
                 self._state.requested = None  # the constructor declares anew: request() is over
         else:
@@ -277,6 +278,7 @@ class PostgreSQLClient(ops.framework.Object):
                 comma or newline; a malformed extension).
         """
         self._declared = Request.build(database, roles, extensions)
+        self._check(self._declared, self._interfaces.values())
         if plain(self._state.requested) != self._declared.databag():
             self._state.requested = self._declared.databag()
         if not self._declared_pending():
@@ -287,6 +289,12 @@ class PostgreSQLClient(ops.framework.Object):
             # The charm's observers are not all registered yet: tell the charm once the
             # framework dispatches the hook's first event.
             self._tell_at_first_event()
+
+    @staticmethod
+    def _check(request: Request, interfaces: Iterable[str]) -> None:
+        """Refuse a request some endpoint's providers would refuse silently (RequestError)."""
+        for interface in dict.fromkeys(interfaces):
+            protocol.check_request(request, interface)
 
     def _in_charm_init(self) -> bool:
         """Whether the charm's ``__init__`` (or a base class's) is on the call stack."""
@@ -639,6 +647,7 @@ class PostgreSQLClient(ops.framework.Object):
             cur.roles if roles is None else roles,
             cur.extensions if extensions is None else extensions,
         )
+        self._check(new, [self.interface(relation)])
         if self._declared is not None:
             self._declared = new
             self._state.declared = new.databag()

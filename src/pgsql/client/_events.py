@@ -115,6 +115,17 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
         self._client().set_request(self.relation, database="" if dbname is None else dbname)
 
     @property
+    def databases(self) -> Tuple[str, ...]:
+        """Every database the relation serves this unit (:attr:`Readiness.databases`).
+
+        ``(database,)`` for a plain request; for a ``postgresql_client`` prefix request
+        (``database="mydb_*"``), the databases the provider lists (``prefix-databases``), which
+        it keeps current as databases appear: a change is a ``master_changed``. Empty while
+        the relation is not ready.
+        """
+        return self.readiness.databases
+
+    @property
     def roles(self) -> List[str]:
         """The PostgreSQL roles requested for the application's database user.
 

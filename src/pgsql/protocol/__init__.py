@@ -39,6 +39,8 @@ Layers, each module importing only those above it (and :mod:`pgsql.connstr`):
   bag the requirer writes (:func:`requirer_databag`), the secrets the provider references
   (:func:`secret_fields`) and :func:`evaluate_client`, the same :class:`Readiness` from the
   provider's bags and secret contents.
+- ``_client_rules``: what ``postgresql_client`` providers refuse or serve beyond a plain
+  database request (prefix requests, reserved names, PostgreSQL 16's roles).
 
 Another interface's rules go beside ``_pgsql``, over the same requests, readiness and events.
 Everything is imported from this package, never from its modules.
@@ -48,6 +50,17 @@ from __future__ import annotations
 
 from .. import connstr as _connstr
 from . import _common, _pgsql, _request
+from ._client_rules import (
+    NO_PREFIX_DATABASES,
+    PG16_ATTRIBUTES,
+    PG16_ROLES,
+    PREFIX_NOT_SERVED,
+    RESERVED_DATABASES,
+    ROLES_REFUSED,
+    check_request,
+    is_prefix,
+    pg16_roles_problem,
+)
 from ._common import JUJU_KEYS, Databag, split_list, unit_sort_key
 from ._pgsql import (
     PRIMARY_STATES,
@@ -163,6 +176,16 @@ __all__ = [
     "SECRET_NOT_GRANTED",
     "SUBORDINATE_NOT_READY",
     "TLS_ENABLED",
+    "NO_PREFIX_DATABASES",
+    "PREFIX_NOT_SERVED",
+    "ROLES_REFUSED",
+    # postgresql_client: what providers refuse or serve beyond a plain request
+    "PG16_ATTRIBUTES",
+    "PG16_ROLES",
+    "RESERVED_DATABASES",
+    "check_request",
+    "is_prefix",
+    "pg16_roles_problem",
     # postgresql_client, provider side
     "PROVIDER_KEYS",
     "DatabaseRequest",

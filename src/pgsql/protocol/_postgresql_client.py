@@ -23,6 +23,7 @@ import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, cast
 
 from ..connstr import MASK, ConnectionString, ConnectionStringError, mask_value
+from ._client_rules import roles_reasons, served_databases
 from ._common import Databag, parse_connstr, split_list, unit_sort_key
 from ._readiness import (
     DATABASE_MISMATCH,
@@ -397,6 +398,7 @@ def evaluate_client(
         # database was asked for: a note, as a unit that cannot know notes request-unknown.
         why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
         notes += _pending(request, bag, name)
+        notes += roles_reasons(request, False, name)
         return _verdict([why], notes, bag, name, None, (), version=_version(bag))
 
     database, blocking = _database_reasons(request, bag, name)
@@ -422,6 +424,8 @@ def evaluate_client(
     readonly, found = _endpoints(bag, "read-only-endpoints", name, blocking=False)
     notes += found
     notes += _tls_notes(fields, name)
+    database, databases, found = served_databases(database, bag, fields["uris"], name)
+    blocking += found
 
     master: Optional[ConnectionString] = None
     standbys: Tuple[ConnectionString, ...] = ()
@@ -447,6 +451,7 @@ def evaluate_client(
         database=database,
         units=unit_verdicts,
         tls=fields,
+        databases=databases,
     )
 
 
@@ -470,6 +475,7 @@ def _verdict(
     database: Optional[str] = None,
     units: Sequence[BagVerdict] = (),
     tls: Optional[Mapping[str, str]] = None,
+    databases: Tuple[str, ...] = (),
 ) -> Readiness:
     ready = master is not None and not blocking
     tls_on: Optional[bool] = None
@@ -490,6 +496,7 @@ def _verdict(
         standbys=standbys,
         version=version,
         database=database if ready else (bag.get("database", "").strip() or None),
+        databases=databases if ready else (),
         source=name if ready else None,
         reasons=tuple(dedupe_reasons(blocking) + dedupe_reasons(notes)),
         bags=(app, *units),

@@ -79,6 +79,9 @@ class Readiness:
         standbys: the standby connection strings (possibly empty).
         version: the server's PostgreSQL version as published, or None.
         database: the database name the server echoed in the chosen bag, or None.
+        databases: every database this unit may use, empty when not ready: ``(database,)``
+            for a plain request, the provider's ``prefix-databases`` (the master's database
+            among them) for a ``postgresql_client`` prefix request.
         source: the name of the bag the master (or standbys) came from.
         reasons: why not ready (blocking) and notes (non-blocking), most relevant first.
         bags: the verdict for every server bag that was considered.
@@ -97,6 +100,11 @@ class Readiness:
     bags: Tuple[BagVerdict, ...] = ()
     tls: Optional[bool] = None
     tls_ca: Optional[str] = None
+    databases: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.ready and not self.databases and self.database:
+            object.__setattr__(self, "databases", (self.database,))
 
     def __repr__(self) -> str:
         # the CA is public, but long: show whether there is one
@@ -123,11 +131,14 @@ class Readiness:
     def snapshot(self) -> Snapshot:
         """The change-detection fingerprint of this state (digests, no secrets).
 
-        TLS settings count as part of the master: a rotated CA is a changed master.
+        TLS settings count as part of the master: a rotated CA is a changed master, and so is
+        a changed list of databases (a prefix request).
         """
         master: Optional[str] = None
         if self.master is not None:
             master = str(self.master)
+            if len(self.databases) > 1:  # a plain request keeps its digest across upgrades
+                master += "\x00dbs=" + ",".join(self.databases)
             if self.tls is not None or self.tls_ca is not None:
                 master += f"\x00tls={self.tls}\x00ca={self.tls_ca or ''}"
         return Snapshot(
