@@ -55,12 +55,19 @@ import json
 import logging
 from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 
-from ops.charm import CharmBase, RelationBrokenEvent, RelationEvent, SecretRemoveEvent
+from ops.charm import (
+    CharmBase,
+    RelationBrokenEvent,
+    RelationDepartedEvent,
+    RelationEvent,
+    SecretRemoveEvent,
+)
 from ops.framework import EventBase, EventSource, Object, ObjectEvents, StoredState
 from ops.jujuversion import JujuVersion
 from ops.model import ModelError, Relation, Secret, SecretNotFoundError
 
 from . import protocol
+from ._leaving import note_departed, take_leaving
 from .client import NotLeaderError
 from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
 from .server import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
@@ -175,10 +182,11 @@ class DatabaseProvider(Object):
                 "DatabaseProvider speaks postgresql_client"
             )
         self._relation_name = relation_name
-        self._stored.set_default(digests={})
+        self._stored.set_default(digests={}, leaving=[])
         events = charm.on[relation_name]
         self.framework.observe(events.relation_joined, self._on_relation_changed)
         self.framework.observe(events.relation_changed, self._on_relation_changed)
+        self.framework.observe(events.relation_departed, self._on_relation_departed)
         self.framework.observe(events.relation_broken, self._on_relation_broken)
         self.framework.observe(charm.on.leader_elected, self._on_leader_elected)
         self.framework.observe(charm.on.secret_remove, self._on_secret_remove)
@@ -364,6 +372,28 @@ class DatabaseProvider(Object):
         except SecretNotFoundError:
             return None
 
+    def _lost_secret(self, relation: Relation) -> bool:
+        """Whether the answer on ``relation`` references a secret that no longer exists.
+
+        A leader removed by an older version of this library deleted them; the request did not
+        change, so only this tells a new leader that the answer must be published again.
+        """
+        if not self.secrets_available:
+            return False
+        bag = relation.data[self.model.app]
+        for group in SECRET_GROUPS:
+            uri = bag.get(f"secret-{group}")
+            if not uri:
+                continue
+            try:
+                self.model.get_secret(id=uri)
+            except SecretNotFoundError:
+                log.debug("relation %s: secret-%s is gone: answering again", relation.id, group)
+                return True
+            except ModelError:  # not readable now (Juju's error): not known to be gone
+                continue
+        return False
+
     def _sync_secrets(
         self,
         relation: Relation,
@@ -433,7 +463,7 @@ class DatabaseProvider(Object):
                 log.debug("relation %s: no request to act on: %s", relation.id, "; ".join(problems))
             return
         digest = _digest(request)
-        if digests.get(key) == digest:
+        if digests.get(key) == digest and not self._lost_secret(relation):
             return
         digests[key] = digest
         if problems:
@@ -453,11 +483,20 @@ class DatabaseProvider(Object):
         for relation in self.relations:
             self._emit_if_changed(relation, None)
 
+    def _on_relation_departed(self, event: RelationDepartedEvent) -> None:
+        if note_departed(self._stored, event, self.model.unit):
+            log.debug("relation %s: this unit is leaving it", event.relation.id)
+
     def _on_relation_broken(self, event: RelationBrokenEvent) -> None:
         digests = self._stored.digests
         key = str(event.relation.id)
         if key in digests:
             del digests[key]
+        if take_leaving(self._stored, event.relation.id):
+            # This unit is being removed, not the requirer: the relation goes on with the
+            # other units, so its secrets stay and the charm must not drop the user.
+            log.debug("relation %s: broken for this leaving unit only; answer kept", key)
+            return
         if self.model.unit.is_leader() and self.secrets_available:
             for group in SECRET_GROUPS:
                 secret = self._owned_secret(
