@@ -56,6 +56,7 @@ from ops.framework import EventSource, Object, ObjectEvents, StoredState
 from ops.model import Application, ModelError, Relation, Unit
 
 from . import protocol
+from ._leaving import note_departed, take_leaving
 from .connstr import ConnectionString
 from .protocol import Request, RequestError
 
@@ -184,10 +185,12 @@ class ClientRequestChangedEvent(ClientRelationEvent):
 
 
 class ClientRelationBrokenEvent(ClientRelationEvent):
-    """A client relation is going away (relation-broken).
+    """A client application is leaving: its relation is going away (relation-broken).
 
-    Revoke the client's access and drop its user if your charm does that. :attr:`request` is
-    usually empty here: the client's data may no longer be readable.
+    Revoke the client's access and drop its user if your charm does that. Not emitted on a unit
+    that is itself being removed (its relation-departed named itself): the relation goes on with
+    the other units. :attr:`request` is usually empty here: the client's data may no longer be
+    readable.
     """
 
 
@@ -224,7 +227,7 @@ class PostgreSQLServer(Object):
         self._relation_name = relation_name
         self._charm = charm
         self._departing: Optional[str] = None
-        self._stored.set_default(digests={})
+        self._stored.set_default(digests={}, leaving=[])
         events = charm.on[relation_name]
         self.framework.observe(events.relation_joined, self._on_relation_changed)
         self.framework.observe(events.relation_changed, self._on_relation_changed)
@@ -440,6 +443,11 @@ class PostgreSQLServer(Object):
 
     def _on_relation_changed(self, event: RelationEvent) -> None:
         relation = event.relation
+        if isinstance(event, RelationDepartedEvent) and note_departed(
+            self._stored, event, self.model.unit
+        ):
+            log.debug("relation %s: this unit is leaving it", relation.id)
+            return
         if isinstance(event, RelationDepartedEvent):
             departing = getattr(event, "departing_unit", None)  # ops >= 1.5
             self._departing = departing.name if departing is not None else None
@@ -468,6 +476,11 @@ class PostgreSQLServer(Object):
         key = str(event.relation.id)
         if key in digests:
             del digests[key]
+        if take_leaving(self._stored, event.relation.id):
+            # This unit is being removed, not the client: the relation goes on with the other
+            # units, so the charm must not revoke the client's access nor drop its user.
+            log.debug("relation %s: broken for this leaving unit only", key)
+            return
         self.on.relation_broken.emit(event.relation, event.app, event.unit)
 
 

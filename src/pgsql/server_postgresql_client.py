@@ -38,7 +38,9 @@ the application, granted to the relation, its URI under ``secret-user`` (``secre
 requirer did not ask for a secret. A new password or CA updates the secret's content (requirers
 see ``secret-changed``), not the bag. Only keys whose value differs are rewritten, so calling it
 from every hook is cheap. :meth:`DatabaseProvider.revoke` withdraws the answer and removes the
-secrets; relation-broken removes them too.
+secrets; relation-broken removes them too, unless it is this unit that is being removed
+(``relation_broken`` is then not emitted either). A leader that finds a secret its answer
+references gone emits ``request_changed`` again, so the charm answers anew.
 
 Secrets are labelled ``<endpoint>.<relation id>.<group>.secret``, as data_interfaces' v0
 ``DatabaseProvides`` labels its own: a charm moving from it to this class keeps its secrets.
@@ -137,11 +139,13 @@ class DatabaseRequestChangedEvent(DatabaseRelationEvent):
 
 
 class RequirerRelationBrokenEvent(DatabaseRelationEvent):
-    """A ``postgresql_client`` relation is going away (relation-broken).
+    """A requirer application is leaving: its relation is going away (relation-broken).
 
     The relation's secrets are already removed (on the leader). Drop the requirer's user if
-    your charm does that. :attr:`request` is usually None here: the requirer's data may no
-    longer be readable.
+    your charm does that. Not emitted on a unit that is itself being removed (its
+    relation-departed named itself, as on every unit when the application scales to zero): the
+    relation goes on with the other units, and its secrets are kept. :attr:`request` is usually
+    None here: the requirer's data may no longer be readable.
     """
 
 
