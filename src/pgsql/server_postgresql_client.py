@@ -35,7 +35,8 @@ endpoints, version and database in the application bag, and each field the requi
 ``requested-secrets`` (this library's client lists every credential) in a Juju secret owned by
 the application, granted to the relation, its URI under ``secret-user`` (``secret-tls``,
 ``secret-extra``). Fields go in clear only where Juju has no secrets (before 3.0.3) or where the
-requirer did not ask for a secret. A new password or CA updates the secret's content (requirers
+requirer did not ask for a secret; a field holding the password (``password``, ``uris``,
+``read-only-uris``) is never in clear beside secrets: not requested, it is not published. A new password or CA updates the secret's content (requirers
 see ``secret-changed``), not the bag. Only keys whose value differs are rewritten, so calling it
 from every hook is cheap. :meth:`DatabaseProvider.revoke` withdraws the answer and removes the
 secrets; relation-broken removes them too, unless it is this unit that is being removed
@@ -263,7 +264,9 @@ class DatabaseProvider(Object):
         Credentials the requirer listed in ``requested-secrets`` go in Juju secrets owned by
         the application and granted to the relation (created on first use, their content
         updated when it changes: a rotated password is a new revision, the bag stays as it
-        is); the rest goes in the application bag. Only keys whose value differs are written;
+        is); the rest goes in the application bag, except a field holding the password
+        (``password``, ``uris``, ``read-only-uris``) the requirer did not request while it
+        requests others: that one is not published at all. Only keys whose value differs are written;
         keys this method manages (:data:`pgsql.protocol.PROVIDER_KEYS`) that no longer apply
         are deleted, and secrets no longer needed are removed; other keys are kept.
 
@@ -325,6 +328,13 @@ class DatabaseProvider(Object):
             subordinated=subordinated,
             secrets_available=self.secrets_available,
         )
+        if answer.withheld:
+            log.debug(
+                "relation %s: not publishing %s: they hold the password and the requirer did "
+                "not request them as secrets",
+                relation.id,
+                ", ".join(answer.withheld),
+            )
         bag = relation.data[self.model.app]
         uris, changed = self._sync_secrets(relation, answer.secrets, bag)
         changed = self._write(bag, answer.databag(uris)) or changed

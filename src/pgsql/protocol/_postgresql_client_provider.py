@@ -9,6 +9,8 @@ What a provider (a PostgreSQL or PgBouncer charm) needs, without ops, as the v0
 - :func:`provider_answer`: the provider application bag for the connection details given, with
   each field the requirer listed in ``requested-secrets`` moved into its group's Juju secret
   content (:data:`~pgsql.protocol.SECRET_GROUPS`) when the model has secrets, else in clear.
+  A field holding the password (``password``, ``uris``, ``read-only-uris``) is never in clear
+  beside secrets: a requirer using secrets that did not list it does not get it at all.
   The caller creates the secrets and gets the final bag from :meth:`ProviderAnswer.databag`.
 
 What :func:`provider_answer` renders is ready by :func:`~pgsql.protocol.evaluate_client`, the
@@ -58,6 +60,11 @@ PROVIDER_KEYS: Tuple[str, ...] = (
 _NEVER_SECRET = frozenset(
     {"data", "endpoints", "read-only-endpoints", "subordinated", "database", "version"}
 )
+# The fields holding the password. Where a requirer reads secrets, they travel only in its
+# user secret: one it did not request is withheld, not published in clear (the PostgreSQL and
+# PgBouncer charms write ``read-only-uris`` only when it is requested). A requirer requesting no
+# secret at all (Juju < 3.0.3, data_interfaces before secrets) reads them from the bag.
+_HOLDS_PASSWORD = frozenset({"password", "uris", "read-only-uris"})
 # A v0 ``database`` ending in "*" (with ``prefix-matching``) asks for every database with that
 # prefix (data_interfaces LIBPATCH 56): answered with ``prefix-databases``, which this is not.
 _PREFIX_MARK = "*"
@@ -217,15 +224,21 @@ class ProviderAnswer:
         bag: the keys published in clear (never a ``secret-<group>`` reference).
         secrets: the content of each secret group (``user``, ``tls``, ``extra``) to create or
             update; empty when every field goes in clear.
+        withheld: the fields holding the password that are not published at all: the requirer
+            reads secrets but did not request them as secrets.
     """
 
     bag: Dict[str, str]
     secrets: Dict[str, Dict[str, str]] = field(default_factory=lambda: {})
+    withheld: Tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # key names only: values hold passwords (uris, password) in clear or for the secrets
         secrets = {group: sorted(content) for group, content in self.secrets.items()}
-        return f"ProviderAnswer(bag keys={sorted(self.bag)}, secret keys={secrets})"
+        return (
+            f"ProviderAnswer(bag keys={sorted(self.bag)}, secret keys={secrets}, "
+            f"withheld={list(self.withheld)})"
+        )
 
     def databag(self, secret_uris: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         """The whole bag: :attr:`bag` and ``secret-<group>: <uri>`` for every secret group.
@@ -297,8 +310,13 @@ def provider_answer(
         secrets_available: the model has Juju secrets (Juju >= 3.0.3); False publishes every
             field in clear.
 
+    Where the model has secrets and the requirer lists any field in ``requested-secrets``, a
+    field holding the password (``password``, ``uris``, ``read-only-uris``) goes only into its
+    group's secret: one it did not list is withheld (:attr:`ProviderAnswer.withheld`), never
+    published in clear. A requirer listing none reads every field from the bag.
+
     Returns:
-        The bag in clear and the content of each secret group.
+        The bag in clear, the content of each secret group, and the fields withheld.
 
     Raises:
         TypeError: a value has the wrong type.
@@ -360,16 +378,20 @@ def provider_answer(
 
 
 def _split(fields: Mapping[str, str], requested: Sequence[str]) -> ProviderAnswer:
-    """Move every requested field into its group's secret content."""
+    """Move every requested field into its group's secret content; withhold the password
+    holders not requested when the requirer reads secrets (``requested`` not empty)."""
     wanted = set(requested)
     bag: Dict[str, str] = {}
     secrets: Dict[str, Dict[str, str]] = {}
+    withheld: List[str] = []
     for key, value in fields.items():
         if key in wanted and key not in _NEVER_SECRET:
             secrets.setdefault(_group_of(key), {})[key] = value
+        elif wanted and key in _HOLDS_PASSWORD:
+            withheld.append(key)
         else:
             bag[key] = value
-    return ProviderAnswer(bag, secrets)
+    return ProviderAnswer(bag, secrets, tuple(withheld))
 
 
 def _group_of(key: str) -> str:
