@@ -57,8 +57,12 @@ from ops.model import Application, ModelError, Relation, Unit
 
 from . import protocol
 from ._leaving import note_departed, take_leaving
-from .connstr import ConnectionString
+from .connstr import ConnectionString, mask_value
 from .protocol import Request, RequestError
+from .protocol._common import (  # pyright: ignore[reportPrivateUsage]
+    mask_in_message,
+    mask_userinfo,
+)
 
 __all__ = [
     "PUBLISHED_KEYS",
@@ -99,6 +103,7 @@ def _bag(relation: Relation, entity: Union[Unit, Application, None]) -> Dict[str
 
 
 def _clip(text: str) -> str:
+    text = mask_value(text)
     return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."
 
 
@@ -110,14 +115,16 @@ def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
         try:
             Request.build(database=database)
         except RequestError as e:
-            problems.append(_clip(f"ignored the database request: {e}"))
+            problems.append(
+                _clip(f"ignored the database request: {mask_in_message(str(e), database)}")
+            )
             database = ""
     roles: List[str] = []
     for role in raw.roles:
         try:
             Request.build(roles=[role])
         except RequestError as e:
-            problems.append(_clip(f"ignored a role: {e}"))
+            problems.append(_clip(f"ignored a role: {mask_in_message(str(e), role)}"))
         else:
             roles.append(role)
     extensions: List[str] = []
@@ -125,7 +132,7 @@ def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
         try:
             Request.build(extensions=[ext])
         except RequestError as e:
-            problems.append(_clip(f"ignored an extension: {e}"))
+            problems.append(_clip(f"ignored an extension: {mask_in_message(str(e), ext)}"))
         else:
             extensions.append(ext)
     return Request(database, tuple(roles), tuple(extensions)), tuple(problems)
@@ -334,7 +341,10 @@ class PostgreSQLServer(Object):
             if value is not None and not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
         if database:
-            Request.build(database=database)  # RequestError is a ValueError
+            try:
+                Request.build(database=database)
+            except RequestError as e:  # a ValueError; the name quoted masked, as everywhere
+                raise RequestError(mask_in_message(str(e), database)) from None
         if request is None:
             request = self.request(relation)
         elif not isinstance(request, Request):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -419,7 +429,8 @@ class PostgreSQLServer(Object):
                 )
             if app_name is not None and name.rpartition("/")[0] != app_name:
                 raise ValueError(
-                    f"cannot grant {name!r} on relation {relation.name}:{relation.id}: "
+                    f"cannot grant {mask_userinfo(name)!r} on relation "
+                    f"{relation.name}:{relation.id}: "
                     f"the client application is {app_name!r}"
                 )
             unit = present.get(name)

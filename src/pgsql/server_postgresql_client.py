@@ -36,12 +36,13 @@ endpoints, version and database in the application bag, and each field the requi
 the application, granted to the relation, its URI under ``secret-user`` (``secret-tls``,
 ``secret-extra``). Fields go in clear only where Juju has no secrets (before 3.0.3) or where the
 requirer did not ask for a secret; a field holding the password (``password``, ``uris``,
-``read-only-uris``) is never in clear beside secrets: not requested, it is not published. A new password or CA updates the secret's content (requirers
-see ``secret-changed``), not the bag. Only keys whose value differs are rewritten, so calling it
-from every hook is cheap. :meth:`DatabaseProvider.revoke` withdraws the answer and removes the
-secrets; relation-broken removes them too, unless it is this unit that is being removed
-(``relation_broken`` is then not emitted either). A leader that finds a secret its answer
-references gone emits ``request_changed`` again, so the charm answers anew.
+``read-only-uris``) is never in clear beside secrets: not requested, it is not published. A
+new password or CA updates the secret's content (requirers see ``secret-changed``), not the
+bag. Only keys whose value differs are rewritten, so calling it from every hook is cheap.
+:meth:`DatabaseProvider.revoke` withdraws the answer and removes the secrets; relation-broken
+removes them too, unless it is this unit that is being removed (``relation_broken`` is then not
+emitted either). A leader that finds a secret its answer references gone emits
+``request_changed`` again, so the charm answers anew.
 
 Secrets are labelled ``<endpoint>.<relation id>.<group>.secret``, as data_interfaces' v0
 ``DatabaseProvides`` labels its own: a charm moving from it to this class keeps its secrets.
@@ -266,9 +267,9 @@ class DatabaseProvider(Object):
         updated when it changes: a rotated password is a new revision, the bag stays as it
         is); the rest goes in the application bag, except a field holding the password
         (``password``, ``uris``, ``read-only-uris``) the requirer did not request while it
-        requests others: that one is not published at all. Only keys whose value differs are written;
-        keys this method manages (:data:`pgsql.protocol.PROVIDER_KEYS`) that no longer apply
-        are deleted, and secrets no longer needed are removed; other keys are kept.
+        requests others: that one is not published at all. Only keys whose value differs are
+        written; keys this method manages (:data:`pgsql.protocol.PROVIDER_KEYS`) that no longer
+        apply are deleted, and secrets no longer needed are removed; other keys are kept.
 
         Args:
             relation: a relation of this endpoint.

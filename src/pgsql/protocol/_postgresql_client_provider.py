@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from ..connstr import ConnectionString, ConnectionStringError, mask_value
-from ._common import Databag, parse_connstr, split_list
+from ._common import Databag, mask_in_message, mask_userinfo, parse_connstr, split_list
 from ._postgresql_client import (
     SECRET_GROUPS,
     _parse_endpoint,  # pyright: ignore[reportPrivateUsage]
@@ -77,7 +77,8 @@ def _clip(text: str) -> str:
 
 
 def _shown(value: str) -> str:
-    return repr(_clip(value))
+    # a scheme-less user:password@ too (an endpoints entry with credentials in it)
+    return repr(_clip(mask_userinfo(value)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ def read_database_request(
     try:
         Request.build(database=database)
     except RequestError as e:
-        problems.append(_clip(f"ignored the database request: {e}"))
+        problems.append(_clip(f"ignored the database request: {mask_in_message(str(e), database)}"))
         return None, tuple(problems)
     return DatabaseRequest(database, roles, requested, external), tuple(problems)
 
@@ -182,7 +183,7 @@ def _read_roles(raw: str, problems: List[str]) -> Tuple[str, ...]:
         try:
             Request.build(roles=[role])
         except RequestError as e:
-            problems.append(_clip(f"ignored a role: {e}"))
+            problems.append(_clip(f"ignored a role: {mask_in_message(str(e), role)}"))
         else:
             roles.append(role)
     return tuple(sorted(set(roles)))
@@ -378,8 +379,11 @@ def provider_answer(
 
 
 def _split(fields: Mapping[str, str], requested: Sequence[str]) -> ProviderAnswer:
-    """Move every requested field into its group's secret content; withhold the password
-    holders not requested when the requirer reads secrets (``requested`` not empty)."""
+    """Move every requested field into its group's secret content.
+
+    When the requirer reads secrets (``requested`` is not empty), a field holding the password
+    that it did not request is withheld.
+    """
     wanted = set(requested)
     bag: Dict[str, str] = {}
     secrets: Dict[str, Dict[str, str]] = {}
@@ -432,7 +436,10 @@ def _check_database(name: str, value: object) -> str:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value:
         raise ValueError(f"{name} must not be empty")
-    Request.build(database=value)  # RequestError is a ValueError
+    try:
+        Request.build(database=value)
+    except RequestError as e:  # a ValueError; quoting the name, which the caller may have mixed up
+        raise RequestError(f"{name}: {mask_in_message(str(e), value)}") from None
     return value
 
 
