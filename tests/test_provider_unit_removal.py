@@ -15,8 +15,6 @@ import dataclasses
 from typing import Any, Dict, List, Tuple
 
 import ops
-import ops.charm
-import ops.framework
 import pytest
 from ops.testing import Harness
 from test_server_postgresql_client import (
