@@ -218,7 +218,16 @@ def test_reading_never_raises(bag: Bag) -> None:
         Request.build(got.database, got.roles)
         answer = provider_answer(got, endpoints="10.0.0.5:5432", username=USER, password=PW)
         readiness, _ = judge(answer, got.request)
-        assert readiness.ready, readiness.why
+        assert readiness.ready == _password_handed(got.requested_secrets), readiness.why
+
+
+def _password_handed(requested: Sequence[str], secrets_available: bool = True) -> bool:
+    """Whether a requirer listing ``requested`` is handed the password (issue #17.2).
+
+    Beside secrets a field holding the password goes only into the user secret: a requirer
+    listing some fields but neither ``password`` nor ``uris`` is not given it at all.
+    """
+    return not (secrets_available and requested) or bool({"password", "uris"} & set(requested))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,13 +301,14 @@ def test_without_secrets_everything_is_in_clear() -> None:
     assert readiness.master == expected([("10.0.0.5", "5432")], "mydb")
 
 
-def test_a_field_not_requested_goes_in_clear() -> None:
-    # a requirer that did not list uris gets a password-bearing URI in the bag (as v0 does)
+def test_a_password_field_not_requested_is_not_published() -> None:
+    # a requirer that did not list uris is not given it: it holds the password (issue #17.2)
     request = DatabaseRequest("mydb", requested_secrets=("username", "password"))
     answer = provider_answer(request, endpoints="10.0.0.5:5432", username=USER, password=PW)
     assert set(answer.secrets) == {"user"}
     assert answer.secrets["user"] == {"username": USER, "password": PW}
-    assert libpq(answer.bag["uris"])["password"] == PW
+    assert "uris" not in answer.bag
+    assert answer.withheld == ("uris",)
     readiness, _ = judge(answer, request.request)
     assert readiness.ready, readiness.why
 
@@ -606,6 +616,11 @@ def test_what_is_rendered_is_ready(
     bag = answer.databag(uris)
     contents = {uris[g]: c for g, c in answer.secrets.items()}
     readiness = evaluate_client(wanted, bag, {"pg/0": {}}, dict(contents), remote_app="pg")
+    if secrets_available and requested:  # no password in clear beside secrets (issue #17.2)
+        assert not {"password", "uris", "read-only-uris"} & set(bag)
+    if not _password_handed(requested, secrets_available):
+        assert not readiness.ready
+        return
     assert readiness.ready, readiness.why
     master = ConnectionString(
         host=",".join(h for _, h, _ in masters),
@@ -630,4 +645,6 @@ def test_what_is_rendered_is_ready(
             assert key in requested
         elif in_clear:
             assert not secrets_available or key not in requested
+        elif key in ("password", "uris") or (key == "read-only-uris" and replicas):
+            assert key in answer.withheld  # holds the password: not requested, not published
     assert set(bag) <= set(PROVIDER_KEYS)

@@ -253,13 +253,13 @@ def test_plaintext_where_juju_has_no_secrets(juju: str) -> None:
 
 
 @needs_scenario
-def test_fields_not_requested_go_in_clear() -> None:
+def test_fields_not_requested_go_in_clear_but_the_password_holders_not_at_all() -> None:
     bag = requirer_bag(changes={"requested-secrets": '["username", "password"]'})
     out, _, rel_id = _run(bag=bag)
     published = dict(out.get_relation(rel_id).local_app_data)
     user = out.get_secret(label=secret_label("database", rel_id, "user"))
     assert dict(user.latest_content) == {"username": USER, "password": PASSWORD}
-    assert ConnectionString(published["uris"]) == MASTER  # a v0 provider does the same
+    assert "uris" not in published  # it holds the password: not requested, not published
     assert "password" not in published
     # a requirer that asked for no secret at all gets everything in clear
     out, _, rel_id = _run(bag=requirer_bag(changes={"requested-secrets": ""}))

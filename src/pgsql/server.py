@@ -56,8 +56,13 @@ from ops.framework import EventSource, Object, ObjectEvents, StoredState
 from ops.model import Application, ModelError, Relation, Unit
 
 from . import protocol
-from .connstr import ConnectionString
+from ._leaving import note_departed, take_leaving
+from .connstr import ConnectionString, mask_value
 from .protocol import Request, RequestError
+from .protocol._common import (  # pyright: ignore[reportPrivateUsage]
+    mask_in_message,
+    mask_userinfo,
+)
 
 __all__ = [
     "PUBLISHED_KEYS",
@@ -98,6 +103,7 @@ def _bag(relation: Relation, entity: Union[Unit, Application, None]) -> Dict[str
 
 
 def _clip(text: str) -> str:
+    text = mask_value(text)
     return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."
 
 
@@ -109,14 +115,16 @@ def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
         try:
             Request.build(database=database)
         except RequestError as e:
-            problems.append(_clip(f"ignored the database request: {e}"))
+            problems.append(
+                _clip(f"ignored the database request: {mask_in_message(str(e), database)}")
+            )
             database = ""
     roles: List[str] = []
     for role in raw.roles:
         try:
             Request.build(roles=[role])
         except RequestError as e:
-            problems.append(_clip(f"ignored a role: {e}"))
+            problems.append(_clip(f"ignored a role: {mask_in_message(str(e), role)}"))
         else:
             roles.append(role)
     extensions: List[str] = []
@@ -124,7 +132,7 @@ def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
         try:
             Request.build(extensions=[ext])
         except RequestError as e:
-            problems.append(_clip(f"ignored an extension: {e}"))
+            problems.append(_clip(f"ignored an extension: {mask_in_message(str(e), ext)}"))
         else:
             extensions.append(ext)
     return Request(database, tuple(roles), tuple(extensions)), tuple(problems)
@@ -184,10 +192,12 @@ class ClientRequestChangedEvent(ClientRelationEvent):
 
 
 class ClientRelationBrokenEvent(ClientRelationEvent):
-    """A client relation is going away (relation-broken).
+    """A client application is leaving: its relation is going away (relation-broken).
 
-    Revoke the client's access and drop its user if your charm does that. :attr:`request` is
-    usually empty here: the client's data may no longer be readable.
+    Revoke the client's access and drop its user if your charm does that. Not emitted on a unit
+    that is itself being removed (its relation-departed named itself): the relation goes on with
+    the other units. :attr:`request` is usually empty here: the client's data may no longer be
+    readable.
     """
 
 
@@ -224,7 +234,7 @@ class PostgreSQLServer(Object):
         self._relation_name = relation_name
         self._charm = charm
         self._departing: Optional[str] = None
-        self._stored.set_default(digests={})
+        self._stored.set_default(digests={}, leaving=[])
         events = charm.on[relation_name]
         self.framework.observe(events.relation_joined, self._on_relation_changed)
         self.framework.observe(events.relation_changed, self._on_relation_changed)
@@ -331,7 +341,10 @@ class PostgreSQLServer(Object):
             if value is not None and not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
         if database:
-            Request.build(database=database)  # RequestError is a ValueError
+            try:
+                Request.build(database=database)
+            except RequestError as e:  # a ValueError; the name quoted masked, as everywhere
+                raise RequestError(mask_in_message(str(e), database)) from None
         if request is None:
             request = self.request(relation)
         elif not isinstance(request, Request):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -416,7 +429,8 @@ class PostgreSQLServer(Object):
                 )
             if app_name is not None and name.rpartition("/")[0] != app_name:
                 raise ValueError(
-                    f"cannot grant {name!r} on relation {relation.name}:{relation.id}: "
+                    f"cannot grant {mask_userinfo(name)!r} on relation "
+                    f"{relation.name}:{relation.id}: "
                     f"the client application is {app_name!r}"
                 )
             unit = present.get(name)
@@ -440,6 +454,11 @@ class PostgreSQLServer(Object):
 
     def _on_relation_changed(self, event: RelationEvent) -> None:
         relation = event.relation
+        if isinstance(event, RelationDepartedEvent) and note_departed(
+            self._stored, event, self.model.unit
+        ):
+            log.debug("relation %s: this unit is leaving it", relation.id)
+            return
         if isinstance(event, RelationDepartedEvent):
             departing = getattr(event, "departing_unit", None)  # ops >= 1.5
             self._departing = departing.name if departing is not None else None
@@ -468,6 +487,11 @@ class PostgreSQLServer(Object):
         key = str(event.relation.id)
         if key in digests:
             del digests[key]
+        if take_leaving(self._stored, event.relation.id):
+            # This unit is being removed, not the client: the relation goes on with the other
+            # units, so the charm must not revoke the client's access nor drop its user.
+            log.debug("relation %s: broken for this leaving unit only", key)
+            return
         self.on.relation_broken.emit(event.relation, event.app, event.unit)
 
 

@@ -35,10 +35,14 @@ endpoints, version and database in the application bag, and each field the requi
 ``requested-secrets`` (this library's client lists every credential) in a Juju secret owned by
 the application, granted to the relation, its URI under ``secret-user`` (``secret-tls``,
 ``secret-extra``). Fields go in clear only where Juju has no secrets (before 3.0.3) or where the
-requirer did not ask for a secret. A new password or CA updates the secret's content (requirers
-see ``secret-changed``), not the bag. Only keys whose value differs are rewritten, so calling it
-from every hook is cheap. :meth:`DatabaseProvider.revoke` withdraws the answer and removes the
-secrets; relation-broken removes them too.
+requirer did not ask for a secret; a field holding the password (``password``, ``uris``,
+``read-only-uris``) is never in clear beside secrets: not requested, it is not published. A
+new password or CA updates the secret's content (requirers see ``secret-changed``), not the
+bag. Only keys whose value differs are rewritten, so calling it from every hook is cheap.
+:meth:`DatabaseProvider.revoke` withdraws the answer and removes the secrets; relation-broken
+removes them too, unless it is this unit that is being removed (``relation_broken`` is then not
+emitted either). A leader that finds a secret its answer references gone emits
+``request_changed`` again, so the charm answers anew.
 
 Secrets are labelled ``<endpoint>.<relation id>.<group>.secret``, as data_interfaces' v0
 ``DatabaseProvides`` labels its own: a charm moving from it to this class keeps its secrets.
@@ -55,12 +59,19 @@ import json
 import logging
 from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 
-from ops.charm import CharmBase, RelationBrokenEvent, RelationEvent, SecretRemoveEvent
+from ops.charm import (
+    CharmBase,
+    RelationBrokenEvent,
+    RelationDepartedEvent,
+    RelationEvent,
+    SecretRemoveEvent,
+)
 from ops.framework import EventBase, EventSource, Object, ObjectEvents, StoredState
 from ops.jujuversion import JujuVersion
 from ops.model import ModelError, Relation, Secret, SecretNotFoundError
 
 from . import protocol
+from ._leaving import note_departed, take_leaving
 from .client import NotLeaderError
 from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
 from .server import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
@@ -130,11 +141,13 @@ class DatabaseRequestChangedEvent(DatabaseRelationEvent):
 
 
 class RequirerRelationBrokenEvent(DatabaseRelationEvent):
-    """A ``postgresql_client`` relation is going away (relation-broken).
+    """A requirer application is leaving: its relation is going away (relation-broken).
 
     The relation's secrets are already removed (on the leader). Drop the requirer's user if
-    your charm does that. :attr:`request` is usually None here: the requirer's data may no
-    longer be readable.
+    your charm does that. Not emitted on a unit that is itself being removed (its
+    relation-departed named itself, as on every unit when the application scales to zero): the
+    relation goes on with the other units, and its secrets are kept. :attr:`request` is usually
+    None here: the requirer's data may no longer be readable.
     """
 
 
@@ -175,10 +188,11 @@ class DatabaseProvider(Object):
                 "DatabaseProvider speaks postgresql_client"
             )
         self._relation_name = relation_name
-        self._stored.set_default(digests={})
+        self._stored.set_default(digests={}, leaving=[])
         events = charm.on[relation_name]
         self.framework.observe(events.relation_joined, self._on_relation_changed)
         self.framework.observe(events.relation_changed, self._on_relation_changed)
+        self.framework.observe(events.relation_departed, self._on_relation_departed)
         self.framework.observe(events.relation_broken, self._on_relation_broken)
         self.framework.observe(charm.on.leader_elected, self._on_leader_elected)
         self.framework.observe(charm.on.secret_remove, self._on_secret_remove)
@@ -251,9 +265,11 @@ class DatabaseProvider(Object):
         Credentials the requirer listed in ``requested-secrets`` go in Juju secrets owned by
         the application and granted to the relation (created on first use, their content
         updated when it changes: a rotated password is a new revision, the bag stays as it
-        is); the rest goes in the application bag. Only keys whose value differs are written;
-        keys this method manages (:data:`pgsql.protocol.PROVIDER_KEYS`) that no longer apply
-        are deleted, and secrets no longer needed are removed; other keys are kept.
+        is); the rest goes in the application bag, except a field holding the password
+        (``password``, ``uris``, ``read-only-uris``) the requirer did not request while it
+        requests others: that one is not published at all. Only keys whose value differs are
+        written; keys this method manages (:data:`pgsql.protocol.PROVIDER_KEYS`) that no longer
+        apply are deleted, and secrets no longer needed are removed; other keys are kept.
 
         Args:
             relation: a relation of this endpoint.
@@ -313,6 +329,13 @@ class DatabaseProvider(Object):
             subordinated=subordinated,
             secrets_available=self.secrets_available,
         )
+        if answer.withheld:
+            log.debug(
+                "relation %s: not publishing %s: they hold the password and the requirer did "
+                "not request them as secrets",
+                relation.id,
+                ", ".join(answer.withheld),
+            )
         bag = relation.data[self.model.app]
         uris, changed = self._sync_secrets(relation, answer.secrets, bag)
         changed = self._write(bag, answer.databag(uris)) or changed
@@ -363,6 +386,28 @@ class DatabaseProvider(Object):
             return self.model.get_secret(label=label)
         except SecretNotFoundError:
             return None
+
+    def _lost_secret(self, relation: Relation) -> bool:
+        """Whether the answer on ``relation`` references a secret that no longer exists.
+
+        A leader removed by an older version of this library deleted them; the request did not
+        change, so only this tells a new leader that the answer must be published again.
+        """
+        if not self.secrets_available:
+            return False
+        bag = relation.data[self.model.app]
+        for group in SECRET_GROUPS:
+            uri = bag.get(f"secret-{group}")
+            if not uri:
+                continue
+            try:
+                self.model.get_secret(id=uri)
+            except SecretNotFoundError:
+                log.debug("relation %s: secret-%s is gone: answering again", relation.id, group)
+                return True
+            except ModelError:  # not readable now (Juju's error): not known to be gone
+                continue
+        return False
 
     def _sync_secrets(
         self,
@@ -433,7 +478,7 @@ class DatabaseProvider(Object):
                 log.debug("relation %s: no request to act on: %s", relation.id, "; ".join(problems))
             return
         digest = _digest(request)
-        if digests.get(key) == digest:
+        if digests.get(key) == digest and not self._lost_secret(relation):
             return
         digests[key] = digest
         if problems:
@@ -453,11 +498,20 @@ class DatabaseProvider(Object):
         for relation in self.relations:
             self._emit_if_changed(relation, None)
 
+    def _on_relation_departed(self, event: RelationDepartedEvent) -> None:
+        if note_departed(self._stored, event, self.model.unit):
+            log.debug("relation %s: this unit is leaving it", event.relation.id)
+
     def _on_relation_broken(self, event: RelationBrokenEvent) -> None:
         digests = self._stored.digests
         key = str(event.relation.id)
         if key in digests:
             del digests[key]
+        if take_leaving(self._stored, event.relation.id):
+            # This unit is being removed, not the requirer: the relation goes on with the
+            # other units, so its secrets stay and the charm must not drop the user.
+            log.debug("relation %s: broken for this leaving unit only; answer kept", key)
+            return
         if self.model.unit.is_leader() and self.secrets_available:
             for group in SECRET_GROUPS:
                 secret = self._owned_secret(

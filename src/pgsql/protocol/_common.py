@@ -11,7 +11,14 @@ import hashlib
 from functools import lru_cache
 from typing import List, Mapping, Optional, Tuple
 
-from ..connstr import SECRET_ASSIGNMENT, SECRET_KEYWORDS, ConnectionString, ConnectionStringError
+from ..connstr import (
+    MASK,
+    SECRET_ASSIGNMENT,
+    SECRET_KEYWORDS,
+    ConnectionString,
+    ConnectionStringError,
+    mask_value,
+)
 
 Databag = Mapping[str, str]
 
@@ -50,6 +57,27 @@ def parse_connstr(raw: str) -> ConnectionString:
                 f"the value of {key!r} holds a secret keyword's assignment: mangled separators?"
             )
     return cs
+
+
+def mask_userinfo(value: str) -> str:
+    """``value`` as it may appear in a message: :func:`~pgsql.connstr.mask_value`, and more.
+
+    A ``user:password@`` before a host without a ``scheme://`` (a mangled or mistyped endpoints
+    entry such as ``relation-7:PW@10.0.0.5:5432``) is hidden whole: everything up to the last
+    ``@`` of each comma-separated part.
+
+    >>> mask_userinfo("relation-7:s3cret@10.0.0.5:5432,10.0.0.6:5432")
+    '********@10.0.0.5:5432,10.0.0.6:5432'
+    """
+    parts = mask_value(value).split(",")
+    return ",".join(f"{MASK}@{p.rpartition('@')[2]}" if "@" in p else p for p in parts)
+
+
+def mask_in_message(message: str, value: object) -> str:
+    """``message`` with the ``repr`` of ``value`` it quotes (a RequestError's) masked."""
+    if not isinstance(value, str) or not value:
+        return message
+    return message.replace(repr(value), repr(mask_userinfo(value)))
 
 
 def digest(value: Optional[str]) -> Optional[str]:

@@ -22,9 +22,9 @@ import json
 import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, cast
 
-from ..connstr import MASK, ConnectionString, ConnectionStringError, mask_value
+from ..connstr import ConnectionString, ConnectionStringError
 from ._client_rules import roles_reasons, served_databases
-from ._common import Databag, parse_connstr, split_list, unit_sort_key
+from ._common import Databag, mask_userinfo, parse_connstr, split_list, unit_sort_key
 from ._readiness import (
     DATABASE_MISMATCH,
     DATABASE_PENDING,
@@ -228,8 +228,7 @@ def _shown(value: str) -> str:
     ``scheme://`` (a mangled endpoints entry) is hidden whole: everything up to the last ``@``
     of each comma-separated part.
     """
-    parts = mask_value(value).split(",")
-    text = ",".join(f"{MASK}@{p.rpartition('@')[2]}" if "@" in p else p for p in parts)
+    text = mask_userinfo(value)
     return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
 
 

@@ -9,6 +9,8 @@ What a provider (a PostgreSQL or PgBouncer charm) needs, without ops, as the v0
 - :func:`provider_answer`: the provider application bag for the connection details given, with
   each field the requirer listed in ``requested-secrets`` moved into its group's Juju secret
   content (:data:`~pgsql.protocol.SECRET_GROUPS`) when the model has secrets, else in clear.
+  A field holding the password (``password``, ``uris``, ``read-only-uris``) is never in clear
+  beside secrets: a requirer using secrets that did not list it does not get it at all.
   The caller creates the secrets and gets the final bag from :meth:`ProviderAnswer.databag`.
 
 What :func:`provider_answer` renders is ready by :func:`~pgsql.protocol.evaluate_client`, the
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from ..connstr import ConnectionString, ConnectionStringError, mask_value
-from ._common import Databag, parse_connstr, split_list
+from ._common import Databag, mask_in_message, mask_userinfo, parse_connstr, split_list
 from ._postgresql_client import (
     SECRET_GROUPS,
     _parse_endpoint,  # pyright: ignore[reportPrivateUsage]
@@ -58,6 +60,11 @@ PROVIDER_KEYS: Tuple[str, ...] = (
 _NEVER_SECRET = frozenset(
     {"data", "endpoints", "read-only-endpoints", "subordinated", "database", "version"}
 )
+# The fields holding the password. Where a requirer reads secrets, they travel only in its
+# user secret: one it did not request is withheld, not published in clear (the PostgreSQL and
+# PgBouncer charms write ``read-only-uris`` only when it is requested). A requirer requesting no
+# secret at all (Juju < 3.0.3, data_interfaces before secrets) reads them from the bag.
+_HOLDS_PASSWORD = frozenset({"password", "uris", "read-only-uris"})
 # A v0 ``database`` ending in "*" (with ``prefix-matching``) asks for every database with that
 # prefix (data_interfaces LIBPATCH 56): answered with ``prefix-databases``, which this is not.
 _PREFIX_MARK = "*"
@@ -70,7 +77,8 @@ def _clip(text: str) -> str:
 
 
 def _shown(value: str) -> str:
-    return repr(_clip(value))
+    # a scheme-less user:password@ too (an endpoints entry with credentials in it)
+    return repr(_clip(mask_userinfo(value)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +172,7 @@ def read_database_request(
     try:
         Request.build(database=database)
     except RequestError as e:
-        problems.append(_clip(f"ignored the database request: {e}"))
+        problems.append(_clip(f"ignored the database request: {mask_in_message(str(e), database)}"))
         return None, tuple(problems)
     return DatabaseRequest(database, roles, requested, external), tuple(problems)
 
@@ -175,7 +183,7 @@ def _read_roles(raw: str, problems: List[str]) -> Tuple[str, ...]:
         try:
             Request.build(roles=[role])
         except RequestError as e:
-            problems.append(_clip(f"ignored a role: {e}"))
+            problems.append(_clip(f"ignored a role: {mask_in_message(str(e), role)}"))
         else:
             roles.append(role)
     return tuple(sorted(set(roles)))
@@ -217,15 +225,21 @@ class ProviderAnswer:
         bag: the keys published in clear (never a ``secret-<group>`` reference).
         secrets: the content of each secret group (``user``, ``tls``, ``extra``) to create or
             update; empty when every field goes in clear.
+        withheld: the fields holding the password that are not published at all: the requirer
+            reads secrets but did not request them as secrets.
     """
 
     bag: Dict[str, str]
     secrets: Dict[str, Dict[str, str]] = field(default_factory=lambda: {})
+    withheld: Tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # key names only: values hold passwords (uris, password) in clear or for the secrets
         secrets = {group: sorted(content) for group, content in self.secrets.items()}
-        return f"ProviderAnswer(bag keys={sorted(self.bag)}, secret keys={secrets})"
+        return (
+            f"ProviderAnswer(bag keys={sorted(self.bag)}, secret keys={secrets}, "
+            f"withheld={list(self.withheld)})"
+        )
 
     def databag(self, secret_uris: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         """The whole bag: :attr:`bag` and ``secret-<group>: <uri>`` for every secret group.
@@ -297,8 +311,13 @@ def provider_answer(
         secrets_available: the model has Juju secrets (Juju >= 3.0.3); False publishes every
             field in clear.
 
+    Where the model has secrets and the requirer lists any field in ``requested-secrets``, a
+    field holding the password (``password``, ``uris``, ``read-only-uris``) goes only into its
+    group's secret: one it did not list is withheld (:attr:`ProviderAnswer.withheld`), never
+    published in clear. A requirer listing none reads every field from the bag.
+
     Returns:
-        The bag in clear and the content of each secret group.
+        The bag in clear, the content of each secret group, and the fields withheld.
 
     Raises:
         TypeError: a value has the wrong type.
@@ -360,16 +379,23 @@ def provider_answer(
 
 
 def _split(fields: Mapping[str, str], requested: Sequence[str]) -> ProviderAnswer:
-    """Move every requested field into its group's secret content."""
+    """Move every requested field into its group's secret content.
+
+    When the requirer reads secrets (``requested`` is not empty), a field holding the password
+    that it did not request is withheld.
+    """
     wanted = set(requested)
     bag: Dict[str, str] = {}
     secrets: Dict[str, Dict[str, str]] = {}
+    withheld: List[str] = []
     for key, value in fields.items():
         if key in wanted and key not in _NEVER_SECRET:
             secrets.setdefault(_group_of(key), {})[key] = value
+        elif wanted and key in _HOLDS_PASSWORD:
+            withheld.append(key)
         else:
             bag[key] = value
-    return ProviderAnswer(bag, secrets)
+    return ProviderAnswer(bag, secrets, tuple(withheld))
 
 
 def _group_of(key: str) -> str:
@@ -410,7 +436,10 @@ def _check_database(name: str, value: object) -> str:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value:
         raise ValueError(f"{name} must not be empty")
-    Request.build(database=value)  # RequestError is a ValueError
+    try:
+        Request.build(database=value)
+    except RequestError as e:  # a ValueError; quoting the name, which the caller may have mixed up
+        raise RequestError(f"{name}: {mask_in_message(str(e), value)}") from None
     return value
 
 
