@@ -22,14 +22,16 @@ from typing import Any, Dict, List, Optional
 import ops
 import ops.charm
 import ops.framework
-from single_kernel_postgresql.lib.charms.data_platform_libs.v0 import data_interfaces as di
+from single_kernel_postgresql.lib.charms.data_platform_libs.v0 import (  # pyright: ignore[reportMissingTypeStubs]
+    data_interfaces as di,
+)
 
 import pgsql
 
 DATABASE = "mydb"
 PORT = 5432
-PASSWORD = "Fr3sh-Pa55word-one"  # noqa: S105 (test data)
-NEW_PASSWORD = "r0tated-Pa55word-two"  # noqa: S105 (test data)
+PASSWORD = "Fr3sh-Pa55word-one"
+NEW_PASSWORD = "r0tated-Pa55word-two"
 VERSION = "16.6"
 
 PROVIDER_META: Dict[str, Any] = {
@@ -76,16 +78,18 @@ class DIProvider(ops.charm.CharmBase):
         if not self.unit.is_leader():
             return
         # a new password (the operator rotated it) goes to every relation that has a user
-        answered = self.provides.fetch_my_relation_data(None, ["username"])
+        answered = self.provides.fetch_my_relation_data(None, ["username"]) or {}
         for rel_id, data in answered.items():
             if data.get("username"):
-                self.provides.set_credentials(rel_id, data["username"], str(self.config["password"]))
+                self.provides.set_credentials(
+                    rel_id, data["username"], str(self.config["password"])
+                )
         self._update_endpoints(None)
 
     def _update_endpoints(self, rel_ids: Optional[List[int]]) -> None:
         """As PostgreSQLProvider.update_endpoints: endpoints, TLS and URIs of each relation."""
         requests = self.provides.fetch_relation_data(rel_ids, ["database"])
-        creds = self.provides.fetch_my_relation_data(rel_ids, ["username", "password"])
+        creds = self.provides.fetch_my_relation_data(rel_ids, ["username", "password"]) or {}
         primary = str(self.config["primary"])
         replicas = _hosts(str(self.config["replicas"])) or [primary]
         rw = f"{primary}:{PORT}"

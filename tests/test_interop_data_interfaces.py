@@ -38,7 +38,7 @@ if getattr(ops.testing, "Context", None) is None:
         allow_module_level=True,
     )
 
-from fix_data_interfaces import (
+from fix_data_interfaces import (  # noqa: E402 (after the skips: imports only on 3.10+)
     DATABASE,
     NEW_PASSWORD,
     PASSWORD,
@@ -56,7 +56,7 @@ from fix_data_interfaces import (
     di_view,
 )
 
-from pgsql import testing as pgt
+from pgsql import testing as pgt  # noqa: E402
 
 # data_interfaces asks ops' deprecated JujuVersion.from_environ() whether secrets exist (ops 3
 # warns); pytest turns warnings into errors, and that one is the library's, not ours
@@ -132,7 +132,7 @@ def test_our_client_on_every_unit_gets_master_and_standbys_from_data_interfaces(
 
 @JUJUS
 def test_our_client_request_is_what_data_interfaces_provider_reads(juju: str) -> None:
-    seen: List[Dict[str, Any]] = []
+    seen: List[Dict[int, Dict[str, str]]] = []
 
     def provider_view(charm: DIProvider) -> None:
         seen.append(charm.provides.fetch_relation_data(None, ["database"]))
@@ -312,7 +312,8 @@ def test_a_password_rotated_by_our_provider_is_what_data_interfaces_reads_next(
     if juju == JUJU_36:
         # a new revision of the same secret, the bag untouched
         assert model.app("postgresql").bag("database")["secret-user"] == user
-        assert user is not None and len(model.secrets[user].revisions) == 2
+        assert user is not None
+        assert len(model.secrets[user].revisions) == 2
         assert bags_holding(model, PASSWORD, NEW_PASSWORD) == []
 
 

@@ -19,7 +19,9 @@ Juju secrets (ops >= 2.0 ``app.add_secret``, ``secret.grant(relation)``, ``set_c
 secret an application creates is kept by the model (:attr:`Model.secrets`) with every revision;
 the units of an application it is granted to over a live relation can read it, each tracking the
 revision it last refreshed to (the latest one when it first sees the secret); a new revision
-queues ``secret-changed`` on those units, and removing the relation revokes the grant.
+queues ``secret-changed`` on those units, and removing the relation revokes the grant once each
+unit has left it. ``Model(juju_version=...)`` sets the Juju every unit runs on; before 3.0 there
+are no secrets.
 
 Actions (``juju run unit action key=value``): :meth:`Model.run_action` runs one on a unit now,
 with the parameters given (the schema's defaults for the others), and then lets the hooks it
@@ -1124,11 +1126,7 @@ class Model:
             if unit.app.name not in apps:
                 continue
             rel = next((r for r in self.relations if r.id == rel_id), None)
-            if (
-                rel is not None
-                and unit.name in rel.unit_bags
-                and unit.name not in rel.broken
-            ):
+            if rel is not None and unit.name in rel.unit_bags and unit.name not in rel.broken:
                 return True
         return False
 
