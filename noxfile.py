@@ -23,6 +23,9 @@ TEST_DEPS = [
     "coverage[toml]>=7",
     "pyyaml",
     "psycopg[binary]>=3.1",
+    # data_interfaces v0 LIBPATCH 58, the real other end of postgresql_client
+    # (tests/test_interop_data_interfaces.py); it imports only on Python >= 3.10
+    "postgresql-charms-single-kernel==16.3.20; python_version >= '3.10'",
 ]
 # two workers: the machines this runs on, CI's included, have two cores
 XDIST = ["-n", "2"]

@@ -19,7 +19,9 @@ Juju secrets (ops >= 2.0 ``app.add_secret``, ``secret.grant(relation)``, ``set_c
 secret an application creates is kept by the model (:attr:`Model.secrets`) with every revision;
 the units of an application it is granted to over a live relation can read it, each tracking the
 revision it last refreshed to (the latest one when it first sees the secret); a new revision
-queues ``secret-changed`` on those units, and removing the relation revokes the grant.
+queues ``secret-changed`` on those units, and removing the relation revokes the grant once each
+unit has left it. ``Model(juju_version=...)`` sets the Juju every unit runs on; before 3.0 there
+are no secrets.
 
 Actions (``juju run unit action key=value``): :meth:`Model.run_action` runs one on a unit now,
 with the parameters given (the schema's defaults for the others), and then lets the hooks it
@@ -35,6 +37,7 @@ adding a unit needs it (ops >= 2.17 with ``ops[testing]``).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import deque
 from typing import (
@@ -81,6 +84,8 @@ Inspect = Callable[[Any], Any]
 # secret-changed is "secret_changed <secret id>"
 _Hook = Tuple[str, Optional[int], Optional[int]]
 _SECRET_CHANGED = "secret_changed"  # noqa: S105 (an event name)
+_JUJU_VERSION = "JUJU_VERSION"
+_SECRETS_SINCE_MAJOR = 3  # Juju 3.0 brought secrets (secret-add, secret-get, ...)
 _ACTION = "action"  # an action run by run_action: "action <name>" (never queued)
 _RELATION_EVENTS = frozenset(
     {
@@ -459,6 +464,10 @@ class Model:
     Args:
         max_hooks: fail with :class:`HookStormError` rather than run more hooks than this in all.
         on_hook: called with each :class:`HookRun` as soon as its hook has run.
+        juju_version: the Juju version every unit runs on (``JUJU_VERSION``, what
+            ``self.model.juju_version`` says); None takes ``ops.testing``'s default (a 3.x).
+            Juju before 3.0 has no secrets: a charm that creates one there is refused with
+            :class:`ModelError`.
     """
 
     def __init__(
@@ -466,7 +475,9 @@ class Model:
         *,
         max_hooks: Optional[int] = None,
         on_hook: Optional[Callable[[HookRun], None]] = None,
+        juju_version: Optional[str] = None,
     ) -> None:
+        self.juju_version = juju_version
         self.apps: Dict[str, App] = {}
         self.relations: List[Integration] = []
         self.secrets: Dict[str, SecretRecord] = {}
@@ -556,7 +567,10 @@ class Model:
     def _new_unit(self, app: App) -> Unit:
         number = app.next_number  # Juju never reuses a unit number
         app.next_number += 1
-        ctx = _testing().Context(app.charm_type, **app.context, app_name=app.name, unit_id=number)
+        version = {} if self.juju_version is None else {"juju_version": self.juju_version}
+        ctx = _testing().Context(
+            app.charm_type, **app.context, **version, app_name=app.name, unit_id=number
+        )
         unit = Unit(app, number, ctx, app.address(number))
         app.units[number] = unit
         for rel in self.relations:
@@ -933,9 +947,13 @@ class Model:
             return True
         if event == "relation_departed":
             return rel.peer or remote in rel.joined.get(unit.name, ())
-        if event == "relation_joined" and not rel.peer:
+        if event in ("relation_joined", "relation_changed") and not rel.peer:
+            if event == "relation_changed" and remote in rel.sees(unit):
+                return True
+            # Juju may run relation-changed naming a unit before that unit's relation-joined
+            # (queued by hand: the model itself queues -changed after -joined)
             other = rel.other(unit.app).units.get(remote)
-            return other is not None and not other.dying
+            return other is not None and not other.dying and not rel.dying
         return remote in rel.sees(unit)
 
     def _run(
@@ -979,7 +997,7 @@ class Model:
                         f"{unit.name}: action {action} failed ({failure}) and this ops.testing "
                         "does not give the state it left: upgrade ops[testing]"
                     ) from exc
-            seen = look(manager.charm) if look is not None else None
+            seen = self._inspect(unit, look, manager.charm)
         outcome: Optional[ActionOutcome] = None
         if action is not None:
             outcome = ActionOutcome(
@@ -1025,6 +1043,26 @@ class Model:
             self.on_hook(done)
         self._bury(unit)
         return done
+
+    @staticmethod
+    def _inspect(unit: Unit, look: Optional[Inspect], charm: Any) -> Any:
+        """Call ``look`` with the charm as the hook left it, under the hook's Juju version.
+
+        ops.testing has restored the environment by then; what reads ``JUJU_VERSION`` (ops'
+        ``JujuVersion.from_environ``, which data_interfaces asks whether secrets exist) would
+        otherwise see Juju 0.0.0.
+        """
+        if look is None:
+            return None
+        saved = os.environ.get(_JUJU_VERSION)
+        os.environ[_JUJU_VERSION] = str(unit.ctx.juju_version)
+        try:
+            return look(charm)
+        finally:
+            if saved is None:
+                del os.environ[_JUJU_VERSION]
+            else:
+                os.environ[_JUJU_VERSION] = saved
 
     def _relations_of(self, unit: Unit) -> List[Integration]:
         """The relations the unit is in, peer relations last (the order of ``wrote``)."""
@@ -1077,19 +1115,18 @@ class Model:
         )
 
     def _granted(self, record: SecretRecord, unit: Unit) -> bool:
-        """Whether a unit can read a secret: its application's, or granted over a live relation."""
+        """Whether a unit can read a secret: its application's, or granted over its relation.
+
+        A grant to a relation lasts until the unit has left it (relation-broken): a relation
+        being removed still lets its units read in their relation-departed hooks.
+        """
         if record.owner == unit.app.name:
             return True
         for rel_id, apps in record.grants.items():
             if unit.app.name not in apps:
                 continue
             rel = next((r for r in self.relations if r.id == rel_id), None)
-            if (
-                rel is not None
-                and not rel.dying
-                and unit.name in rel.unit_bags
-                and unit.name not in rel.broken
-            ):
+            if rel is not None and unit.name in rel.unit_bags and unit.name not in rel.broken:
                 return True
         return False
 
@@ -1128,6 +1165,7 @@ class Model:
             record = self.secrets.get(secret.id)
             if secret.owner is not None:
                 if record is None:
+                    self._check_secrets_exist(unit)
                     record = SecretRecord(secret.id, app.name, secret.latest_content, secret.label)
                     self.secrets[secret.id] = record
                 elif dict(secret.latest_content) != record.revisions[-1]:
@@ -1141,6 +1179,12 @@ class Model:
             for secret_id, record in list(self.secrets.items()):
                 if record.owner == app.name and secret_id not in present:
                     del self.secrets[secret_id]  # removed by its owner
+
+    def _check_secrets_exist(self, unit: Unit) -> None:
+        """Juju 2.9 has no ``secret-add``: ops.testing lets a charm create one all the same."""
+        version = self.juju_version
+        if version is not None and int(version.split(".")[0]) < _SECRETS_SINCE_MAJOR:
+            raise ModelError(f"{unit.name} created a secret, but Juju {version} has no secrets")
 
     def _queue_secret_changed(self, record: SecretRecord) -> None:
         """A new revision: secret-changed on every unit that can read it (its observers)."""
