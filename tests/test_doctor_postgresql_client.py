@@ -766,7 +766,8 @@ def test_the_verdict_is_evaluate_clients(
     # first every referenced secret handed in as unreadable: the verdict shown
     refs = protocol.secret_fields(app_bag)
     assert dict(secrets) == dict.fromkeys(refs.values())
-    assert kwargs == {"remote_app": "postgresql"}
+    # the provider's units are listed, as the charm passes relation.units
+    assert kwargs == {"remote_app": "postgresql", "units_present": True}
     assert not result.ready
     assert {r.code for r in result.reasons if r.blocking} == {protocol.SECRET_NOT_GRANTED}
     entry = unit_entry(report, "database:7", "myapp/0")

@@ -364,7 +364,8 @@ def _relation_report(
                 client = next(iter(named)) if len(named) == 1 else None
             server = rel.other(client) if client is not None else None
         if server is None or client is None:
-            readings.append(_Reading(orientation, None, None, None, _roles_unknown(rel, interface)))
+            unknown = _roles_unknown(rel, interface, client_unit, juju_hint)
+            readings.append(_Reading(orientation, None, None, None, unknown))
             continue
         asm = assemble(rel, server, client, orientation, kinds)
         ctx = Context(rel, asm, server, client, peers)
@@ -433,14 +434,22 @@ class _Reading:
     verdicts: List[UnitVerdict]
 
 
-def _roles_unknown(rel: Relation, interface: str) -> List[UnitVerdict]:
+def _roles_unknown(
+    rel: Relation, interface: str, client_unit: Optional[str], juju_hint: str
+) -> List[UnitVerdict]:
+    # advise only what was not given (--unit naming another relation's unit says nothing here)
+    options = [] if client_unit and app_of(client_unit) in rel.sides else ["--unit <client unit>"]
+    if not juju_hint:
+        options.append("--juju-version")
+    advice = "give the show-unit output of both sides"
+    if options:
+        advice = f"pass {' or '.join(options)}, and {advice}"
     reason = Reason(
         ROLES_UNKNOWN,
         f"neither side has published {interface} data that tells the client from the server "
         f"({' and '.join(sorted(rel.sides))})",
         blocking=True,
-        advice="pass --unit <client unit> or --juju-version, with the show-unit output of both "
-        "sides",
+        advice=advice,
     )
     units = sorted({i.unit for i in rel.items}, key=unit_sort_key)
     return [UnitVerdict(u, CANNOT_TELL, None, [reason], None, None, []) for u in units]
