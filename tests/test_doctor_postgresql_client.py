@@ -157,11 +157,16 @@ EXPECTED: Dict[
         },
         frozenset(),
     ),
+    # one client serving db and database (docs/migration.md) serves only the older, db:5
     "mixed-pgsql.yaml": (
-        0,
+        1,
         {
-            ("db:5", "myapp/0"): (R, frozenset(), frozenset()),
-            ("database:7", "myapp/0"): (RS, frozenset(), frozenset({SNV})),
+            ("db:5", "myapp/0"): (R, frozenset(), frozenset({doctor.ENDPOINT_SERVED})),
+            ("database:7", "myapp/0"): (
+                N,
+                frozenset({doctor.ENDPOINT_CONFLICT}),
+                frozenset({SNV}),
+            ),
         },
         frozenset(),
     ),
@@ -532,8 +537,7 @@ def test_mixed_with_a_pgsql_relation(
     _, out, _ = run_doctor(capsys, monkeypatch, text_of("mixed-pgsql.yaml"))
     assert "Relation db:5: myapp:db (client) <-> postgresql:db (server)\n" in out
     assert (
-        "Verdict: myapp/0 ready (db:5), myapp/0 ready as far as show-unit shows (database:7) "
-        "(exit status 0)"
+        "Verdict: myapp/0 ready (db:5), myapp/0 not ready (database:7) (exit status 1)"
     ) in out
 
 

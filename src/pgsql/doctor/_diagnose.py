@@ -55,6 +55,7 @@ from ._judge import (
     judge,
 )
 from ._mask import find_secrets, parse_target, shown
+from ._migration import Related, one_client
 from ._postgresql_client import (
     ProviderView,
     WireRequest,
@@ -125,6 +126,9 @@ class RelationReport:
     wire: Optional[WireRequest] = None
     provider: Optional[ProviderView] = None
     findings: List[Reason] = field(default_factory=lambda: [])
+    #: when the client application is related on several endpoints: the relation a client
+    #: serving them all serves (``_migration``), else None
+    one_client_serves: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -255,6 +259,7 @@ def diagnose(
         )
         for r in pgsql
     ]
+    _one_client(reports)
     if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
         seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
         raise InputError(
@@ -262,6 +267,18 @@ def diagnose(
             f"the input (relations: {seen})"
         )
     return Diagnosis([u.name for u in units], reports, notes, secrets)
+
+
+def _one_client(reports: Sequence[RelationReport]) -> None:
+    """Which relation a client serving every endpoint it is related on serves (``_migration``)."""
+    known = [r for r in reports if r.client is not None and r.client in r.sides]
+    related = [
+        Related(r.name, r.rid, r.client or "", r.sides[r.client or ""], r.server, r.units)
+        for r in known
+    ]
+    served = one_client(related)
+    for r in known:
+        r.one_client_serves = served.get(r.name)
 
 
 def _interface(

@@ -70,6 +70,9 @@ class UnitVerdict:
     egress: Optional[str]
     egress_source: Optional[str]
     run: List[str]
+    #: set when a client serving several endpoints does not serve this relation: the verdict
+    #: a client serving only this endpoint gives (``_migration``)
+    own_client: Optional[str] = None
 
     def key(self) -> Tuple[str, Tuple[str, ...]]:
         """What must agree between two readings of the input for the verdict to stand."""
