@@ -11,7 +11,7 @@ relation (the lower relation id) and reports the other ``endpoint-conflict``. Th
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import ops
 import ops.charm
@@ -209,7 +209,7 @@ def test_without_relation_ids_the_older_relation_cannot_be_told_a_note_says_so(
 ) -> None:
     text = dump(migration(with_ids=False), fmt)
     code, report = doctor_json(capsys, monkeypatch, text)
-    verdicts: List[Optional[str]] = []
+    verdicts: List[str] = []
     for rel in report["relations"]:
         assert rel["one-client-serves"] is None
         (entry,) = rel["units"]

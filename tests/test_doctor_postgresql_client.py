@@ -536,9 +536,7 @@ def test_mixed_with_a_pgsql_relation(
     assert relation(report, "database:7")["request"]["database"] == "mydb"
     _, out, _ = run_doctor(capsys, monkeypatch, text_of("mixed-pgsql.yaml"))
     assert "Relation db:5: myapp:db (client) <-> postgresql:db (server)\n" in out
-    assert (
-        "Verdict: myapp/0 ready (db:5), myapp/0 not ready (database:7) (exit status 1)"
-    ) in out
+    assert ("Verdict: myapp/0 ready (db:5), myapp/0 not ready (database:7) (exit status 1)") in out
 
 
 @pytest.mark.parametrize(

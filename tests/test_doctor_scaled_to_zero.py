@@ -195,7 +195,7 @@ def _juju_keys_only() -> Dict[str, Any]:
     def unit_doc(unit: str, other: str, address: str) -> Dict[str, Any]:
         juju = {"egress-subnets": f"{address}/32", "ingress-address": address}
         juju["private-address"] = address
-        item = {"relation-id": 5, "endpoint": "db", "related-endpoint": "db"}
+        item: Dict[str, Any] = {"relation-id": 5, "endpoint": "db", "related-endpoint": "db"}
         item["application-data"] = {}
         item["related-units"] = {other: {"in-scope": True, "data": juju}}
         return {
