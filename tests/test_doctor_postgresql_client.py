@@ -157,11 +157,16 @@ EXPECTED: Dict[
         },
         frozenset(),
     ),
+    # one client serving db and database (docs/migration.md) serves only the older, db:5
     "mixed-pgsql.yaml": (
-        0,
+        1,
         {
-            ("db:5", "myapp/0"): (R, frozenset(), frozenset()),
-            ("database:7", "myapp/0"): (RS, frozenset(), frozenset({SNV})),
+            ("db:5", "myapp/0"): (R, frozenset(), frozenset({doctor.ENDPOINT_SERVED})),
+            ("database:7", "myapp/0"): (
+                N,
+                frozenset({doctor.ENDPOINT_CONFLICT}),
+                frozenset({SNV}),
+            ),
         },
         frozenset(),
     ),
@@ -533,10 +538,7 @@ def test_mixed_with_a_pgsql_relation(
     assert relation(report, "database:7")["request"]["database"] == "mydb"
     _, out, _ = run_doctor(capsys, monkeypatch, text_of("mixed-pgsql.yaml"))
     assert "Relation db:5: myapp:db (client) <-> postgresql:db (server)\n" in out
-    assert (
-        "Verdict: myapp/0 ready (db:5), myapp/0 ready as far as show-unit shows (database:7) "
-        "(exit status 0)"
-    ) in out
+    assert ("Verdict: myapp/0 ready (db:5), myapp/0 not ready (database:7) (exit status 1)") in out
 
 
 @pytest.mark.parametrize(
@@ -768,7 +770,8 @@ def test_the_verdict_is_evaluate_clients(
     # first every referenced secret handed in as unreadable: the verdict shown
     refs = protocol.secret_fields(app_bag)
     assert dict(secrets) == dict.fromkeys(refs.values())
-    assert kwargs == {"remote_app": "postgresql"}
+    # the provider's units are listed, as the charm passes relation.units
+    assert kwargs == {"remote_app": "postgresql", "units_present": True}
     assert not result.ready
     assert {r.code for r in result.reasons if r.blocking} == {protocol.SECRET_NOT_GRANTED}
     entry = unit_entry(report, "database:7", "myapp/0")

@@ -40,6 +40,8 @@ Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
 - ``_postgresql_client``: one ``postgresql_client`` relation: the request as written
   (:class:`WireRequest`), what the provider published (:class:`ProviderView`), the relation's
   findings, and each requirer unit's verdict from :func:`pgsql.protocol.evaluate_client`.
+- ``_migration``: a client application related on several endpoints: the relation a client
+  serving them all serves (the others: ``endpoint-conflict``, as the library says).
 - ``_diagnose``: :func:`diagnose`: every ``pgsql`` and ``postgresql_client`` relation under each
   possible reading of ``application-data``, into a :class:`Diagnosis` and its exit status.
 - ``_render``: the report as text (:func:`render`) or JSON (:func:`to_json`).
@@ -80,7 +82,7 @@ from ._diagnose import (
     RelationReport,
     diagnose,
 )
-from ._group import OWN, REMOTE
+from ._group import OWN, REMOTE, UNNAMED_APP
 from ._judge import (
     CANNOT_TELL,
     EGRESS_FROM_PEER,
@@ -103,6 +105,7 @@ from ._judge import (
     UnitVerdict,
 )
 from ._mask import redact, target
+from ._migration import ENDPOINT_CONFLICT, ENDPOINT_SERVED
 from ._postgresql_client import (
     LIKELY_V1_REQUEST,
     PLAINTEXT_PASSWORD,
@@ -145,7 +148,10 @@ __all__ = [
     "READY_AS_SHOWN",
     "OWN",
     "REMOTE",
+    "UNNAMED_APP",
     "EGRESS_FROM_PEER",
+    "ENDPOINT_CONFLICT",
+    "ENDPOINT_SERVED",
     "EGRESS_UNKNOWN",
     "EXTENSION_SYNTAX",
     "LIKELY_BLOCKED_EXTENSIONS",

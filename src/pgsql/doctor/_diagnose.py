@@ -55,6 +55,7 @@ from ._judge import (
     judge,
 )
 from ._mask import find_secrets, parse_target, shown
+from ._migration import Related, one_client
 from ._postgresql_client import (
     ProviderView,
     WireRequest,
@@ -125,6 +126,9 @@ class RelationReport:
     wire: Optional[WireRequest] = None
     provider: Optional[ProviderView] = None
     findings: List[Reason] = field(default_factory=lambda: [])
+    #: when the client application is related on several endpoints: the relation a client
+    #: serving them all serves (``_migration``), else None
+    one_client_serves: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -255,6 +259,7 @@ def diagnose(
         )
         for r in pgsql
     ]
+    _one_client(reports)
     if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
         seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
         raise InputError(
@@ -262,6 +267,18 @@ def diagnose(
             f"the input (relations: {seen})"
         )
     return Diagnosis([u.name for u in units], reports, notes, secrets)
+
+
+def _one_client(reports: Sequence[RelationReport]) -> None:
+    """Which relation a client serving every endpoint it is related on serves (``_migration``)."""
+    known = [r for r in reports if r.client is not None and r.client in r.sides]
+    related = [
+        Related(r.name, r.rid, r.client or "", r.sides[r.client or ""], r.server, r.units)
+        for r in known
+    ]
+    served = one_client(related)
+    for r in known:
+        r.one_client_serves = served.get(r.name)
 
 
 def _interface(
@@ -364,7 +381,8 @@ def _relation_report(
                 client = next(iter(named)) if len(named) == 1 else None
             server = rel.other(client) if client is not None else None
         if server is None or client is None:
-            readings.append(_Reading(orientation, None, None, None, _roles_unknown(rel, interface)))
+            unknown = _roles_unknown(rel, interface, client_unit, juju_hint)
+            readings.append(_Reading(orientation, None, None, None, unknown))
             continue
         asm = assemble(rel, server, client, orientation, kinds)
         ctx = Context(rel, asm, server, client, peers)
@@ -433,14 +451,22 @@ class _Reading:
     verdicts: List[UnitVerdict]
 
 
-def _roles_unknown(rel: Relation, interface: str) -> List[UnitVerdict]:
+def _roles_unknown(
+    rel: Relation, interface: str, client_unit: Optional[str], juju_hint: str
+) -> List[UnitVerdict]:
+    # advise only what was not given (--unit naming another relation's unit says nothing here)
+    options = [] if client_unit and app_of(client_unit) in rel.sides else ["--unit <client unit>"]
+    if not juju_hint:
+        options.append("--juju-version")
+    advice = "give the show-unit output of both sides"
+    if options:
+        advice = f"pass {' or '.join(options)}, and {advice}"
     reason = Reason(
         ROLES_UNKNOWN,
         f"neither side has published {interface} data that tells the client from the server "
         f"({' and '.join(sorted(rel.sides))})",
         blocking=True,
-        advice="pass --unit <client unit> or --juju-version, with the show-unit output of both "
-        "sides",
+        advice=advice,
     )
     units = sorted({i.unit for i in rel.items}, key=unit_sort_key)
     return [UnitVerdict(u, CANNOT_TELL, None, [reason], None, None, []) for u in units]

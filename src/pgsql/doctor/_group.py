@@ -22,6 +22,9 @@ from ._read import Item, Unit, app_of
 OWN = "own"
 #: ... or the related application (Juju 2.9 from Aug 2021, 3.x).
 REMOTE = "remote"
+#: The name the doctor gives a related application that has no units: ``show-unit`` names the
+#: other application only through its units (an application scaled to zero keeps its bag).
+UNNAMED_APP = "<related application>"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,7 +115,21 @@ def group(units: Sequence[Unit]) -> Tuple[List[Relation], List[Item]]:
             _join(relations, item)
         else:
             peers.append(item)
+    for rel in relations:
+        _name_unitless_side(rel)
     return relations, peers
+
+
+def _name_unitless_side(rel: Relation) -> None:
+    """Give the other side of a relation its placeholder name when it has no units.
+
+    Juju 2.8 to 3.x list every unit of the related application under ``related-units`` (out
+    of scope ones too); when no item of a one-sided relation lists any (and none is the 4.0.5
+    shape, which never lists them), the related application has none: scaled to zero.
+    """
+    if len(rel.sides) != 1 or any(i.related or i.local is not None for i in rel.items):
+        return
+    rel.sides[UNNAMED_APP] = rel.items[0].related_endpoint
 
 
 def _join(relations: List[Relation], item: Item) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ..protocol import (
+    NO_REMOTE,
     REQUEST_KEYS,
     Readiness,
     Reason,
@@ -69,6 +70,9 @@ class UnitVerdict:
     egress: Optional[str]
     egress_source: Optional[str]
     run: List[str]
+    #: set when a client serving several endpoints does not serve this relation: the verdict
+    #: a client serving only this endpoint gives (``_migration``)
+    own_client: Optional[str] = None
 
     def key(self) -> Tuple[str, Tuple[str, ...]]:
         """What must agree between two readings of the input for the verdict to stand."""
@@ -93,6 +97,42 @@ def server_units(ctx: Context) -> Set[str]:
     names = {u for u in ctx.asm.unit_bags if app_of(u) == ctx.server}
     names |= {i.unit for i in ctx.rel.items if i.app == ctx.server}
     return names
+
+
+def server_units_present(ctx: Context) -> Optional[bool]:
+    """Whether the server has units on the relation: None when the input cannot tell.
+
+    The client's ``show-unit`` lists every server unit (Juju 2.8 to 3.x; not the 4.0.5 shape):
+    when it lists none, the server has none (scaled to zero), whatever its bag still says.
+    """
+    if server_units(ctx):
+        return True
+    if any(i.app == ctx.client and not i.bug_4_0_5 for i in ctx.rel.items):
+        return False
+    return None
+
+
+def request_unseen_where(ctx: Context, units_present: Optional[bool]) -> Tuple[str, Optional[str]]:
+    """Where the client's request would show, and the command that shows it (None: none can)."""
+    where = f"{ctx.server}'s show-unit on this Juju version"
+    if units_present is False:  # scaled to zero: no server unit to run show-unit on
+        return f"{where}, and {ctx.server} has no unit", None
+    any_server_unit = lowest(server_units(ctx)) or f"{ctx.server}/0"
+    return where, f"run `juju show-unit {any_server_unit}` too"
+
+
+def no_server_units_note(ctx: Context) -> Reason:
+    """pgsql: the server has no units, its application bag still read (as the charm does)."""
+    return Reason(
+        NO_REMOTE,
+        "no server unit on the relation (scaled to zero?); the client library still reads the "
+        "server's application databag, which outlives its units (so it may say ready), but "
+        "nothing serves what it publishes until the server has units again",
+        ctx.server,
+        blocking=False,
+        advice=f"`juju status --relations` shows {ctx.client}'s {ctx.rel.sides[ctx.client]} "
+        "relation and its server: add units to the server again, or relate another one",
+    )
 
 
 def visible_server_bags(ctx: Context, unit: str) -> Dict[str, Bag]:
@@ -324,9 +364,14 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
     run: List[str] = []
     unknown: List[Reason] = []
-    server_units_visible = any(i.app == ctx.client and i.related for i in ctx.rel.items) or any(
-        i.unit in server_units(ctx) and i.local is not None for i in ctx.rel.items
+    units_present = server_units_present(ctx)
+    server_units_visible = (
+        units_present is False
+        or any(i.app == ctx.client and i.related for i in ctx.rel.items)
+        or any(i.unit in server_units(ctx) and i.local is not None for i in ctx.rel.items)
     )
+    if units_present is False and all(r.code != NO_REMOTE for r in reasons):
+        reasons.append(no_server_units_note(ctx))
     if local_bag is None:
         unknown.append(
             Reason(
@@ -347,13 +392,14 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
             )
         )
     if request is None:
+        where, advice = request_unseen_where(ctx, units_present)
         unknown.append(
             Reason(
                 REQUEST_NOT_VISIBLE,
                 f"what {ctx.client} requested is not in this input (its databags show only in "
-                f"{ctx.server}'s show-unit on this Juju version), so the echo cannot be checked",
+                f"{where}), so the echo cannot be checked",
                 blocking=False,
-                advice=f"run `juju show-unit {any_server_unit}` too",
+                advice=advice,
             )
         )
     if app_bag is None and not readiness.ready:
@@ -391,7 +437,8 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
         if not readiness.ready:  # "waiting" only because the server's data is not in the input
             reasons = [r for r in reasons if r.code not in _WAITING]
         reasons = unknown + reasons
-        run.append(both)
+        if units_present is not False:  # else no server unit to show
+            run.append(both)
     elif unknown:
         reasons.extend(unknown)
     return UnitVerdict(

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, cas
 from ..connstr import mask_value
 from ..protocol import (
     MALFORMED,
+    NO_REMOTE,
     NOT_ANSWERED,
     REQUEST_UNKNOWN,
     REQUESTED_SECRETS,
@@ -54,7 +55,9 @@ from ._judge import (
     Context,
     UnitVerdict,
     lowest,
+    request_unseen_where,
     server_units,
+    server_units_present,
     visible_server_bags,
 )
 from ._read import app_of
@@ -408,6 +411,12 @@ def _advised(reason: Reason, ctx: Context, unit: str, serving: Sequence[str]) ->
             "answers only once every unit has applied its configuration); then `juju "
             f"debug-log --include {ctx.server}`",
         )
+    if reason.code == NO_REMOTE:
+        return replace(
+            reason,
+            advice=f"`juju status --relations` shows {ctx.client}'s {ctx.rel.sides[ctx.client]} "
+            "relation and its provider: add units to the provider again, or relate another one",
+        )
     if reason.code == SUBORDINATE_NOT_READY and reason.bag == ctx.server:
         who = ", ".join(serving) if serving else f"the {ctx.server} unit on {unit}'s machine"
         return replace(
@@ -433,12 +442,15 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     app_bag = ctx.asm.app_bags.get(ctx.server)
     unit_bags = visible_server_bags(ctx, unit)
     refs = secret_fields(app_bag or {})
+    # as the charm: the provider's bag outlives its units (scaled to zero)
+    units_present = server_units_present(ctx)
     readiness = evaluate_client(
         request,
         app_bag or {},
         unit_bags,
         dict.fromkeys(refs.values()),
         remote_app=ctx.server,
+        units_present=units_present,
     )
     blocking = {r.code for r in readiness.reasons if r.blocking}
     subordinated = (app_bag or {}).get("subordinated", "").strip().lower() == "true"
@@ -464,14 +476,15 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
         )
     if request is None:
         missing_input = True
+        where, advice = request_unseen_where(ctx, units_present)
         unknown.append(
             Reason(
                 REQUEST_NOT_VISIBLE,
                 f"what {ctx.client} requested is not in this input (its application databag "
-                f"shows only in {ctx.server}'s show-unit on this Juju version), so the database "
-                "echo and a changed request cannot be checked",
+                f"shows only in {where}), so the database echo and a changed request cannot be "
+                "checked",
                 blocking=False,
-                advice=f"run `juju show-unit {any_server_unit}` too",
+                advice=advice,
             )
         )
     if subordinated and not unit_bags:
@@ -499,6 +512,7 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
             unit_bags,
             {uri: _STAND_INS.get(group) for group, uri in refs.items()},
             remote_app=ctx.server,
+            units_present=units_present,
         )
         ready_as_shown = stand_in.ready and not missing_input
         unseen = [
@@ -525,7 +539,7 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     run: List[str] = []
     if verdict in (CANNOT_TELL, READY_AS_SHOWN):
         reasons = unknown + [r for r in reasons if not (r.blocking and r.code in explained)]
-        if missing_input:
+        if missing_input and units_present is not False:  # else no provider unit to show
             run.append(both)
     else:
         reasons.extend(unknown)

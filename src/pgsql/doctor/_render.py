@@ -58,6 +58,7 @@ def to_json(d: Diagnosis) -> Dict[str, Any]:
                         for b in (rd.bags if rd is not None else ())
                     ],
                     "run": v.run,
+                    "verdict-with-own-client": v.own_client,
                 }
             )
         client = r.interface == CLIENT_INTERFACE
@@ -81,6 +82,7 @@ def to_json(d: Diagnosis) -> Dict[str, Any]:
                 "server-bags": r.server_bags,
                 "provider": r.provider.to_dict() if r.provider is not None else None,
                 "findings": [_reason_dict(x) for x in r.findings],
+                "one-client-serves": r.one_client_serves,
                 "units": units,
                 "notes": [_reason_dict(x) for x in r.notes],
             }
