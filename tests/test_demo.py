@@ -39,8 +39,10 @@ def _no_password(text: str) -> None:
 
 
 def test_demo_json_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    # --examples DIR: the checkout's copy, whatever the install provides
-    assert cli.main(["demo", "--json", "--examples", str(ROOT / "examples")]) == 0
+    # --examples DIR: the checkout's copy, whatever the install provides; --charm 1.x: the 1.x
+    # example charm over both interfaces (the new charm is the default: test_demo_new_charm.py)
+    args = ["demo", "--json", "--charm", "1.x", "--examples", str(ROOT / "examples")]
+    assert cli.main(args) == 0
     out, err = capsys.readouterr()
     doc: Dict[str, Any] = json.loads(out)
     assert doc["ok"] is True, doc.get("error")
@@ -78,7 +80,7 @@ def test_demo_command_runs_from_any_directory(tmp_path: Path) -> None:
     # or the editable install's checkout provides the example charms.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     proc = subprocess.run(
-        [sys.executable, "-m", "pgsql", "demo"],
+        [sys.executable, "-m", "pgsql", "demo", "--charm", "1.x"],
         check=False,
         capture_output=True,
         text=True,
@@ -288,7 +290,8 @@ def test_demo_postgresql_client_walk_through(
 def test_demo_both_json_has_each_interface_in_turn(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc, out, err, seen = _run_demo(monkeypatch, capsys, "--json")  # both, by default
+    # both: the 1.x charm's default
+    rc, out, err, seen = _run_demo(monkeypatch, capsys, "--json", "--charm", "1.x")
     assert rc == 0, err
     doc: Dict[str, Any] = json.loads(out)
     assert doc["ok"] is True, doc.get("error")

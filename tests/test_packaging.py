@@ -36,7 +36,7 @@ from pgsql import cli
 ROOT = Path(__file__).resolve().parents[1]
 # What the build reads: pyproject.toml's inputs (package, readme, license, data files).
 BUILD_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "src", "examples"]
-EXAMPLES = ("pgsql-client", "pgsql-provider")
+EXAMPLES = ("pgsql-client", "pgsql-provider", "postgresql-client-charm")
 SHARE = "share/ops-lib-pgsql/examples/"
 # The sdist, unpacked, is what the wheel is built from (as pip and python -m build do).
 _BUILD = """
@@ -238,7 +238,7 @@ def test_installed_demo_finds_its_example_charms_from_any_directory(
     out = json.loads(_run([str(installed.python), "-c", _LOOKUP], cwd=tmp_path))
     assert Path(out["pgsql"]).resolve() == (installed.site / "pgsql" / "__init__.py").resolve()
     assert Path(out["root"]) == (installed.venv / SHARE).resolve()
-    assert out["charms"] == ["MyCharm", "PostgreSQLProviderCharm"]
+    assert out["charms"] == ["MyCharm", "PostgreSQLProviderCharm", "MyCharm"]
 
 
 @pytest.mark.heavy
@@ -247,10 +247,14 @@ def test_installed_demo_finds_its_example_charms_from_any_directory(
     getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
 )
 def test_installed_pgsql_demo_runs_from_any_directory(installed: Installed, tmp_path: Path) -> None:
-    out = _run([str(installed.venv / "bin" / "pgsql"), "demo"], cwd=tmp_path)
     share = (installed.venv / SHARE).resolve()
-    assert f"client: myapp ({share / 'pgsql-client'})" in out
+    out = _run([str(installed.venv / "bin" / "pgsql"), "demo"], cwd=tmp_path)
+    assert f"client: myapp ({share / 'postgresql-client-charm'}), 2 units" in out
     assert f"server: postgresql ({share / 'pgsql-provider'})" in out
+    assert "database.env: DATABASE_URL=postgresql://relation_id_" in out
+    assert "Demo passed" in out
+    out = _run([str(installed.venv / "bin" / "pgsql"), "demo", "--charm", "1.x"], cwd=tmp_path)
+    assert f"client: myapp ({share / 'pgsql-client'})" in out
     assert "mydbname | juju_myapp |" in out
     assert "Demo passed" in out
 

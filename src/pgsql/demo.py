@@ -1,4 +1,8 @@
-"""``pgsql demo``: the whole relation lifecycle between the two example charms, on both interfaces.
+"""``pgsql demo``: the whole relation lifecycle between example charms, against a real PostgreSQL.
+
+By default the client is the new-charm example, ``examples/postgresql-client-charm`` (the
+README's charm, ``postgresql_client``): :mod:`pgsql._demo_new_charm` runs it. ``--charm 1.x``
+(implied by ``--interface``) runs the 1.x example charm as described below.
 
 A real PostgreSQL server is started in a temporary directory (:class:`pgsql._localpg.LocalPostgres`,
 from the server binaries installed on the machine). Juju is simulated with ``ops.testing``: every
@@ -82,6 +86,8 @@ REL_ID = 3
 INTERFACES = ("pgsql", "postgresql_client")
 BOTH = "both"
 CHOICES = (*INTERFACES, BOTH)
+NEW_CHARM = "new"  # --charm: examples/postgresql-client-charm, the default
+OLD_CHARM = "1.x"  # --charm: examples/pgsql-client, the 1.0.0 README charm
 _MAX_HOOKS = 300
 _CLIENT_EVENTS = frozenset({*protocol.EVENT_NAMES, "database_relation_joined"})
 _SERVER_EVENTS = frozenset({"request_changed", "relation_broken"})
@@ -184,7 +190,7 @@ def load_charm(directory: Path, module_name: str) -> Charm:
     )
 
 
-EXAMPLES = ("pgsql-client", "pgsql-provider")
+EXAMPLES = ("pgsql-client", "pgsql-provider", "postgresql-client-charm")
 # where pyproject.toml's data-files put the client example's charm code, under the install prefix
 _INSTALLED_CLIENT = "share/ops-lib-pgsql/examples/pgsql-client/src/charm.py"
 
@@ -222,8 +228,8 @@ def _examples(args: argparse.Namespace) -> Path:
         if not _has_examples(root):
             raise DemoError(
                 f"the example charms are not in {root}: --examples names a directory holding "
-                "pgsql-client/ and pgsql-provider/ (the repository's examples/; python3 "
-                "tasks.py demo runs a source checkout's)"
+                f"{', '.join(n + '/' for n in EXAMPLES)} (the repository's examples/; "
+                "python3 tasks.py demo runs a source checkout's)"
             )
         return root
     candidates = example_dirs()
@@ -510,18 +516,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print one JSON document instead of the walk-through"
     )
     parser.add_argument(
+        "--charm",
+        choices=(NEW_CHARM, OLD_CHARM),
+        help="which client charm to run: new (examples/postgresql-client-charm, the README's "
+        "charm on postgresql_client; the default) or 1.x (examples/pgsql-client, the 1.0.0 "
+        "README charm; the default when --interface is given)",
+    )
+    parser.add_argument(
         "--interface",
         choices=CHOICES,
-        default=BOTH,
-        help="which relation to run: pgsql (the db endpoint), postgresql_client (what "
-        "PostgreSQL 16 speaks, with a password rotation), or both, one after the other "
-        "(default)",
+        help="which relation the 1.x charm runs: pgsql (the db endpoint), postgresql_client "
+        "(what PostgreSQL 16 speaks, with a password rotation), or both, one after the other "
+        "(its default); the new charm speaks postgresql_client only",
     )
     parser.add_argument(
         "--examples",
         metavar="DIR",
-        help="directory holding pgsql-client/ and pgsql-provider/ (default: the example charms "
-        "installed with pgsql, or a source checkout's examples/)",
+        help=f"directory holding {', '.join(n + '/' for n in EXAMPLES)} (default: the example "
+        "charms installed with pgsql, or a source checkout's examples/)",
     )
 
 
@@ -592,8 +604,25 @@ def _preflight() -> Tuple[Any, Any]:
     return ops.testing, psycopg
 
 
+def _charm(args: argparse.Namespace) -> str:
+    """``--charm``: given, or 1.x when ``--interface`` is (it chose a 1.x run), else new."""
+    given: Optional[str] = getattr(args, "charm", None)
+    if given is None:
+        return OLD_CHARM if getattr(args, "interface", None) else NEW_CHARM
+    if given not in (NEW_CHARM, OLD_CHARM):
+        raise DemoError(f"--charm is {NEW_CHARM} or {OLD_CHARM}, not {given!r}")
+    return given
+
+
 def _interfaces(args: argparse.Namespace) -> Tuple[str, ...]:
     chosen: str = getattr(args, "interface", None) or BOTH
+    if _charm(args) == NEW_CHARM:
+        if chosen not in ("postgresql_client", BOTH) or getattr(args, "interface", None) == BOTH:
+            raise DemoError(
+                f"the new example charm speaks postgresql_client only: --interface {chosen} "
+                f"runs the 1.x charm (--charm {OLD_CHARM})"
+            )
+        return ("postgresql_client",)
     if chosen == BOTH:
         return INTERFACES
     if chosen not in INTERFACES:
@@ -609,7 +638,7 @@ def run(args: argparse.Namespace) -> int:
     doc: Dict[str, Any] = {
         "ok": False,
         "simulated": SIMULATED,
-        "interface": getattr(args, "interface", None) or BOTH,
+        "interface": getattr(args, "interface", None) or BOTH,  # what runs: set by _demo
         "steps": printer.steps,
     }
     try:
@@ -628,33 +657,48 @@ def run(args: argparse.Namespace) -> int:
     return 0 if doc["ok"] else 1
 
 
-def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> None:
-    _testing, psycopg = _preflight()
-    from . import _localpg
-
-    interfaces = _interfaces(args)
-    root = _examples(args)
-    client_charm = load_charm(root / "pgsql-client", "pgsql_demo_client_charm")
-    server_charm = load_charm(root / "pgsql-provider", "pgsql_demo_provider_charm")
-    line = printer.line
+def _intro(interfaces: Tuple[str, ...], client_charm: Charm) -> List[str]:
+    """What the demo of the 1.x charm says it runs, before it starts."""
     if interfaces == INTERFACES:
-        line(
+        lines = [
             "pgsql demo: the pgsql and postgresql_client relations between the example charms, "
             "on a real PostgreSQL."
-        )
+        ]
     else:
-        line(
+        lines = [
             f"pgsql demo: the {interfaces[0]} relation between two example charms, on a real "
             "PostgreSQL."
-        )
-    line(SIMULATED)
+        ]
+    lines.append(SIMULATED)
     if "pgsql" in interfaces:
-        line(f"  client: {CLIENT_APP} ({client_charm.directory}), {CLIENT_UNITS} units")
+        lines.append(f"  client: {CLIENT_APP} ({client_charm.directory}), {CLIENT_UNITS} units")
     if "postgresql_client" in interfaces:
-        line(
+        lines.append(
             f"  client: {MODERN_APP} ({client_charm.directory}), {CLIENT_UNITS} units: the same "
             "charm code, its db endpoint declared interface: postgresql_client"
         )
+    return lines
+
+
+def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> None:
+    _testing, psycopg = _preflight()
+    from . import _demo_new_charm as new
+    from . import _localpg
+
+    interfaces = _interfaces(args)
+    charm = _charm(args)
+    doc["charm"] = charm
+    doc["interface"] = BOTH if interfaces == INTERFACES else interfaces[0]
+    root = _examples(args)
+    if charm == NEW_CHARM:
+        client_charm = new.load(root)
+    else:
+        client_charm = load_charm(root / "pgsql-client", "pgsql_demo_client_charm")
+    server_charm = load_charm(root / "pgsql-provider", "pgsql_demo_provider_charm")
+    line = printer.line
+    intro = new.intro(client_charm) if charm == NEW_CHARM else _intro(interfaces, client_charm)
+    for text in intro:
+        line(text)
     line(f"  server: {SERVER_APP} ({server_charm.directory}), 1 unit")
 
     started = time.monotonic()
@@ -679,7 +723,11 @@ def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> N
             + (f" (as {pg.run_as})" if pg.run_as else "")
             + f", {time.monotonic() - started:.1f}s"
         )
-        _Lifecycle(pg, client_charm, server_charm, printer, doc, psycopg).run(interfaces)
+        lifecycle = _Lifecycle(pg, client_charm, server_charm, printer, doc, psycopg)
+        if charm == NEW_CHARM:
+            new.NewCharmRun(lifecycle, client_charm).run(doc)
+        else:
+            lifecycle.run(interfaces)
     finally:
         pg.stop()
         gone = directory is not None and not directory.exists()
