@@ -332,22 +332,7 @@ def test_removing_a_requirer_unit_keeps_the_credentials_for_the_others(juju: str
     assert read(model, "myapp/0")[1]["password"] == PASSWORD
 
 
-@pytest.mark.parametrize(
-    "juju",
-    [
-        pytest.param(
-            JUJU_36,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 17 (provides side credential deletion): the leader unit being "
-                "removed runs relation-broken and removes the relation's secrets, so the "
-                "requirer loses its credentials while the relation lives on",
-            ),
-        ),
-        JUJU_29,
-    ],
-    ids=["juju3.6", "juju2.9"],
-)
+@JUJUS
 def test_removing_the_provider_leader_unit_keeps_the_requirers_credentials(juju: str) -> None:
     model = model_of(DIRequirer, OurProvider, juju)
     model.remove_unit("postgresql/0")  # the leader: it runs relation-broken as it goes

@@ -30,22 +30,26 @@ caused run; what the action reported (``set_results``, ``log``, ``fail``) is
 
 Simplifications (each still an order Juju could take): the units of an application see each other
 on their peer relations from the start (no ``<peer>-relation-joined``); a unit being removed runs
-relation-broken only (Scenario cannot tell a unit that it is the one departing); once a relation
-is being removed, what its units write reaches nobody. This module imports without Scenario;
-adding a unit needs it (ops >= 2.17 with ``ops[testing]``).
+relation-departed for each remote unit it sees, naming itself as the departing unit, then
+relation-broken, as in Juju; once a relation is being removed, what its units write reaches nobody. This
+module imports without Scenario; adding a unit needs it (ops >= 2.17 with ``ops[testing]``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import warnings
 from collections import deque
+from contextlib import nullcontext
 from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
     Deque,
     Dict,
+    Generator,
     List,
     Mapping,
     Optional,
@@ -87,6 +91,8 @@ _SECRET_CHANGED = "secret_changed"  # noqa: S105 (an event name)
 _JUJU_VERSION = "JUJU_VERSION"
 _SECRETS_SINCE_MAJOR = 3  # Juju 3.0 brought secrets (secret-add, secret-get, ...)
 _ACTION = "action"  # an action run by run_action: "action <name>" (never queued)
+# relation-departed on the unit being removed, which Juju names as the departing unit
+_DEPARTED_SELF = "relation_departed self"
 _RELATION_EVENTS = frozenset(
     {
         "relation_created",
@@ -735,6 +741,8 @@ class Model:
                     if sibling is not unit and not sibling.dying:
                         sibling.queue.append(("relation_departed", rel.id, unit.number))
                 continue
+            for m in rel.sees(unit):
+                unit.queue.append((_DEPARTED_SELF, rel.id, m))
             unit.queue.append(("relation_broken", rel.id, None))
             for remote in rel.other(unit.app).units.values():
                 if not remote.dying:
@@ -945,7 +953,7 @@ class Model:
             return False
         if remote is None or event == "relation_broken":
             return True
-        if event == "relation_departed":
+        if event in ("relation_departed", _DEPARTED_SELF):
             return rel.peer or remote in rel.joined.get(unit.name, ())
         if event in ("relation_joined", "relation_changed") and not rel.peer:
             if event == "relation_changed" and remote in rel.sees(unit):
@@ -974,7 +982,7 @@ class Model:
             joined = rel.joined[unit.name]
             if event == "relation_joined" and remote not in joined and remote is not None:
                 joined.append(remote)
-            elif event == "relation_departed" and remote in joined:
+            elif event in ("relation_departed", _DEPARTED_SELF) and remote in joined:
                 joined.remove(remote)
             elif event == "relation_broken":
                 joined.clear()
@@ -985,7 +993,8 @@ class Model:
         look = inspect or unit.app.inspect
         action = event.partition(" ")[2] if event.startswith(_ACTION + " ") else None
         failure: Optional[str] = None
-        with ctx(self._event(unit, state, hook, params), state) as manager:
+        departing = _departing_unit_is(unit.name) if event == _DEPARTED_SELF else nullcontext()
+        with departing, ctx(self._event(unit, state, hook, params), state) as manager:
             try:
                 out = manager.run()
             except _testing().ActionFailed as exc:
@@ -1210,6 +1219,8 @@ class Model:
             return getattr(on, event)(rel)
         if event == "relation_departed":
             return on.relation_departed(rel, remote_unit=remote, departing_unit=remote)
+        if event == _DEPARTED_SELF:
+            return on.relation_departed(rel, remote_unit=remote)
         return getattr(on, event)(rel, remote_unit=remote)
 
     def _absorb(
@@ -1262,3 +1273,28 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<Model {' '.join(self.apps)}: {len(self.relations)} relations>"
+
+
+@contextlib.contextmanager
+def _departing_unit_is(name: str) -> Generator[None, None, None]:
+    """Run one Scenario event with ``JUJU_DEPARTING_UNIT`` naming ``name``, the unit itself.
+
+    Scenario always names a remote unit as the departing one; Juju tells a unit being removed
+    that it is itself departing, and charms (providers above all) act on that.
+    """
+    try:
+        runtime: Any = importlib.import_module("scenario._runtime").Runtime
+    except ImportError:  # ops-scenario 7 (ops 2.17 to 2.19)
+        runtime = importlib.import_module("scenario.runtime").Runtime
+    original = runtime._get_event_env
+
+    def env(self: Any, *args: Any, **kwargs: Any) -> Dict[str, str]:
+        out: Dict[str, str] = dict(original(self, *args, **kwargs))
+        out["JUJU_DEPARTING_UNIT"] = name
+        return out
+
+    runtime._get_event_env = env
+    try:
+        yield
+    finally:
+        runtime._get_event_env = original
