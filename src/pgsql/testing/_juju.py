@@ -31,8 +31,9 @@ caused run; what the action reported (``set_results``, ``log``, ``fail``) is
 Simplifications (each still an order Juju could take): the units of an application see each other
 on their peer relations from the start (no ``<peer>-relation-joined``); a unit being removed runs
 relation-departed for each remote unit it sees, naming itself as the departing unit, then
-relation-broken, as in Juju; once a relation is being removed, what its units write reaches nobody. This
-module imports without Scenario; adding a unit needs it (ops >= 2.17 with ``ops[testing]``).
+relation-broken, as in Juju; once a relation is being removed, what its units write reaches
+nobody. This module imports without Scenario; adding a unit needs it (ops >= 2.17 with
+``ops[testing]``).
 """
 
 from __future__ import annotations
