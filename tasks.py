@@ -123,6 +123,8 @@ def release_check() -> int:
         python = venv / "bin" / "python"
         _run(*UV, "venv", "-q", "--python", PY, venv)
         tests = sorted(ROOT.glob("examples/*/tests"))
+        if not tests:
+            sys.exit("release-check: no examples/*/tests to run against the wheel")
         reqs = [a for t in tests for a in ("-r", t.parent / "requirements.txt")]
         _run(*UV, "pip", "install", "-q", "--python", python, f"{wheel}[demo]", "pytest", *reqs)
         # the command and the library come from the installed wheel, never from src/
