@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""One entry point for newcomers and CI: ``python3 tasks.py demo`` and ``python3 tasks.py test``.
+"""One entry point for newcomers and CI: ``python3 tasks.py demo``, ``test`` and ``release-check``.
 
 Needs nothing but ``python3``: it creates ``.venv`` (the demo's environment, and the home of nox
 and uv), installs what is missing, and then runs the job. ``test`` runs every nox session: lint,
 type checks, the full suite with coverage and the Python x ops compatibility matrix.
+``release-check`` builds the sdist and wheel, checks them as the package index would, installs
+the wheel in a clean virtual environment and runs ``pgsql``, its demo and the example charms'
+tests against it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -19,11 +23,17 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 PY = BIN / "python"
 TOOLS = ["nox>=2024.4.15", "uv>=0.4"]
+UV = [str(PY), "-m", "uv"]
+TWINE = "twine>=6.1"  # the first to check metadata 2.4 (License-Expression)
 
 
-def _run(*cmd: str | os.PathLike[str], env: dict[str, str] | None = None) -> None:
+def _run(
+    *cmd: str | os.PathLike[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], check=True, env=env)
+    if cwd is not None and env is None:
+        env = _clean_env()  # a run outside the checkout: nothing of it on the path
+    subprocess.run([str(c) for c in cmd], check=True, env=env, cwd=cwd)
 
 
 def _venv() -> None:
@@ -63,17 +73,91 @@ def _postgres_binaries() -> None:
     )
 
 
+def _clean_env() -> dict[str, str]:
+    """This environment less what would put the checkout on the path or steer the demo's server.
+
+    Without PYTHONDONTWRITEBYTECODE too: under it setuptools warns that it skips byte-compiling,
+    a setting of this machine that would hide a warning of the package's own.
+    """
+    drop = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE"}
+    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PG")}
+
+
+def _build(dist: Path) -> None:
+    """Build the sdist, then the wheel from it; any warning of the build fails the check."""
+    cmd = [*UV, "build", "--out-dir", str(dist), str(ROOT)]
+    print("+", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, env=_clean_env(), capture_output=True, text=True, check=False)
+    lines = (proc.stdout + proc.stderr).splitlines()
+    warned = [line for line in lines if "warning" in line.lower()]
+    if proc.returncode or warned:
+        print("\n".join(lines), flush=True)
+        sys.exit(f"release-check: the build failed or warned: {warned or proc.returncode}")
+    print("\n".join(line for line in lines if line.startswith("Successfully")), flush=True)
+
+
+def _version_or_help(pgsql: Path, cwd: Path) -> None:
+    """``pgsql --version`` where the command has it (it must then work), else ``pgsql --help``."""
+    helped = subprocess.run(
+        [str(pgsql), "--help"],
+        env=_clean_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    option = "--version" if "--version" in helped.stdout else "--help"
+    _run(pgsql, option, cwd=cwd)
+
+
+def release_check() -> int:
+    """Build, twine-check, install the wheel in a clean venv, run pgsql and the examples' tests."""
+    with tempfile.TemporaryDirectory(prefix="pgsql-release-") as tmp:
+        work = Path(tmp)
+        dist = work / "dist"
+        _build(dist)
+        files = sorted([*dist.glob("*.tar.gz"), *dist.glob("*.whl")])  # uv adds a .gitignore
+        _run(*UV, "tool", "run", "--from", TWINE, "twine", "check", "--strict", *files)
+        (wheel,) = dist.glob("*.whl")
+        venv = work / "venv"
+        python = venv / "bin" / "python"
+        _run(*UV, "venv", "-q", "--python", PY, venv)
+        tests = sorted(ROOT.glob("examples/*/tests"))
+        if not tests:
+            sys.exit("release-check: no examples/*/tests to run against the wheel")
+        reqs = [a for t in tests for a in ("-r", t.parent / "requirements.txt")]
+        _run(*UV, "pip", "install", "-q", "--python", python, f"{wheel}[demo]", "pytest", *reqs)
+        # the command and the library come from the installed wheel, never from src/
+        where = [str(python), "-c", "import pgsql; print(pgsql.__file__)"]
+        found = subprocess.run(
+            where, env=_clean_env(), cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        if not found.stdout.startswith(str(venv)):
+            sys.exit(f"release-check: pgsql imported from {found.stdout or found.stderr}")
+        _version_or_help(venv / "bin" / "pgsql", cwd=work)
+        _run(venv / "bin" / "pgsql", "demo", cwd=work)
+        # the examples' tests use the real-PostgreSQL fixture of tests/pgfixture.py, which
+        # tests/conftest.py loads for a whole-suite run
+        env = dict(_clean_env(), PYTHONPATH=str(ROOT / "tests"))
+        pytest = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pgfixture"]
+        _run(*pytest, *tests, cwd=ROOT, env=env)
+    print("release-check passed", flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    """Dispatch ``demo`` or ``test`` (extra arguments go to the demo or to nox)."""
-    if not argv or argv[0] not in {"demo", "test"}:
+    """Dispatch ``demo``, ``test`` or ``release-check`` (extra arguments go to the demo or nox)."""
+    if not argv or argv[0] not in {"demo", "test", "release-check"}:
         print(__doc__)
-        print("usage: python3 tasks.py demo [demo args] | test [nox args]")
+        print("usage: python3 tasks.py demo [demo args] | test [nox args] | release-check")
         return 2
     job, rest = argv[0], argv[1:]
     _venv()
     _postgres_binaries()
     if job == "demo":
         return subprocess.call([str(BIN / "pgsql"), "demo", *rest])
+    if job == "release-check":
+        return release_check()
     env = _pythons_on_path()
     return subprocess.call([str(BIN / "nox"), "-db", "uv", *rest], env=env, cwd=ROOT)
 

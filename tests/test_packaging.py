@@ -31,12 +31,24 @@ from typing import Dict, Generator, List
 import ops.testing
 import pytest
 
-from pgsql import cli
+from pgsql import cli, demo
 
 ROOT = Path(__file__).resolve().parents[1]
-# What the build reads: pyproject.toml's inputs (package, readme, license, data files).
-BUILD_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "src", "examples"]
-EXAMPLES = ("pgsql-client", "pgsql-provider", "postgresql-client-charm")
+# What the build reads: pyproject.toml's inputs (package, readme, license, data files) and what
+# MANIFEST.in adds to the sdist (the documents README.md links to).
+BUILD_INPUTS = [
+    "pyproject.toml",
+    "MANIFEST.in",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "src",
+    "examples",
+    "docs",
+    "benchmarks",
+]
+# The example charms the demo loads: the wheel ships these (pyproject.toml's data-files), no other.
+EXAMPLES = demo.EXAMPLES
 SHARE = "share/ops-lib-pgsql/examples/"
 # The sdist, unpacked, is what the wheel is built from (as pip and python -m build do).
 _BUILD = """
@@ -65,6 +77,7 @@ class Installed:
     wheel: Path
     venv: Path
     site: Path
+    build_log: Path
 
     @property
     def python(self) -> Path:
@@ -86,6 +99,18 @@ def _run(cmd: List[str], cwd: Path, timeout: float = 120) -> str:
     )
     assert proc.returncode == 0, f"{cmd}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
+
+
+def _run_logged(cmd: List[str], cwd: Path, log: Path) -> None:
+    """Run a build step, keeping everything it printed (stdout and stderr) in ``log``."""
+    # sys.dont_write_bytecode makes setuptools warn that it skips byte-compiling: a setting of
+    # this environment, not of the package, so the build runs without it.
+    env = {k: v for k, v in _env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run(
+        cmd, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False
+    )
+    log.write_bytes(proc.stdout)
+    assert proc.returncode == 0, f"{cmd}\n{proc.stdout.decode(errors='replace')}"
 
 
 def _pip(python: Path) -> List[str]:
@@ -117,10 +142,11 @@ def _build_and_install(work: Path) -> Installed:
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=work)
     python = venv / "bin" / "python"
     pip = [*_pip(python), "--disable-pip-version-check", "--no-input", "-q"]
-    _run([*pip, "install", "--no-compile", "setuptools>=70.1"], cwd=work)
+    _run([*pip, "install", "--no-compile", "setuptools>=77"], cwd=work)
     dist = work / "dist"
     dist.mkdir()
-    _run([str(python), "-c", _BUILD, str(dist)], cwd=tree)
+    build_log = work / "build.log"
+    _run_logged([str(python), "-c", _BUILD, str(dist)], cwd=tree, log=build_log)
     (sdist,) = dist.glob("*.tar.gz")
     (wheel,) = dist.glob("*.whl")
     _run([*pip, "install", "--no-compile", "--no-deps", "--no-index", str(wheel)], cwd=work)
@@ -132,7 +158,7 @@ def _build_and_install(work: Path) -> Installed:
     # This interpreter's site-packages (ops, yaml, psycopg), after the venv's own.
     ours = dict.fromkeys(sysconfig.get_path(k) for k in ("purelib", "platlib"))
     (site / "zz_pgsql_test_deps.pth").write_text("".join(f"{p}\n" for p in ours))
-    return Installed(sdist, wheel, venv, site)
+    return Installed(sdist, wheel, venv, site, build_log)
 
 
 @contextlib.contextmanager
@@ -145,9 +171,8 @@ def _locked(path: Path) -> Generator[None, None, None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """Build the sdist and wheel once per session and install the wheel in a fresh venv."""
+def build_once(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Build the sdist and wheel once per run (xdist workers share them); install the wheel."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # this run's, shared by its workers
@@ -159,6 +184,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
             built = _build_and_install(work)
             done.write_text(json.dumps({k: str(v) for k, v in vars(built).items()}))
         return Installed(**{k: Path(v) for k, v in json.loads(done.read_text()).items()})
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Build the sdist and wheel once per session and install the wheel in a fresh venv."""
+    return build_once(tmp_path_factory)
 
 
 def _example_files() -> Dict[str, bytes]:

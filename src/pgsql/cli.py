@@ -21,7 +21,10 @@ from typing import Callable, List, Optional, Sequence
 # subcommand -> (module, help); each module has ``add_arguments(parser)`` and ``run(args) -> int``.
 _COMMANDS = {
     "connstr": ("pgsql._cmd_connstr", "parse, check and reformat a libpq connection string or URI"),
-    "doctor": ("pgsql.doctor", "explain a pgsql relation from `juju show-unit` output"),
+    "doctor": (
+        "pgsql.doctor",
+        "explain a pgsql or postgresql_client relation from `juju show-unit` output",
+    ),
     "demo": ("pgsql.demo", "run the whole relation lifecycle against a real PostgreSQL"),
 }
 
