@@ -191,15 +191,19 @@ def test_sdist_carries_the_changelog_the_docs_and_every_file_the_readme_links_to
     assert "CHANGELOG.md" in files
     assert _tree_files(ROOT / "docs") <= files
     readme = (ROOT / "README.md").read_text()
+    # the README's links are absolute (for the package index): those into this repository's
+    # main branch name the files the sdist must carry
+    repo = r"https://github\.com/canonical/ops-lib-pgsql/(?:blob|tree)/main/"
     links = {
-        target.split("#", 1)[0]
+        re.sub(repo, "", target).split("#", 1)[0]
         for target in re.findall(r"\]\(([^)\s]+)\)", readme)
-        if not re.match(r"[a-z]+:|#", target)
+        if re.match(repo, target)
     }
+    links.discard("")
     assert {"CHANGELOG.md", "docs/protocol.md"} <= links  # the links were found
     for link in sorted(links):
-        if link.endswith("/"):
-            assert any(f.startswith(link) for f in files), link
+        if link.endswith("/") or (ROOT / link).is_dir():
+            assert any(f.startswith(link.rstrip("/") + "/") for f in files), link
         else:
             assert link in files, link
 
