@@ -182,7 +182,7 @@ def diagnose(
         client_unit: judge this client unit only.
         endpoint: examine the relations on this endpoint even with no data published yet.
         interface: read the relations on ``endpoint`` as this interface (one of
-            :data:`INTERFACES`) whatever their keys say; the input naming an interface still
+            ``pgsql`` and ``postgresql_client``) whatever their keys say; the input naming an interface still
             decides.
 
     Raises:
