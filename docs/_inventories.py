@@ -57,7 +57,7 @@ def ops_inventory(docs: Path) -> Path:
     Raises:
         MissingInventoryError: Sphinx did not produce one (its output is in the message).
     """
-    import ops  # noqa: PLC0415 - only the docs build needs it
+    import ops  # only the docs build needs it
 
     out = docs / "_build" / "inventories" / f"ops-{ops.__version__}"
     inventory = out / "objects.inv"

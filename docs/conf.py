@@ -14,18 +14,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util.docutils import SphinxDirective
+
+import pgsql
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _inventories  # noqa: E402 - docs/ is not a package: it is on sys.path only from here
 
-import pgsql  # noqa: E402
-from sphinx.pycode import ModuleAnalyzer  # noqa: E402
-from sphinx.util.docutils import SphinxDirective  # noqa: E402
-
 project = "ops-lib-pgsql"
 author = "PostgreSQL Charmers"
-copyright = "Canonical Ltd."  # noqa: A001 - Sphinx's name for it
+copyright = "Canonical Ltd."
 release = pgsql.__version__
 version = release
 
@@ -72,16 +73,16 @@ _documenting: list[str] = []
 
 def _note_module(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
     """Remember which module is being documented; say where its re-exported names are."""
-    if what == "data" and obj is not None and lines and inspect.getdoc(type(obj)):
-        if "\n".join(lines).strip() == inspect.getdoc(type(obj)).strip():
-            lines.clear()  # a constant without a doc comment: not the docstring of its type
+    type_doc = inspect.getdoc(obj.__class__) if what == "data" and obj is not None else None
+    if type_doc and "\n".join(lines).strip() == type_doc.strip():
+        lines.clear()  # a constant without a doc comment: not the docstring of its type
     if what != "module":
         return
     _documenting[:] = [name]
     if name == "pgsql":
         return
     module = importlib.import_module(name)
-    shared = [n for n in getattr(module, "__all__", []) if TOP_LEVEL.get(n, None) is not None]
+    shared = [n for n in getattr(module, "__all__", []) if TOP_LEVEL.get(n) is not None]
     shared = [n for n in shared if getattr(module, n) is TOP_LEVEL[n]]
     if shared:
         refs = ", ".join(f":py:obj:`pgsql.{n}`" for n in shared)
@@ -99,9 +100,9 @@ def _factory_defaults(
 
 def _skip_top_level(app: Any, what: str, name: str, obj: Any, skip: bool, options: Any) -> Any:
     """Skip a submodule's member that the ``pgsql`` page documents already."""
-    if what == "module" and _documenting and _documenting[0] != "pgsql":
-        if name in TOP_LEVEL and TOP_LEVEL[name] is obj:
-            return True
+    in_submodule = what == "module" and _documenting and _documenting[0] != "pgsql"
+    if in_submodule and name in TOP_LEVEL and TOP_LEVEL[name] is obj:
+        return True
     return None
 
 
@@ -212,7 +213,9 @@ _RELATIVE_LINK = re.compile(r"\]\((?!docs/|#|[a-z][a-z0-9+.-]*:)([^)\s]+)\)")
 _PAGES = {"CHANGELOG.md": "changelog.md"}
 
 
-def _repository_links(app: Any, relative_path: Path, parent_docname: str, content: list[str]) -> None:
+def _repository_links(
+    app: Any, relative_path: Path, parent_docname: str, content: list[str]
+) -> None:
     """Point README's links to files outside docs/ at the repository (docs/ ones stay pages)."""
     if relative_path.parent != Path(".."):
         return
@@ -244,7 +247,7 @@ class ExportedConstants(SphinxDirective):
             for member in module.__all__
             if not _is_api_object(getattr(module, member))
             and member not in commented
-            and (name == "pgsql" or TOP_LEVEL.get(member, None) is not getattr(module, member))
+            and (name == "pgsql" or TOP_LEVEL.get(member) is not getattr(module, member))
         ]
         return self.parse_text_to_nodes("\n".join(lines))
 

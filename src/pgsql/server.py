@@ -178,7 +178,7 @@ class ClientRelationEvent(RelationEvent):
 class ClientRequestChangedEvent(ClientRelationEvent):
     """A client application's request, or its set of units, appeared or changed.
 
-    Handle it by provisioning what :attr:`~pgsql.server.ClientRelationEvent.request` asks for and calling
+    Handle it by provisioning what :attr:`~.ClientRelationEvent.request` asks for and calling
     :meth:`PostgreSQLServer.publish`.
     """
 
@@ -186,8 +186,9 @@ class ClientRequestChangedEvent(ClientRelationEvent):
 class ClientRelationBrokenEvent(ClientRelationEvent):
     """A client relation is going away (relation-broken).
 
-    Revoke the client's access and drop its user if your charm does that. :attr:`~pgsql.server.ClientRelationEvent.request` is
-    usually empty here: the client's data may no longer be readable.
+    Revoke the client's access and drop its user if your charm does that.
+    :attr:`~.ClientRelationEvent.request` is usually empty here: the client's data may no
+    longer be readable.
     """
 
 

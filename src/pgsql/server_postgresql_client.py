@@ -123,7 +123,7 @@ class DatabaseRelationEvent(RelationEvent):
 class DatabaseRequestChangedEvent(DatabaseRelationEvent):
     """A requirer's request appeared or changed (on the leader), or this unit became leader.
 
-    Handle it by provisioning what :attr:`~pgsql.server_postgresql_client.DatabaseRelationEvent.request` asks for and calling
+    Handle it by provisioning what :attr:`~.DatabaseRelationEvent.request` asks for and calling
     :meth:`DatabaseProvider.publish`. Real providers fix the database and roles when they first
     answer; this event still says when the requirer changes them.
     """
@@ -133,8 +133,8 @@ class RequirerRelationBrokenEvent(DatabaseRelationEvent):
     """A ``postgresql_client`` relation is going away (relation-broken).
 
     The relation's secrets are already removed (on the leader). Drop the requirer's user if
-    your charm does that. :attr:`~pgsql.server_postgresql_client.DatabaseRelationEvent.request` is usually None here: the requirer's data may no
-    longer be readable.
+    your charm does that. :attr:`~.DatabaseRelationEvent.request` is usually None here: the
+    requirer's data may no longer be readable.
     """
 
 
