@@ -1,4 +1,4 @@
-"""Nox sessions: lint, typecheck, the full suite, and the Python x ops compatibility matrix.
+"""Nox sessions: lint, typecheck, the full suite, the Python x ops matrix, and the docs site.
 
 Run them all with ``python3 tasks.py test`` (which installs nox and uv first), or one with
 ``python3 tasks.py test -s lint``.
@@ -34,6 +34,8 @@ TEST_DEPS = [
 # two workers: the machines this runs on, CI's included, have two cores
 XDIST = ["-n", "2"]
 LINTED = ["src", "tests", "examples", "benchmarks", "noxfile.py", "tasks.py"]
+LINTED += ["docs/conf.py", "docs/_inventories.py", "docs/tests"]  # not docs/*.md: prose
+DOCS_DEPS = ["sphinx>=8.1,<10", "myst-parser>=4", "furo>=2024.8.6", "pytest>=8", "pillow>=10"]
 
 
 def _wheel(session: nox.Session) -> str:
@@ -135,4 +137,20 @@ def oldest(session: nox.Session) -> None:
         "not heavy",  # the main session runs them; they do not vary with Python or ops
         *session.posargs,
         env={"PGSQL_TEST_PROFILE": "quick"},
+    )
+
+
+@nox.session(python=MAIN_PY)
+def docs(session: nox.Session) -> None:
+    """The documentation site (docs/conf.py), then a headless browser's look at it.
+
+    Warnings are errors and every cross-reference must resolve (-W -n); -E re-reads every page,
+    so a warning is reported on every run, not only when its page changed. Python's and ops'
+    inventories are local files (see docs/_inventories.py): nothing is fetched.
+    """
+    session.install(*DOCS_DEPS, OPS3, "-e", ".")
+    site = "docs/_build/html"
+    session.run("sphinx-build", "-b", "html", "-W", "--keep-going", "-n", "-q", "-E", "docs", site)
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "docs/tests", env={"PGSQL_DOCS_SITE": site}
     )

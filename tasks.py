@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""One entry point for newcomers and CI: ``python3 tasks.py demo``, ``test`` and ``release-check``.
+"""One entry point for newcomers and CI: ``python3 tasks.py demo|test|docs|release-check``.
 
 Needs nothing but ``python3``: it creates ``.venv`` (the demo's environment, and the home of nox
 and uv), installs what is missing, and then runs the job. ``test`` runs every nox session: lint,
-type checks, the full suite with coverage and the Python x ops compatibility matrix.
-``release-check`` builds the sdist and wheel, checks them as the package index would, installs
-the wheel in a clean virtual environment and runs ``pgsql``, its demo and the example charms'
-tests against it.
+type checks, the full suite with coverage, the Python x ops compatibility matrix and the docs
+site; ``docs`` builds the site alone (into docs/_build/html). ``release-check`` builds the sdist
+and wheel, checks them as the package index would, installs the wheel in a clean virtual
+environment and runs ``pgsql``, its demo and the example charms' tests against it.
 """
 
 from __future__ import annotations
@@ -145,19 +145,49 @@ def release_check() -> int:
     return 0
 
 
+def _docs_packages() -> None:
+    """Make sure Python's offline inventory (python3-doc) and a headless Chromium exist."""
+    inventory = sorted(Path("/usr/share/doc").glob("python3*/html/objects.inv"))
+    if inventory and shutil.which("chromium"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        _run("apt-get", "update", "-q", env=env)
+        _run("apt-get", "install", "-y", "-q", "python3-doc", "chromium", env=env)
+        return
+    sys.exit(
+        "The docs need Python's objects.inv (Debian's python3-doc) and a headless chromium: "
+        "install both with your distribution's packages."
+    )
+
+
+def _runs_docs(nox_args: list[str]) -> bool:
+    """Whether nox will run the docs session: it runs every session unless told which."""
+    chosen = {"-s", "--session", "--sessions", "-k", "--keywords", "-l", "--list"}
+    return "docs" in nox_args or not chosen.intersection(nox_args)
+
+
 def main(argv: list[str]) -> int:
-    """Dispatch ``demo``, ``test`` or ``release-check`` (extra arguments go to the demo or nox)."""
-    if not argv or argv[0] not in {"demo", "test", "release-check"}:
+    """Dispatch ``demo``, ``test``, ``docs`` or ``release-check`` (arguments go to demo or nox)."""
+    if not argv or argv[0] not in {"demo", "test", "docs", "release-check"}:
         print(__doc__)
-        print("usage: python3 tasks.py demo [demo args] | test [nox args] | release-check")
+        print(
+            "usage: python3 tasks.py demo [demo args] | test [nox args] | docs [nox args]"
+            " | release-check"
+        )
         return 2
     job, rest = argv[0], argv[1:]
     _venv()
-    _postgres_binaries()
+    if job != "docs":
+        _postgres_binaries()
     if job == "demo":
         return subprocess.call([str(BIN / "pgsql"), "demo", *rest])
     if job == "release-check":
         return release_check()
+    if job == "docs":
+        rest = ["-s", "docs", *rest]
+    if _runs_docs(rest):
+        _docs_packages()
     env = _pythons_on_path()
     return subprocess.call([str(BIN / "nox"), "-db", "uv", *rest], env=env, cwd=ROOT)
 

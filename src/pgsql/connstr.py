@@ -611,7 +611,7 @@ class ConnectionString(Mapping[str, str]):
         conn_str: a keyword/value string, a ``postgresql://`` or ``postgres://`` URI, or another
             :class:`ConnectionString`; None for an empty one.
         **overrides: keywords that replace those of ``conn_str``. ``None`` or ``""`` removes the
-            keyword, other non-string values are converted with :func:`str`.
+            keyword, other non-string values are converted with :class:`str`.
 
     Raises:
         ConnectionStringError: if ``conn_str`` is malformed, or a keyword is not one libpq knows.
@@ -719,7 +719,7 @@ class ConnectionString(Mapping[str, str]):
 
     @property
     def conn_str(self) -> str:
-        """The canonical keyword/value string: sorted keywords, quoted only where needed."""
+        """The canonical keyword/value string (sorted keywords, quoted only where needed)."""
         s = self._str
         if s is None:
             s = _format_keyword_value(self._d)
@@ -809,7 +809,7 @@ def _legacy_property(key: str) -> property:
     def get(self: ConnectionString) -> None:
         return None
 
-    return property(get, doc=f"Always None: libpq 18 has no ``{key}`` (1.x compatibility).")
+    return property(get, doc=f"Always None, as libpq 18 has no ``{key}`` (1.x compatibility).")
 
 
 def _add_properties() -> None:

@@ -186,7 +186,7 @@ class ClientRelationEvent(RelationEvent):
 class ClientRequestChangedEvent(ClientRelationEvent):
     """A client application's request, or its set of units, appeared or changed.
 
-    Handle it by provisioning what :attr:`request` asks for and calling
+    Handle it by provisioning what :attr:`~.ClientRelationEvent.request` asks for and calling
     :meth:`PostgreSQLServer.publish`.
     """
 
@@ -196,8 +196,8 @@ class ClientRelationBrokenEvent(ClientRelationEvent):
 
     Revoke the client's access and drop its user if your charm does that. Not emitted on a unit
     that is itself being removed (its relation-departed named itself): the relation goes on with
-    the other units. :attr:`request` is usually empty here: the client's data may no longer be
-    readable.
+    the other units. :attr:`~.ClientRelationEvent.request` is usually empty here: the client's
+    data may no longer be readable.
     """
 
 

@@ -134,7 +134,7 @@ class DatabaseRelationEvent(RelationEvent):
 class DatabaseRequestChangedEvent(DatabaseRelationEvent):
     """A requirer's request appeared or changed (on the leader), or this unit became leader.
 
-    Handle it by provisioning what :attr:`request` asks for and calling
+    Handle it by provisioning what :attr:`~.DatabaseRelationEvent.request` asks for and calling
     :meth:`DatabaseProvider.publish`. Real providers fix the database and roles when they first
     answer; this event still says when the requirer changes them.
     """
@@ -146,8 +146,9 @@ class RequirerRelationBrokenEvent(DatabaseRelationEvent):
     The relation's secrets are already removed (on the leader). Drop the requirer's user if
     your charm does that. Not emitted on a unit that is itself being removed (its
     relation-departed named itself, as on every unit when the application scales to zero): the
-    relation goes on with the other units, and its secrets are kept. :attr:`request` is usually
-    None here: the requirer's data may no longer be readable.
+    relation goes on with the other units, and its secrets are kept.
+    :attr:`~.DatabaseRelationEvent.request` is usually None here: the requirer's data may no
+    longer be readable.
     """
 
 
@@ -213,7 +214,7 @@ class DatabaseProvider(Object):
 
     @property
     def secrets_available(self) -> bool:
-        """Whether this Juju has secrets (3.0.3 and later): else every field goes in clear."""
+        """Whether this Juju has secrets (3.0.3 and later); else every field goes in clear."""
         version: Optional[JujuVersion] = getattr(self.model, "juju_version", None)
         if version is None:  # ops < 2.19 (where JujuVersion.from_environ is not deprecated)
             version = JujuVersion.from_environ()

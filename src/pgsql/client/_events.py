@@ -60,7 +60,7 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
 
     @property
     def readiness(self) -> Readiness:
-        """The full verdict for this relation: ready, why not, master, standbys, ...
+        """The full verdict for this relation (ready, why not, master, standbys, ...).
 
         Read when asked: an event the client did not emit itself (a test emitting it by hand,
         a deferred event re-run by the test harness) sees the databags as they are now.
@@ -97,7 +97,7 @@ class PostgreSQLRelationEvent(ops.charm.RelationEvent):
 
     @property
     def database(self) -> Optional[str]:
-        """The database requested on this relation (None: the server's default).
+        """The database requested on this relation (None for the server's default).
 
         Readable on every unit. Where this unit cannot know the request (a non-leader without a
         peer relation or leadership settings), it is the database the server says it provides.

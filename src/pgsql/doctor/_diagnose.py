@@ -185,8 +185,8 @@ def diagnose(
         juju_version: the controller's Juju version, when known.
         client_unit: judge this client unit only.
         endpoint: examine the relations on this endpoint even with no data published yet.
-        interface: read the relations on ``endpoint`` as this interface (one of
-            :data:`INTERFACES`) whatever their keys say; the input naming an interface still
+        interface: read the relations on ``endpoint`` as this interface (``pgsql`` or
+            ``postgresql_client``) whatever their keys say; the input naming an interface still
             decides.
 
     Raises:
