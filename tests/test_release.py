@@ -224,3 +224,12 @@ def test_pgsql_help_says_the_doctor_explains_both_interfaces(
     (doctor,) = re.findall(r"doctor (.*?) demo ", out)
     assert "pgsql" in doctor
     assert "postgresql_client" in doctor
+
+
+def test_changelog_release_notes_say_what_a_new_and_a_1x_charm_get_and_how_to_move() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text()
+    entry = text.split("## [2.0.0]", 1)[1].split("\n### ", 1)[0]
+    for heading in ("**A new charm**", "**A 1.x charm**", "**Moving**"):
+        assert heading in entry, heading
+    assert "postgresql_client" in entry
+    assert "docs/migration.md" in entry
