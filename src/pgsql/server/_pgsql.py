@@ -55,11 +55,11 @@ from ops.charm import CharmBase, RelationBrokenEvent, RelationDepartedEvent, Rel
 from ops.framework import EventSource, Object, ObjectEvents, StoredState
 from ops.model import Application, ModelError, Relation, Unit
 
-from . import protocol
-from ._leaving import note_departed, take_leaving
-from .connstr import ConnectionString, mask_value
-from .protocol import Request, RequestError
-from .protocol._common import (  # pyright: ignore[reportPrivateUsage]
+from .. import protocol
+from .._leaving import note_departed, take_leaving
+from ..connstr import ConnectionString, mask_value
+from ..protocol import Request, RequestError
+from ..protocol._common import (  # pyright: ignore[reportPrivateUsage]
     mask_in_message,
     mask_userinfo,
 )
@@ -73,7 +73,9 @@ __all__ = [
     "PostgreSQLServerEvents",
 ]
 
-log = logging.getLogger(__name__)
+# The logger keeps the name of the module this class was first published in, which charms
+# may already configure.
+log = logging.getLogger("pgsql.server")
 
 #: The keys :meth:`PostgreSQLServer.publish` manages; any other key (Juju's, or ``host``/``port``
 #: a charm writes for very old clients) is left alone.

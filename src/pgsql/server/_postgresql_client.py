@@ -70,11 +70,11 @@ from ops.framework import EventBase, EventSource, Object, ObjectEvents, StoredSt
 from ops.jujuversion import JujuVersion
 from ops.model import ModelError, Relation, Secret, SecretNotFoundError
 
-from . import protocol
-from ._leaving import note_departed, take_leaving
-from .client import NotLeaderError
-from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
-from .server import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
+from .. import protocol
+from .._leaving import note_departed, take_leaving
+from ..client import NotLeaderError
+from ..protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
+from ._pgsql import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
 
 __all__ = [
     "DatabaseProvider",
@@ -85,7 +85,9 @@ __all__ = [
     "secret_label",
 ]
 
-log = logging.getLogger(__name__)
+# The logger keeps the name of the module this class was first published in, which charms
+# may already configure.
+log = logging.getLogger("pgsql.server_postgresql_client")
 
 # Juju 3.0.2's secrets had a bug with observer labels (juju/juju#14916): data_interfaces and
 # ops' JujuVersion.has_secrets (ops 3; ops 2.0.0 still said 3.0.2) use them from 3.0.3.
