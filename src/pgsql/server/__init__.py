@@ -10,7 +10,9 @@
 Both are built the same way: what the two interfaces share (the endpoint check, observing the
 relation, emitting ``request_changed`` once per change and ``relation_broken``, writing only the
 keys that differ) lives in ``server/_endpoint.py``; each interface's module says how to read its
-requests and render its answer, with :mod:`pgsql.protocol`.
+requests and render its answer, with :mod:`pgsql.protocol`, in a small class handed to the
+endpoint (``_PgsqlInterface``, ``_PostgresqlClientInterface``). The Juju secrets a
+``postgresql_client`` answer travels in are ``server/_provider_secrets.py``'s.
 """
 
 from ._pgsql import (

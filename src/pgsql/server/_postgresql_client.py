@@ -54,27 +54,27 @@ roles are dropped, and :attr:`DatabaseRequestChangedEvent.problems` says what wa
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
-from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 
-from ops.charm import (
-    CharmBase,
-    RelationBrokenEvent,
-    RelationDepartedEvent,
-    RelationEvent,
-    SecretRemoveEvent,
-)
-from ops.framework import EventBase, EventSource, Object, ObjectEvents, StoredState
-from ops.jujuversion import JujuVersion
-from ops.model import ModelError, Relation, Secret, SecretNotFoundError
+from ops.charm import CharmBase, RelationEvent, SecretRemoveEvent
+from ops.framework import EventSource, Object, ObjectEvents, StoredState
+from ops.model import Model, Relation
 
 from .. import protocol
-from .._leaving import note_departed, take_leaving
 from ..client import NotLeaderError
-from ..protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
-from ._pgsql import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
+from ..protocol import PROVIDER_KEYS, DatabaseRequest, ProviderAnswer
+from ._endpoint import (
+    Answer,
+    AnswersFrom,
+    Endpoint,
+    Fingerprint,
+    check_provides,
+    digest_of,
+    read_bag,
+    remote_app,
+)
+from ._provider_secrets import ProviderSecrets, secret_label, secrets_available
 
 __all__ = [
     "DatabaseProvider",
@@ -89,31 +89,14 @@ __all__ = [
 # may already configure.
 log = logging.getLogger("pgsql.server_postgresql_client")
 
-# Juju 3.0.2's secrets had a bug with observer labels (juju/juju#14916): data_interfaces and
-# ops' JujuVersion.has_secrets (ops 3; ops 2.0.0 still said 3.0.2) use them from 3.0.3.
-_SECRETS_SINCE = (3, 0, 3)
-
-
-def secret_label(endpoint: str, relation_id: int, group: str) -> str:
-    """The label of the application-owned secret holding ``group`` for one relation.
-
-    The label data_interfaces v0 gives its provider secrets, so a charm moving to this library
-    finds the secrets it already published.
-
-    >>> secret_label("database", 7, "user")
-    'database.7.user.secret'
-    """
-    return f"{endpoint}.{relation_id}.{group}.secret"
-
 
 def _read(relation: Relation) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
-    return protocol.read_database_request(_bag(relation, _remote_app(relation)))
+    return protocol.read_database_request(read_bag(relation, remote_app(relation)))
 
 
 def _digest(request: DatabaseRequest) -> str:
     """Fingerprint of a request (it holds no secret), to emit only when it changes."""
-    payload = json.dumps(request.snapshot(), sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return digest_of(request.snapshot())
 
 
 class DatabaseRelationEvent(RelationEvent):
@@ -177,26 +160,24 @@ class DatabaseProvider(Object):
 
     def __init__(self, charm: CharmBase, relation_name: str = "database"):
         super().__init__(charm, relation_name)
-        meta = charm.meta.relations.get(relation_name)
-        if meta is None or relation_name not in charm.meta.provides:
-            role = "not an endpoint" if meta is None else f"a {meta.role.name} endpoint"
-            raise ValueError(
-                f"{relation_name!r} is {role} of {charm.meta.name}; DatabaseProvider needs a "
-                "'provides' endpoint (for the requires side use PostgreSQLClient)"
-            )
+        meta = check_provides(charm, relation_name, "DatabaseProvider")
         if meta.interface_name == "pgsql":
             raise ValueError(
                 f"{relation_name!r} speaks pgsql: serve it with PostgreSQLServer; "
                 "DatabaseProvider speaks postgresql_client"
             )
         self._relation_name = relation_name
-        self._stored.set_default(digests={}, leaving=[])
-        events = charm.on[relation_name]
-        self.framework.observe(events.relation_joined, self._on_relation_changed)
-        self.framework.observe(events.relation_changed, self._on_relation_changed)
-        self.framework.observe(events.relation_departed, self._on_relation_departed)
-        self.framework.observe(events.relation_broken, self._on_relation_broken)
-        self.framework.observe(charm.on.leader_elected, self._on_leader_elected)
+        self._secrets = ProviderSecrets(self.model, relation_name, log)
+        self._endpoint = Endpoint(
+            self,
+            charm,
+            relation_name,
+            interface=_PostgresqlClientInterface(self.model, self._secrets),
+            stored=self._stored,
+            request_changed=self.on.request_changed,
+            relation_broken=self.on.relation_broken,
+            log=log,
+        )
         self.framework.observe(charm.on.secret_remove, self._on_secret_remove)
 
     @property
@@ -207,19 +188,12 @@ class DatabaseProvider(Object):
     @property
     def relations(self) -> List[Relation]:
         """The live relations on this endpoint (a relation being broken is left out)."""
-        return [
-            r
-            for r in self.model.relations[self._relation_name]
-            if getattr(r, "active", True)  # Relation.active: ops >= 2.10
-        ]
+        return self._endpoint.relations
 
     @property
     def secrets_available(self) -> bool:
         """Whether this Juju has secrets (3.0.3 and later): else every field goes in clear."""
-        version: Optional[JujuVersion] = getattr(self.model, "juju_version", None)
-        if version is None:  # ops < 2.19 (where JujuVersion.from_environ is not deprecated)
-            version = JujuVersion.from_environ()
-        return (version.major, version.minor, version.patch) >= _SECRETS_SINCE
+        return secrets_available(self.model)
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -232,7 +206,7 @@ class DatabaseProvider(Object):
         Raises:
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
-        self._check_relation(relation)
+        self._endpoint.check_relation(relation)
         return _read(relation)[0]
 
     def request_problems(self, relation: Relation) -> Tuple[str, ...]:
@@ -241,7 +215,7 @@ class DatabaseProvider(Object):
         Raises:
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
-        self._check_relation(relation)
+        self._endpoint.check_relation(relation)
         return _read(relation)[1]
 
     # ---- writing --------------------------------------------------------------------------
@@ -301,8 +275,52 @@ class DatabaseProvider(Object):
                 for a database (and no ``request`` is given), or a value is invalid (see
                 :func:`pgsql.protocol.provider_answer`). Messages never hold the password.
         """
-        self._check_relation(relation)
+        self._endpoint.check_relation(relation)
         self._check_leader(relation, "publish")
+        answer = protocol.provider_answer(
+            self._acted_request(relation, request),
+            endpoints=endpoints,
+            username=username,
+            password=password,
+            read_only_endpoints=read_only_endpoints,
+            database=database,
+            read_only_database=read_only_database,
+            version=version,
+            tls=tls,
+            tls_ca=tls_ca,
+            subordinated=subordinated,
+            secrets_available=self.secrets_available,
+        )
+        return self._answer(relation, answer)
+
+    def revoke(self, relation: Relation) -> bool:
+        """Withdraw the answer on ``relation`` (leader only): bag keys and secrets.
+
+        Returns:
+            True when the bag was changed or a secret removed.
+
+        Raises:
+            pgsql.NotLeaderError: this unit is not the leader.
+            TypeError, ValueError: ``relation`` is not a relation of this endpoint.
+        """
+        self._endpoint.check_relation(relation)
+        self._check_leader(relation, "revoke")
+        _, changed = self._secrets.sync(relation, {}, relation.data[self.model.app])
+        return self._endpoint.apply(relation, Answer(app={})) or changed
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _check_leader(self, relation: Relation, what: str) -> None:
+        if not self.model.unit.is_leader():
+            raise NotLeaderError(
+                f"only the leader can {what} on {relation.name}:{relation.id}: the answer is "
+                "the application's bag and secrets (check self.unit.is_leader() first)"
+            )
+
+    def _acted_request(
+        self, relation: Relation, request: Optional[DatabaseRequest]
+    ) -> DatabaseRequest:
+        """The request ``publish`` answers: the one given, else the requirer's current one."""
         current = _read(relation)[0]
         if request is not None and not isinstance(request, DatabaseRequest):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
@@ -317,20 +335,10 @@ class DatabaseProvider(Object):
             )
         if current is not None:  # which fields go in secrets is the requirer's say now
             acted = dataclasses.replace(acted, requested_secrets=current.requested_secrets)
-        answer = protocol.provider_answer(
-            acted,
-            endpoints=endpoints,
-            username=username,
-            password=password,
-            read_only_endpoints=read_only_endpoints,
-            database=database,
-            read_only_database=read_only_database,
-            version=version,
-            tls=tls,
-            tls_ca=tls_ca,
-            subordinated=subordinated,
-            secrets_available=self.secrets_available,
-        )
+        return acted
+
+    def _answer(self, relation: Relation, answer: ProviderAnswer) -> bool:
+        """Publish ``answer``: its secrets first, then the bag referencing them."""
         if answer.withheld:
             log.debug(
                 "relation %s: not publishing %s: they hold the password and the requirer did "
@@ -338,9 +346,8 @@ class DatabaseProvider(Object):
                 relation.id,
                 ", ".join(answer.withheld),
             )
-        bag = relation.data[self.model.app]
-        uris, changed = self._sync_secrets(relation, answer.secrets, bag)
-        changed = self._write(bag, answer.databag(uris)) or changed
+        uris, changed = self._secrets.sync(relation, answer.secrets, relation.data[self.model.app])
+        changed = self._endpoint.apply(relation, Answer(app=answer.databag(uris))) or changed
         if changed:
             log.debug(
                 "relation %s: answer published (secret groups: %s)",
@@ -349,182 +356,34 @@ class DatabaseProvider(Object):
             )
         return changed
 
-    def revoke(self, relation: Relation) -> bool:
-        """Withdraw the answer on ``relation`` (leader only): bag keys and secrets.
-
-        Returns:
-            True when the bag was changed or a secret removed.
-
-        Raises:
-            pgsql.NotLeaderError: this unit is not the leader.
-            TypeError, ValueError: ``relation`` is not a relation of this endpoint.
-        """
-        self._check_relation(relation)
-        self._check_leader(relation, "revoke")
-        bag = relation.data[self.model.app]
-        _, changed = self._sync_secrets(relation, {}, bag)
-        return self._write(bag, {}) or changed
-
-    # ---- internals ------------------------------------------------------------------------
-
-    def _check_relation(self, relation: Relation) -> None:
-        if not isinstance(relation, Relation):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"expected an ops.Relation, not {type(relation).__name__}")
-        if relation.name != self._relation_name:
-            raise ValueError(
-                f"relation {relation.name}:{relation.id} belongs to endpoint {relation.name!r}; "
-                f"this DatabaseProvider serves {self._relation_name!r}"
-            )
-
-    def _check_leader(self, relation: Relation, what: str) -> None:
-        if not self.model.unit.is_leader():
-            raise NotLeaderError(
-                f"only the leader can {what} on {relation.name}:{relation.id}: the answer is "
-                "the application's bag and secrets (check self.unit.is_leader() first)"
-            )
-
-    def _owned_secret(self, label: str) -> Optional[Secret]:
-        try:
-            return self.model.get_secret(label=label)
-        except SecretNotFoundError:
-            return None
-
-    def _lost_secret(self, relation: Relation) -> bool:
-        """Whether the answer on ``relation`` references a secret that no longer exists.
-
-        A leader removed by an older version of this library deleted them; the request did not
-        change, so only this tells a new leader that the answer must be published again.
-        """
-        if not self.secrets_available:
-            return False
-        bag = relation.data[self.model.app]
-        for group in SECRET_GROUPS:
-            uri = bag.get(f"secret-{group}")
-            if not uri:
-                continue
-            try:
-                self.model.get_secret(id=uri)
-            except SecretNotFoundError:
-                log.debug("relation %s: secret-%s is gone: answering again", relation.id, group)
-                return True
-            except ModelError:  # not readable now (Juju's error): not known to be gone
-                continue
-        return False
-
-    def _sync_secrets(
-        self,
-        relation: Relation,
-        contents: Mapping[str, Mapping[str, str]],
-        bag: Mapping[str, str],
-    ) -> Tuple[Dict[str, str], bool]:
-        """Create, update or remove this relation's secrets; their URIs by group."""
-        uris: Dict[str, str] = {}
-        changed = False
-        if not self.secrets_available:
-            return uris, changed
-        for group in SECRET_GROUPS:
-            label = secret_label(self._relation_name, relation.id, group)
-            content = contents.get(group)
-            secret = self._owned_secret(label)
-            if content is None:
-                if secret is not None:
-                    secret.remove_all_revisions()
-                    changed = True
-                continue
-            created = secret is None
-            if secret is None:
-                secret = self.model.app.add_secret(
-                    dict(content),
-                    label=label,
-                    description=f"{group} fields for {relation.name}:{relation.id}",
-                )
-                secret.grant(relation)
-                changed = True
-            elif secret.peek_content() != content:
-                # a rotated password or CA: a new revision, which requirers follow
-                secret.set_content(dict(content))
-                changed = True
-            uri = secret.id or secret.get_info().id
-            if not uri:  # pragma: no cover - Juju always gives an owner the id
-                raise ModelError(f"secret {label} has no id")
-            published = bag.get(f"secret-{group}") or ""
-            if published and secret_id(published) == secret_id(uri):
-                uri = published  # the same secret, maybe spelt otherwise: no rewrite
-            elif not created:
-                # a secret this relation does not reference yet (a new leader, a charm moving
-                # from data_interfaces): granting again is a no-op for Juju
-                secret.grant(relation)
-            uris[group] = uri
-        return uris, changed
-
-    @staticmethod
-    def _write(content: MutableMapping[str, str], wanted: Mapping[str, str]) -> bool:
-        changed = False
-        for key in PROVIDER_KEYS:
-            new = wanted.get(key)
-            if content.get(key) == new:
-                continue
-            # Assigning "" deletes the key on every ops version.
-            content[key] = new if new is not None else ""
-            changed = True
-        return changed
-
-    def _emit_if_changed(self, relation: Relation, event: Optional[RelationEvent]) -> None:
-        request, problems = _read(relation)
-        key = str(relation.id)
-        digests = self._stored.digests
-        if request is None:
-            if key in digests:  # withdrawn: its reappearance is news again
-                del digests[key]
-            if problems:
-                log.debug("relation %s: no request to act on: %s", relation.id, "; ".join(problems))
-            return
-        digest = _digest(request)
-        if digests.get(key) == digest and not self._lost_secret(relation):
-            return
-        digests[key] = digest
-        if problems:
-            log.debug(
-                "relation %s: ignoring parts of the request: %s", relation.id, "; ".join(problems)
-            )
-        log.debug("relation %s: requirer request appeared or changed", relation.id)
-        unit = event.unit if event is not None else None
-        self.on.request_changed.emit(relation, _remote_app(relation), unit)
-
-    def _on_relation_changed(self, event: RelationEvent) -> None:
-        if self.model.unit.is_leader():
-            self._emit_if_changed(event.relation, event)
-
-    def _on_leader_elected(self, _: EventBase) -> None:
-        # A new leader answers every relation with a request it has not seen answered.
-        for relation in self.relations:
-            self._emit_if_changed(relation, None)
-
-    def _on_relation_departed(self, event: RelationDepartedEvent) -> None:
-        if note_departed(self._stored, event, self.model.unit):
-            log.debug("relation %s: this unit is leaving it", event.relation.id)
-
-    def _on_relation_broken(self, event: RelationBrokenEvent) -> None:
-        digests = self._stored.digests
-        key = str(event.relation.id)
-        if key in digests:
-            del digests[key]
-        if take_leaving(self._stored, event.relation.id):
-            # This unit is being removed, not the requirer: the relation goes on with the
-            # other units, so its secrets stay and the charm must not drop the user.
-            log.debug("relation %s: broken for this leaving unit only; answer kept", key)
-            return
-        if self.model.unit.is_leader() and self.secrets_available:
-            for group in SECRET_GROUPS:
-                secret = self._owned_secret(
-                    secret_label(self._relation_name, event.relation.id, group)
-                )
-                if secret is not None:
-                    secret.remove_all_revisions()
-        self.on.relation_broken.emit(event.relation, event.app, event.unit)
-
     def _on_secret_remove(self, event: SecretRemoveEvent) -> None:
         # After a rotation, Juju says when no requirer tracks the old revision any more.
-        label = event.secret.label or ""
-        if label.startswith(f"{self._relation_name}.") and label.endswith(".secret"):
+        if self._secrets.owns(event.secret.label or ""):
             event.secret.remove_revision(event.revision)
+
+
+class _PostgresqlClientInterface:
+    """What a ``postgresql_client`` endpoint reads and manages (see ``_endpoint.Interface``).
+
+    The leader answers the requirer application in the application bag and its secrets.
+    """
+
+    managed_keys: Tuple[str, ...] = PROVIDER_KEYS
+    answers_from = AnswersFrom.LEADER
+
+    def __init__(self, model: Model, secrets: ProviderSecrets):
+        self._model = model
+        self._secrets = secrets
+
+    def fingerprint(self, relation: Relation, departing: Optional[str], known: bool) -> Fingerprint:
+        # the request is the requirer application's bag alone: no unit is read
+        request, problems = _read(relation)
+        return Fingerprint(None if request is None else _digest(request), problems)
+
+    def stale(self, relation: Relation) -> bool:
+        return self._secrets.lost(relation)
+
+    def on_broken(self, relation: Relation) -> None:
+        # the requirer left: only the leader may remove the application's secrets
+        if self._model.unit.is_leader():
+            self._secrets.remove(relation)
