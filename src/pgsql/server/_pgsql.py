@@ -55,11 +55,7 @@ from ops.model import Relation, Unit
 
 from .. import protocol
 from ..connstr import ConnectionString, mask_value
-from ..protocol import Request, RequestError
-from ..protocol._common import (  # pyright: ignore[reportPrivateUsage]
-    mask_in_message,
-    mask_userinfo,
-)
+from ..protocol import Request, RequestError, mask_in_message, mask_userinfo
 from ._endpoint import (
     Answer,
     AnswersFrom,
