@@ -31,7 +31,7 @@ from test_server_postgresql_client import (
 
 import pgsql
 from pgsql import protocol
-from pgsql._leaving import departing_name
+from pgsql.server._endpoint import departing_name
 from pgsql.server_postgresql_client import secret_label
 
 pytestmark = pytest.mark.filterwarnings("ignore:Harness is deprecated:PendingDeprecationWarning")

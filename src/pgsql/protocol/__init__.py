@@ -61,7 +61,7 @@ from ._client_rules import (
     is_prefix,
     pg16_roles_problem,
 )
-from ._common import JUJU_KEYS, Databag, split_list, unit_sort_key
+from ._common import JUJU_KEYS, Databag, mask_in_message, mask_userinfo, split_list, unit_sort_key
 from ._pgsql import (
     PRIMARY_STATES,
     BagPredicate,
@@ -139,6 +139,8 @@ __all__ = [
     "broken_transitions",
     "evaluate",
     "evaluate_client",
+    "mask_in_message",
+    "mask_userinfo",
     "parse_extension",
     "read_request",
     "requirer_databag",

@@ -329,37 +329,87 @@ def provider_answer(
         raise TypeError(
             f"request must be a pgsql.protocol.DatabaseRequest, not {type(request).__name__}"
         )
+    masters, readonly = _endpoint_entries(endpoints, read_only_endpoints)
+    db, ro_db = _databases(request, database, read_only_database)
+    user = _check_value("username", username)
+    secret = _check_value("password", password)
+    fields = _connection_fields(masters, readonly, db, ro_db, user, secret, uris, read_only_uris)
+    fields.update(_server_fields(version, tls, tls_ca, subordinated))
+    fields["data"] = json.dumps(request.snapshot(), sort_keys=True)
+    return _split(fields, request.requested_secrets if secrets_available else ())
+
+
+def _endpoint_entries(
+    endpoints: Union[str, Iterable[str]], read_only_endpoints: Union[str, Iterable[str]]
+) -> Tuple[List[str], List[str]]:
+    """The primary's entries (at least one) and the standbys' (maybe none), checked."""
     masters = _check_endpoints("endpoints", endpoints)
     if not masters:
         raise ValueError("endpoints must name at least one host:port")
-    readonly = _check_endpoints("read_only_endpoints", read_only_endpoints)
+    return masters, _check_endpoints("read_only_endpoints", read_only_endpoints)
+
+
+def _databases(
+    request: DatabaseRequest, database: Optional[str], read_only_database: Optional[str]
+) -> Tuple[str, str]:
+    """The database served (the requested one by default) and the one standbys serve."""
     db = _check_database("database", request.database if database is None else database)
-    ro_db = (
-        db
-        if read_only_database is None
-        else _check_database("read_only_database", read_only_database)
-    )
-    user = _check_value("username", username)
-    secret = _check_value("password", password)
-    fields: Dict[str, str] = {
+    if read_only_database is None:
+        return db, db
+    return db, _check_database("read_only_database", read_only_database)
+
+
+def _connection_fields(
+    masters: Sequence[str],
+    readonly: Sequence[str],
+    db: str,
+    ro_db: str,
+    user: str,
+    password: str,
+    uris: Optional[str],
+    read_only_uris: Optional[str],
+) -> Dict[str, str]:
+    """Where and as whom to connect: the endpoints, the credentials and the URIs.
+
+    ``uris`` and ``read-only-uris`` are built unless given (then checked as given); every
+    connection a requirer builds from the endpoints is checked to read back as given, even where
+    the caller gives the URIs.
+    """
+    fields = {
         "database": db,
         "endpoints": ",".join(masters),
         "username": user,
-        "password": secret,
+        "password": password,
     }
-    master = _connection(masters, db, user, secret)
+    master = _connection(masters, db, user, password)
     fields["uris"] = master.uri if uris is None else _check_value("uris", uris)
     if readonly:
         fields["read-only-endpoints"] = ",".join(readonly)
         for entry in readonly:  # a requirer builds one standby per entry
-            _connection([entry], ro_db, user, secret)
-        fields["read-only-uris"] = _connection(readonly, ro_db, user, secret).uri
+            _connection([entry], ro_db, user, password)
+        fields["read-only-uris"] = _connection(readonly, ro_db, user, password).uri
     if read_only_uris is not None:
         fields["read-only-uris"] = _check_value("read_only_uris", read_only_uris)
+    return fields
+
+
+def _server_fields(
+    version: Optional[str], tls: Optional[bool], tls_ca: Optional[str], subordinated: bool
+) -> Dict[str, str]:
+    """What the provider says of itself: ``version``, ``tls``, ``tls-ca``, ``subordinated``."""
+    fields: Dict[str, str] = {}
     if version is not None:
         text = _check_optional("version", version)
         if text:
             fields["version"] = text
+    fields.update(_tls_fields(tls, tls_ca))
+    if subordinated:
+        fields["subordinated"] = "true"
+    return fields
+
+
+def _tls_fields(tls: Optional[bool], tls_ca: Optional[str]) -> Dict[str, str]:
+    fields: Dict[str, str] = {}
     if tls is not None:
         if not isinstance(tls, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"tls must be a bool or None, not {type(tls).__name__}")
@@ -369,13 +419,9 @@ def provider_answer(
             raise TypeError(f"tls_ca must be a str or None, not {type(tls_ca).__name__}")
         if "\x00" in tls_ca:
             raise ValueError("tls_ca contains a NUL")
-        text = tls_ca if tls_ca.strip() else ""  # as given: a PEM file ends with a newline
-        if text:
-            fields["tls-ca"] = text
-    if subordinated:
-        fields["subordinated"] = "true"
-    fields["data"] = json.dumps(request.snapshot(), sort_keys=True)
-    return _split(fields, request.requested_secrets if secrets_available else ())
+        if tls_ca.strip():  # as given: a PEM file ends with a newline
+            fields["tls-ca"] = tls_ca
+    return fields
 
 
 def _split(fields: Mapping[str, str], requested: Sequence[str]) -> ProviderAnswer:

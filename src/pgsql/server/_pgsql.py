@@ -46,22 +46,25 @@ malformed extension) are dropped from :attr:`ClientRequestChangedEvent.request` 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from typing import Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ops.charm import CharmBase, RelationBrokenEvent, RelationDepartedEvent, RelationEvent
+from ops.charm import CharmBase, RelationEvent
 from ops.framework import EventSource, Object, ObjectEvents, StoredState
-from ops.model import Application, ModelError, Relation, Unit
+from ops.model import Relation, Unit
 
-from . import protocol
-from ._leaving import note_departed, take_leaving
-from .connstr import ConnectionString, mask_value
-from .protocol import Request, RequestError
-from .protocol._common import (  # pyright: ignore[reportPrivateUsage]
-    mask_in_message,
-    mask_userinfo,
+from .. import protocol
+from ..connstr import ConnectionString, mask_value
+from ..protocol import Request, RequestError, mask_in_message, mask_userinfo
+from ._endpoint import (
+    Answer,
+    AnswersFrom,
+    Endpoint,
+    Fingerprint,
+    check_provides,
+    digest_of,
+    read_bag,
+    remote_app,
 )
 
 __all__ = [
@@ -73,7 +76,9 @@ __all__ = [
     "PostgreSQLServerEvents",
 ]
 
-log = logging.getLogger(__name__)
+# The logger keeps the name of the module this class was first published in, which charms
+# may already configure.
+log = logging.getLogger("pgsql.server")
 
 #: The keys :meth:`PostgreSQLServer.publish` manages; any other key (Juju's, or ``host``/``port``
 #: a charm writes for very old clients) is left alone.
@@ -89,17 +94,6 @@ PUBLISHED_KEYS: Tuple[str, ...] = (
 # ``state`` describes one server unit: it goes into unit bags only.
 _UNIT_ONLY_KEYS = frozenset({"state"})
 _MAX_PROBLEM = 200
-
-
-def _bag(relation: Relation, entity: Union[Unit, Application, None]) -> Dict[str, str]:
-    """A plain copy of a remote databag; ``{}`` when Juju will not let us read it."""
-    if entity is None:
-        return {}
-    try:
-        return dict(relation.data[entity])
-    except (ModelError, KeyError, RuntimeError):
-        # relation-broken: the remote side is gone (Harness of ops < 2.10 raises RuntimeError)
-        return {}
 
 
 def _clip(text: str) -> str:
@@ -138,14 +132,8 @@ def _sanitise(raw: Request) -> Tuple[Request, Tuple[str, ...]]:
     return Request(database, tuple(roles), tuple(extensions)), tuple(problems)
 
 
-def _remote_app(relation: Relation) -> Optional[Application]:
-    # Typed non-optional in ops 3, but None in some ops 2 / Juju combinations (relation-broken).
-    app: Optional[Application] = getattr(relation, "app", None)
-    return app
-
-
 def _of_app(relation: Relation, unit: Unit) -> bool:
-    app = _remote_app(relation)
+    app = remote_app(relation)
     return app is None or unit.app.name == app.name
 
 
@@ -153,7 +141,7 @@ def _client_unit_bags(
     relation: Relation, departing: Optional[str] = None
 ) -> Dict[str, Dict[str, str]]:
     return {
-        unit.name: _bag(relation, unit)
+        unit.name: read_bag(relation, unit)
         for unit in relation.units
         if unit.name != departing and _of_app(relation, unit)
     }
@@ -161,7 +149,7 @@ def _client_unit_bags(
 
 def _read(relation: Relation, departing: Optional[str] = None) -> Tuple[Request, Tuple[str, ...]]:
     raw = protocol.read_request(
-        _bag(relation, _remote_app(relation)), _client_unit_bags(relation, departing)
+        read_bag(relation, remote_app(relation)), _client_unit_bags(relation, departing)
     )
     return _sanitise(raw)
 
@@ -224,22 +212,18 @@ class PostgreSQLServer(Object):
 
     def __init__(self, charm: CharmBase, relation_name: str):
         super().__init__(charm, relation_name)
-        meta = charm.meta.relations.get(relation_name)
-        if meta is None or relation_name not in charm.meta.provides:
-            role = "not an endpoint" if meta is None else f"a {meta.role.name} endpoint"
-            raise ValueError(
-                f"{relation_name!r} is {role} of {charm.meta.name}; PostgreSQLServer needs a "
-                "'provides' endpoint (for the requires side use PostgreSQLClient)"
-            )
+        check_provides(charm, relation_name, "PostgreSQLServer")
         self._relation_name = relation_name
-        self._charm = charm
-        self._departing: Optional[str] = None
-        self._stored.set_default(digests={}, leaving=[])
-        events = charm.on[relation_name]
-        self.framework.observe(events.relation_joined, self._on_relation_changed)
-        self.framework.observe(events.relation_changed, self._on_relation_changed)
-        self.framework.observe(events.relation_departed, self._on_relation_changed)
-        self.framework.observe(events.relation_broken, self._on_relation_broken)
+        self._endpoint = Endpoint(
+            self,
+            charm,
+            relation_name,
+            interface=_PgsqlInterface(),
+            stored=self._stored,
+            request_changed=self.on.request_changed,
+            relation_broken=self.on.relation_broken,
+            log=log,
+        )
 
     @property
     def relation_name(self) -> str:
@@ -249,11 +233,7 @@ class PostgreSQLServer(Object):
     @property
     def relations(self) -> List[Relation]:
         """The live relations on this endpoint (a relation being broken is left out)."""
-        return [
-            r
-            for r in self.model.relations[self._relation_name]
-            if getattr(r, "active", True)  # Relation.active: ops >= 2.10
-        ]
+        return self._endpoint.relations
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -266,8 +246,8 @@ class PostgreSQLServer(Object):
         Raises:
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
-        self._check_relation(relation)
-        return _read(relation, self._departing)[0]
+        self._endpoint.check_relation(relation)
+        return _read(relation, self._endpoint.departing)[0]
 
     def request_problems(self, relation: Relation) -> Tuple[str, ...]:
         """Why parts of the client's request on ``relation`` were ignored (empty when fine).
@@ -275,8 +255,8 @@ class PostgreSQLServer(Object):
         Raises:
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
-        self._check_relation(relation)
-        return _read(relation, self._departing)[1]
+        self._endpoint.check_relation(relation)
+        return _read(relation, self._endpoint.departing)[1]
 
     def client_units(self, relation: Relation) -> List[Unit]:
         """The client units on ``relation``, in numeric order (a departing unit is left out).
@@ -284,8 +264,10 @@ class PostgreSQLServer(Object):
         Raises:
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
-        self._check_relation(relation)
-        units = [u for u in relation.units if u.name != self._departing and _of_app(relation, u)]
+        self._endpoint.check_relation(relation)
+        units = [
+            u for u in relation.units if u.name != self._endpoint.departing and _of_app(relation, u)
+        ]
         return sorted(units, key=lambda u: protocol.unit_sort_key(u.name))
 
     # ---- writing --------------------------------------------------------------------------
@@ -330,7 +312,7 @@ class PostgreSQLServer(Object):
             ValueError: ``relation`` belongs to another endpoint, ``granted_units`` names a unit
                 of another application, or ``database`` is not a valid name.
         """
-        self._check_relation(relation)
+        self._endpoint.check_relation(relation)
         if master is not None and not isinstance(master, ConnectionString):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"master must be a pgsql.ConnectionString or None, not {type(master).__name__}; "
@@ -361,11 +343,8 @@ class PostgreSQLServer(Object):
             database=database or None,
             state=state or None,
         )
-        changed = self._write(relation.data[self.model.unit], bag)
-        if self.model.unit.is_leader():
-            app_bag = {k: v for k, v in bag.items() if k not in _UNIT_ONLY_KEYS}
-            changed = self._write(relation.data[self.model.app], app_bag) or changed
-        return changed
+        app_bag = {k: v for k, v in bag.items() if k not in _UNIT_ONLY_KEYS}
+        return self._endpoint.apply(relation, Answer(unit=bag, app=app_bag))
 
     def revoke(self, relation: Relation) -> bool:
         """Withdraw everything :meth:`publish` wrote on ``relation`` (the client stops being ready).
@@ -376,22 +355,10 @@ class PostgreSQLServer(Object):
         Raises:
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
-        self._check_relation(relation)
-        changed = self._write(relation.data[self.model.unit], {})
-        if self.model.unit.is_leader():
-            changed = self._write(relation.data[self.model.app], {}) or changed
-        return changed
+        self._endpoint.check_relation(relation)
+        return self._endpoint.apply(relation, Answer(unit={}, app={}))
 
     # ---- internals ------------------------------------------------------------------------
-
-    def _check_relation(self, relation: Relation) -> None:
-        if not isinstance(relation, Relation):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"expected an ops.Relation, not {type(relation).__name__}")
-        if relation.name != self._relation_name:
-            raise ValueError(
-                f"relation {relation.name}:{relation.id} belongs to endpoint {relation.name!r}; "
-                f"this PostgreSQLServer serves {self._relation_name!r}"
-            )
 
     @staticmethod
     def _check_standbys(standbys: Iterable[ConnectionString]) -> List[ConnectionString]:
@@ -415,10 +382,10 @@ class PostgreSQLServer(Object):
     ) -> Dict[str, Dict[str, str]]:
         present = {u.name: u for u in self.client_units(relation)}
         if granted is None:
-            return {name: _bag(relation, unit) for name, unit in present.items()}
+            return {name: read_bag(relation, unit) for name, unit in present.items()}
         if isinstance(granted, (str, Unit)):
             raise TypeError("granted_units must be an iterable of units or unit names; pass [unit]")
-        app = _remote_app(relation)
+        app = remote_app(relation)
         app_name = app.name if app is not None else None
         out: Dict[str, Dict[str, str]] = {}
         for item in granted:
@@ -437,71 +404,37 @@ class PostgreSQLServer(Object):
             if unit is None:
                 log.debug("not granting %s: no longer on relation %s", name, relation.id)
                 continue
-            out[name] = _bag(relation, unit)
+            out[name] = read_bag(relation, unit)
         return out
 
-    @staticmethod
-    def _write(content: MutableMapping[str, str], wanted: Mapping[str, str]) -> bool:
-        changed = False
-        for key in PUBLISHED_KEYS:
-            new = wanted.get(key)
-            if content.get(key) == new:
-                continue
-            # Assigning "" deletes the key on every ops version.
-            content[key] = new if new is not None else ""
-            changed = True
-        return changed
 
-    def _on_relation_changed(self, event: RelationEvent) -> None:
-        relation = event.relation
-        if isinstance(event, RelationDepartedEvent) and note_departed(
-            self._stored, event, self.model.unit
-        ):
-            log.debug("relation %s: this unit is leaving it", relation.id)
-            return
-        if isinstance(event, RelationDepartedEvent):
-            departing = getattr(event, "departing_unit", None)  # ops >= 1.5
-            self._departing = departing.name if departing is not None else None
-        elif self._departing is not None and self._departing == _unit_name(event):
-            self._departing = None  # a unit of that name joined again (only seen in tests)
-        unit_bags = _client_unit_bags(relation, self._departing)
-        raw = protocol.read_request(_bag(relation, _remote_app(relation)), unit_bags)
+class _PgsqlInterface:
+    """What a ``pgsql`` endpoint reads and manages (see :class:`pgsql.server._endpoint.Interface`).
+
+    Every server unit answers in its own bag, for the client units it sees: ``allowed-units``
+    and ``allowed-subnets`` follow them joining and departing.
+    """
+
+    managed_keys: Tuple[str, ...] = PUBLISHED_KEYS
+    answers_from = AnswersFrom.EVERY_UNIT
+
+    def fingerprint(self, relation: Relation, departing: Optional[str], known: bool) -> Fingerprint:
+        unit_bags = _client_unit_bags(relation, departing)
+        raw = protocol.read_request(read_bag(relation, remote_app(relation)), unit_bags)
         request, problems = _sanitise(raw)
-        digest = _digest(request, unit_bags)
-        key = str(relation.id)
-        previous = self._stored.digests.get(key)
-        if previous == digest:
-            return
-        if previous is None and not unit_bags and not request:
-            return  # nothing to act on yet
-        self._stored.digests[key] = digest
-        if problems:
-            log.debug(
-                "relation %s: ignoring parts of the request: %s", relation.id, "; ".join(problems)
-            )
-        log.debug("relation %s: client request or units changed", relation.id)
-        self.on.request_changed.emit(relation, relation.app, event.unit)
+        if not known and not unit_bags and not request:
+            return Fingerprint(None, problems)  # nothing to act on yet
+        # once acted on, a client with no units left is news too: its grants must go
+        return Fingerprint(_digest(request, unit_bags), problems)
 
-    def _on_relation_broken(self, event: RelationBrokenEvent) -> None:
-        digests = self._stored.digests
-        key = str(event.relation.id)
-        if key in digests:
-            del digests[key]
-        if take_leaving(self._stored, event.relation.id):
-            # This unit is being removed, not the client: the relation goes on with the other
-            # units, so the charm must not revoke the client's access nor drop its user.
-            log.debug("relation %s: broken for this leaving unit only", key)
-            return
-        self.on.relation_broken.emit(event.relation, event.app, event.unit)
+    def stale(self, relation: Relation) -> bool:
+        return False  # the answer is all in the bags: rewriting it is the charm's every hook
 
-
-def _unit_name(event: RelationEvent) -> Optional[str]:
-    unit: Optional[Unit] = getattr(event, "unit", None)
-    return unit.name if unit is not None else None
+    def on_broken(self, relation: Relation) -> None:
+        pass  # nothing of the client's is kept here: the charm revokes what it provisioned
 
 
 def _digest(request: Request, unit_bags: Mapping[str, Mapping[str, str]]) -> str:
     """Fingerprint of what the client side contributes to a publication (no secrets)."""
     subnets, units = protocol.access_grant(unit_bags)
-    payload = json.dumps([request.databag(), subnets, units], sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return digest_of([request.databag(), subnets, units])
