@@ -100,7 +100,7 @@ def test_front_page_shows_the_readme_with_the_theme(site: Path, tmp_path: Path):
     """The front page is the README, themed, with the API and glossary in the navigation."""
     dom, image = render(site / "index.html", tmp_path)
     assert problems(dom, image) == []
-    assert "Using the library" in dom  # a README heading
+    assert "A new charm on PostgreSQL 16" in dom  # a README heading
     assert 'href="api/pgsql.html"' in dom  # the API reference is in the navigation
     assert 'href="glossary.html"' in dom
 

@@ -126,8 +126,8 @@ class RelationReport:
     wire: Optional[WireRequest] = None
     provider: Optional[ProviderView] = None
     findings: List[Reason] = field(default_factory=lambda: [])
-    #: when the client application is related on several endpoints: the relation a client
-    #: serving them all serves (``_migration``), else None
+    #: The relation a client serving every endpoint serves (``_migration``) when the client
+    #: application is related on several endpoints; else None.
     one_client_serves: Optional[str] = None
 
     @property

@@ -70,8 +70,8 @@ class UnitVerdict:
     egress: Optional[str]
     egress_source: Optional[str]
     run: List[str]
-    #: set when a client serving several endpoints does not serve this relation: the verdict
-    #: a client serving only this endpoint gives (``_migration``)
+    #: The verdict a client serving only this endpoint gives (``_migration``), set when a client
+    #: serving several endpoints does not serve this relation.
     own_client: Optional[str] = None
 
     def key(self) -> Tuple[str, Tuple[str, ...]]:

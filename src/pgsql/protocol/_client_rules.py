@@ -70,8 +70,8 @@ def check_request(request: Request, interface: str) -> None:
     """Refuse, loudly, a request the relation's providers would refuse silently.
 
     On ``pgsql``, a prefix request does not exist. On ``postgresql_client``: a prefix needs at
-    least :data:`PREFIX_MIN` characters before the ``*``; a database name is none of
-    :data:`RESERVED_DATABASES` and at most :data:`MAX_DATABASE` characters (and 63 bytes).
+    least 3 characters (``PREFIX_MIN``) before the ``*``; a database name is none of
+    :data:`RESERVED_DATABASES` and at most 49 characters (``MAX_DATABASE``) (and 63 bytes).
 
     >>> check_request(Request.build("mydb_*"), "postgresql_client")
     >>> check_request(Request.build("postgres"), "postgresql_client")
