@@ -61,6 +61,7 @@ from ._client_rules import (
     ROLES_REFUSED,
     check_request,
     is_prefix,
+    major,
     pg16_roles_problem,
 )
 from ._common import JUJU_KEYS, Databag, split_list, unit_sort_key
@@ -204,6 +205,7 @@ __all__ = [
     "RESERVED_DATABASES",
     "check_request",
     "is_prefix",
+    "major",
     "pg16_roles_problem",
     # postgresql_client, provider side
     "PROVIDER_KEYS",
