@@ -231,7 +231,7 @@ def test_username_on_a_pgsql_endpoint_is_refused_at_construction() -> None:
 
 def test_username_on_juju_without_secrets_is_refused_like_data_interfaces() -> None:
     ctx = testing.Context(UserCharm, meta=META, juju_version="2.9.44")
-    with pytest.raises(Exception, match="Juju 2.9.44 has none") as info:
+    with pytest.raises(Exception, match=r"Juju 2\.9\.44 has none") as info:
         ctx.run(ctx.on.install(), testing.State())
     assert isinstance(info.value.__cause__, protocol.RequestError)
 

@@ -128,14 +128,14 @@ def test_scenario_provider_relation_answers_the_client_request_user() -> None:
 
 
 def test_harness_user_and_prefix_requests_are_answered() -> None:
-    harness = ops.testing.Harness(UserCharm, meta=_yaml(META))
+    harness = testing.Harness(UserCharm, meta=_yaml(META))
     harness.set_leader(True)
     harness.begin()
     rel = pgt.harness_provider_relation(harness, pgt.Provider())
     assert harness.charm.db.readiness().master.user == "app_user"
     harness.cleanup()
 
-    harness = ops.testing.Harness(PrefixCharm, meta=_yaml(META))
+    harness = testing.Harness(PrefixCharm, meta=_yaml(META))
     harness.set_leader(True)
     harness.begin()
     rel = pgt.harness_provider_relation(harness, pgt.Provider(existing_databases=DATABASES))
