@@ -122,7 +122,8 @@ def _check_postgresql_client(plain: List[str], options: Dict[str, str], doc: Any
         assert bag == _strs(doc["client"]["app"])
         return
     raw_request = doc.get("request")
-    request = None if raw_request == "unknown" else Request.from_databag(_strs(raw_request))
+    # from_record: the wire keys and a requested ``username`` (it travels in a Juju secret)
+    request = None if raw_request == "unknown" else Request.from_record(_strs(raw_request))
     provider: Dict[str, Any] = doc.get("provider") or {}
     secrets = _secrets(doc.get("secrets"))
     r = evaluate_client(request, _strs(provider.get("app")), _bags(provider.get("units")), secrets)

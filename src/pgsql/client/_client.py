@@ -44,6 +44,7 @@ from ..protocol import (
     requirer_request,
     secret_fields,
 )
+from . import _entity
 from ._compat import legacy
 from ._events import CLIENTS, PostgreSQLClientEvents
 from ._records import (
@@ -87,7 +88,13 @@ POSTGRESQL_CLIENT = "postgresql_client"
 #: related (a charm migrating from ``db`` to ``database``): the older relation is served.
 ENDPOINT_CONFLICT = "endpoint-conflict"
 # What a postgresql_client requirer writes (its application bag only)
-_MODERN_KEYS = ("database", "extra-user-roles", "requested-secrets", "external-node-connectivity")
+_MODERN_KEYS = (
+    "database",
+    "extra-user-roles",
+    "requested-secrets",
+    "external-node-connectivity",
+    protocol.REQUESTED_ENTITY_SECRET,
+)
 
 
 _secret_key = protocol.secret_id
@@ -126,6 +133,10 @@ class PostgreSQLClient(ops.framework.Object):
             1.x setters; None picks the charm's only peer endpoint, ``""`` uses none.
         external: ``postgresql_client`` only: the application runs outside the model's network
             (``external-node-connectivity``: PgBouncer then publishes a reachable address).
+        username: ``postgresql_client`` only, declarative: the database user to create
+            (PostgreSQL 16; the leader hands it over in a Juju secret, ``requested-entity-secret``,
+            removed once the provider answered). The provider generates the password. A
+            provider answering with another user is not ready (``user-mismatch``).
 
     Giving any of ``database``, ``roles`` or ``extensions`` makes the request declarative: every
     unit publishes it (the leader to the application databag, every unit to its own databag)
@@ -165,6 +176,7 @@ class PostgreSQLClient(ops.framework.Object):
         extensions: Union[str, Iterable[str], None] = None,
         peer: Optional[str] = None,
         external: bool = False,
+        username: Optional[str] = None,
     ):
         names = (relation_name,) if isinstance(relation_name, str) else tuple(relation_name)
         given = cast("Tuple[object, ...]", names)
@@ -191,9 +203,10 @@ class PostgreSQLClient(ops.framework.Object):
             gone={},
         )
         self._declared: Optional[Request] = None
-        if database is not None or roles is not None or extensions is not None:
-            self._declared = Request.build(database, roles, extensions)
+        if database is not None or roles is not None or extensions is not None or username:
+            self._declared = Request.build(database, roles, extensions, username)
             self._check(self._declared, self._interfaces.values())
+            _entity.check_juju(self.model, self._declared)
             if self._state.requested is not None:
                 self._state.requested = None  # the constructor declares anew: request() is over
         else:
@@ -201,7 +214,7 @@ class PostgreSQLClient(ops.framework.Object):
             # (constructor arguments are not kept: a revision without them declares nothing)
             stored = plain(self._state.requested)
             if isinstance(stored, dict):
-                self._declared = Request.from_databag(cast("Bag", stored))
+                self._declared = Request.from_record(cast("Bag", stored))
         self._peer_name = self._pick_peer(charm, peer)
         self._sharing = RequestSharing(
             self.model,
@@ -261,6 +274,7 @@ class PostgreSQLClient(ops.framework.Object):
         database: Optional[str] = None,
         roles: Union[str, Iterable[str], None] = None,
         extensions: Union[str, Iterable[str], None] = None,
+        username: Optional[str] = None,
     ) -> None:
         """Declare what the application requests, from any unit and any hook.
 
@@ -275,12 +289,14 @@ class PostgreSQLClient(ops.framework.Object):
 
         Raises:
             pgsql.protocol.RequestError: a name is invalid (not a str, empty, or containing a
-                comma or newline; a malformed extension).
+                comma or newline; a malformed extension; a user name on ``pgsql``, one
+                PostgreSQL 16 refuses, or on a Juju without secrets).
         """
-        self._declared = Request.build(database, roles, extensions)
+        self._declared = Request.build(database, roles, extensions, username)
         self._check(self._declared, self._interfaces.values())
-        if plain(self._state.requested) != self._declared.databag():
-            self._state.requested = self._declared.databag()
+        _entity.check_juju(self.model, self._declared)
+        if plain(self._state.requested) != self._declared.record():
+            self._state.requested = self._declared.record()
         if not self._declared_pending():
             return
         if self._handled or not self._in_charm_init():
@@ -646,13 +662,14 @@ class PostgreSQLClient(ops.framework.Object):
             cur.database if database is None else database,
             cur.roles if roles is None else roles,
             cur.extensions if extensions is None else extensions,
+            cur.username,
         )
         self._check(new, [self.interface(relation)])
         if self._declared is not None:
             self._declared = new
-            self._state.declared = new.databag()
+            self._state.declared = new.record()
             if self._state.requested is not None:  # a request() declaration: keep it current
-                self._state.requested = new.databag()
+                self._state.requested = new.record()
         if legacy("_legacy_sharing")():
             # 1.x read-modify-wrote the shared copy in every setter, through these helpers
             shared: Dict[int, Dict[str, str]] = {
@@ -732,7 +749,7 @@ class PostgreSQLClient(ops.framework.Object):
     def _declared_pending(self) -> bool:
         """A declared request that differs from the one last published and told."""
         return self._declared is not None and (
-            plain(self._state.declared) != self._declared.databag()
+            plain(self._state.declared) != self._declared.record()
         )
 
     def _tell_at_first_event(self) -> None:
@@ -761,7 +778,7 @@ class PostgreSQLClient(ops.framework.Object):
         """Publish a changed declared request and emit what it changes, once per change."""
         if self._emitting or not self._declared_pending():
             return  # inside our own emission: _emit flushes when it is done
-        self._state.declared = cast("Request", self._declared).databag()  # first: _emit flushes
+        self._state.declared = cast("Request", self._declared).record()  # first: _emit flushes
         self._evals.clear()
         for relation in self._relations():
             self._mirror_appdata(relation)
@@ -828,6 +845,10 @@ class PostgreSQLClient(ops.framework.Object):
         known = request.database if request is not None else None
         known = known or self.last_database(event.relation)
         self._emit(protocol.broken_transitions(prev), event.relation, event.app, event.unit)
+        username = request.username if request is not None else ""
+        if username and self._modern(event.relation) and self.model.unit.is_leader():
+            # only the owner (the leader) removes its helper secret
+            _entity.remove(self.model, relid, self._rec(relid), username)
         gone = plain(self._state.gone)
         gone[str(relid)] = known or ""
         # a few recent ones are enough for deferred events that run after the removal
@@ -1029,6 +1050,8 @@ class PostgreSQLClient(ops.framework.Object):
         """Evaluate the relation and emit what changed since the charm was last told."""
         self._evals.pop(relation.id, None)
         readiness = self.readiness_of(relation)
+        if self._declared is not None and self._declared.username and readiness.bags:
+            self._settle_entity(relation, readiness)
         rec = self._rec(relation.id)
         raw_prev = rec.get("snap")
         prev = None if raw_prev is None else Snapshot.from_dict(cast("Dict[str, object]", raw_prev))
@@ -1050,6 +1073,13 @@ class PostgreSQLClient(ops.framework.Object):
             rec["db"] = known  # the server's echo, kept for event.database once it is gone
         self._put_rec(relation.id, rec)
         self._emit(protocol.transitions(prev, cur), relation, app, unit)
+
+    def _settle_entity(self, relation: Relation, readiness: Readiness) -> None:
+        """The provider answered a requested user name: its helper secret goes."""
+        if self._modern(relation) and readiness.bags[0].publishes_master:
+            rec = self._rec(relation.id)
+            if _entity.settle(self.model, relation, self._declared, rec):
+                self._put_rec(relation.id, rec)
 
     def _emit(
         self,
@@ -1170,20 +1200,28 @@ class PostgreSQLClient(ops.framework.Object):
             self.log.debug("relation %s: no database requested yet, nothing published", relation.id)
             return False
         asked = requirer_databag(request, external=self._external)
+        if request.username:  # in the record only: the name goes in a secret
+            asked["username"] = request.username
         rec = self._rec(relation.id)
         if rec.get("pub_app") == asked:
             return False
         bag = relation.data[self.model.app]
         want = asked
-        if "extra-user-roles" in bag or "extra-user-roles" in want:
+        theirs: Mapping[str, str] = {}
+        entity = bool(request.username) or protocol.REQUESTED_ENTITY_SECRET in bag
+        if entity or "extra-user-roles" in bag or "extra-user-roles" in want:
             rel_app = cast("Optional[Application]", relation.app)
-            theirs: Mapping[str, str] = relation.data[rel_app] if rel_app is not None else {}
-            if theirs.get("endpoints") or theirs.get("data"):
-                # PostgreSQL's hook fails on roles changed after it answered: keep those it
-                # acted on (readiness says request-changed)
-                want = {k: v for k, v in want.items() if k != "extra-user-roles"}
-                if bag.get("extra-user-roles"):
-                    want["extra-user-roles"] = bag["extra-user-roles"]
+            theirs = relation.data[rel_app] if rel_app is not None else {}
+        answered = bool(theirs.get("endpoints") or theirs.get("data"))
+        if entity:
+            keys = _entity.entity_keys(self.model, relation, request, bag, answered, rec)
+            want = {**want, **keys}
+        if answered and ("extra-user-roles" in bag or "extra-user-roles" in want):
+            # PostgreSQL's hook fails on roles changed after it answered: keep those it
+            # acted on (readiness says request-changed)
+            want = {k: v for k, v in want.items() if k != "extra-user-roles"}
+            if bag.get("extra-user-roles"):
+                want["extra-user-roles"] = bag["extra-user-roles"]
         write_request_keys(bag, want, _MODERN_KEYS)
         rec["pub_app"] = asked  # decided for this request: not looked at again
         self._put_rec(relation.id, rec)

@@ -60,6 +60,7 @@ from ._judge import (
     server_units_present,
     visible_server_bags,
 )
+from ._pg16 import pg16_findings
 from ._read import app_of
 
 # Doctor-only reason codes of this interface.
@@ -285,6 +286,9 @@ def relation_findings(
                     advice=_LIST_THEM,
                 )
             )
+    client_bag = ctx.asm.app_bags.get(ctx.client)
+    if client_bag is not None:  # prefix requests, a requested user, names PostgreSQL 16 refuses
+        out += pg16_findings(ctx.client, client_bag, ctx.asm.app_bags.get(ctx.server))
     if wire is not None and wire.requested_secrets_malformed:
         out.append(
             Reason(

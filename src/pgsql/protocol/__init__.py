@@ -41,6 +41,8 @@ Layers, each module importing only those above it (and :mod:`pgsql.connstr`):
   provider's bags and secret contents.
 - ``_client_rules``: what ``postgresql_client`` providers refuse or serve beyond a plain
   database request (prefix requests, reserved names, PostgreSQL 16's roles).
+- ``_username``: a user name chosen by the requirer (the ``requested-entity-secret`` helper
+  secret PostgreSQL 16 reads, the users it refuses, ``user-mismatch``).
 
 Another interface's rules go beside ``_pgsql``, over the same requests, readiness and events.
 Everything is imported from this package, never from its modules.
@@ -59,6 +61,7 @@ from ._client_rules import (
     ROLES_REFUSED,
     check_request,
     is_prefix,
+    major,
     pg16_roles_problem,
 )
 from ._common import JUJU_KEYS, Databag, mask_in_message, mask_userinfo, split_list, unit_sort_key
@@ -118,6 +121,15 @@ from ._readiness import (
 )
 from ._request import REQUEST_KEYS, Request, RequestError, parse_extension
 from ._transitions import BROKEN_EVENTS, EVENT_NAMES, Snapshot, broken_transitions, transitions
+from ._username import (
+    REQUESTED_ENTITY_SECRET,
+    SYSTEM_USERS,
+    USER_MISMATCH,
+    USERNAME_UNCONFIRMED,
+    check_username,
+    entity_content,
+    entity_label,
+)
 
 __all__ = [
     "BROKEN_EVENTS",
@@ -181,12 +193,21 @@ __all__ = [
     "NO_PREFIX_DATABASES",
     "PREFIX_NOT_SERVED",
     "ROLES_REFUSED",
+    "USER_MISMATCH",
+    "USERNAME_UNCONFIRMED",
+    # postgresql_client: a user name chosen by the requirer
+    "REQUESTED_ENTITY_SECRET",
+    "SYSTEM_USERS",
+    "check_username",
+    "entity_content",
+    "entity_label",
     # postgresql_client: what providers refuse or serve beyond a plain request
     "PG16_ATTRIBUTES",
     "PG16_ROLES",
     "RESERVED_DATABASES",
     "check_request",
     "is_prefix",
+    "major",
     "pg16_roles_problem",
     # postgresql_client, provider side
     "PROVIDER_KEYS",

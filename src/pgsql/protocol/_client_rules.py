@@ -31,6 +31,7 @@ from ..connstr import ConnectionString, ConnectionStringError
 from ._common import Databag, split_list
 from ._readiness import Reason
 from ._request import Request, RequestError
+from ._username import check_username
 
 _POSTGRESQL_CLIENT = "postgresql_client"
 
@@ -79,9 +80,12 @@ def check_request(request: Request, interface: str) -> None:
     ...
     pgsql.protocol._request.RequestError: database 'postgres' is reserved on PostgreSQL 16 ...
 
+    A user name is checked by :func:`~pgsql.protocol._username.check_username`.
+
     Raises:
         RequestError: the request breaks one of those rules.
     """
+    check_username(request.username, interface)
     database = request.database
     if interface != _POSTGRESQL_CLIENT:
         if is_prefix(database):

@@ -37,6 +37,7 @@ from ._readiness import (
     dedupe_reasons,
 )
 from ._request import Request, RequestError, parse_extension
+from ._username import username_reasons
 
 #: The fields this library asks the provider to put in Juju secrets (``requested-secrets``):
 #: every credential field, so that no password is ever published in clear where Juju has secrets.
@@ -398,6 +399,7 @@ def evaluate_client(
         why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
         notes += _pending(request, bag, name)
         notes += roles_reasons(request, False, name)
+        notes += username_reasons(request, False, "", name)
         return _verdict([why], notes, bag, name, None, (), version=_version(bag))
 
     database, blocking = _database_reasons(request, bag, name)
@@ -417,6 +419,7 @@ def evaluate_client(
     user, password, cred_reasons = _credentials(fields, name, unreadable=unreadable)
     blocking += [r for r in cred_reasons if r.blocking]
     notes += [r for r in cred_reasons if not r.blocking]
+    blocking += username_reasons(request, True, user, name)  # user-mismatch
     masters, found = _endpoints(bag, "endpoints", name, blocking=True)
     blocking += [r for r in found if r.blocking]
     notes += [r for r in found if not r.blocking]

@@ -8,7 +8,7 @@ leniently. Extension items keep both schema syntaxes seen in the wild (:func:`pa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple, Union
 
@@ -104,6 +104,9 @@ class Request:
     database: str = ""
     roles: Tuple[str, ...] = ()
     extensions: Tuple[str, ...] = ()
+    #: The database user asked for (``postgresql_client`` only; ``""``: the provider's choice).
+    #: Not part of :meth:`databag` (it goes in a Juju secret, not on the wire): see :meth:`record`.
+    username: str = ""
 
     @classmethod
     def build(
@@ -111,6 +114,7 @@ class Request:
         database: Optional[str] = None,
         roles: Union[str, Iterable[str], None] = None,
         extensions: Union[str, Iterable[str], None] = None,
+        username: Optional[str] = None,
     ) -> Request:
         """Validate caller input and build a request.
 
@@ -119,7 +123,8 @@ class Request:
                 whitespace, contains a comma, newline or NUL, or an extension is malformed.
         """
         db = "" if database is None or database == "" else _check_name("database", database)
-        return cls(db, _check_names("role", roles), _check_names("extension", extensions))
+        user = "" if username is None or username == "" else _check_name("username", username)
+        return cls(db, _check_names("role", roles), _check_names("extension", extensions), user)
 
     @classmethod
     def from_databag(cls, bag: Databag) -> Request:
@@ -141,10 +146,35 @@ class Request:
             out["extensions"] = ",".join(self.extensions)
         return out
 
+    def record(self) -> Dict[str, str]:
+        """The request as this library keeps it across hooks: :meth:`databag` and ``username``.
+
+        A request without a user name keeps the 1.x form (no ``username`` key).
+        """
+        out = self.databag()
+        if self.username:
+            out["username"] = self.username
+        return out
+
+    @classmethod
+    def from_record(cls, bag: Databag) -> Request:
+        """Read back what :meth:`record` wrote (1.x records too), leniently."""
+        request = cls.from_databag(bag)
+        username = bag.get("username", "").strip()
+        return replace(request, username=username) if username else request
+
+    def __repr__(self) -> str:
+        # the 1.x-era form, with the user name only when one is asked for
+        user = f", username={self.username!r}" if self.username else ""
+        return (
+            f"Request(database={self.database!r}, roles={self.roles!r}, "
+            f"extensions={self.extensions!r}{user})"
+        )
+
     @property
     def extension_names(self) -> FrozenSet[str]:
         """Requested extension names without their schema."""
         return extension_names_of(",".join(self.extensions))
 
     def __bool__(self) -> bool:
-        return bool(self.database or self.roles or self.extensions)
+        return bool(self.database or self.roles or self.extensions or self.username)

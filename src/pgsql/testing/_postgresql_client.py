@@ -18,12 +18,15 @@ helpers need it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple, cast
+
+from ops.model import ModelError, SecretNotFoundError
 
 from .. import protocol
 from ..connstr import ConnectionString
@@ -241,9 +244,14 @@ class Provider:
         port: the port published (None: 5432 for PostgreSQL, 6432 for PgBouncer).
         namespace: the Kubernetes namespace in Service names (the model's name).
         subordinate_ready: PgBouncer VM: its unit bag says ``state: ready``.
-        user: the user name published (None: derived from the relation id as the providers
-            do).
+        user: the user name published (None: the user the requirer asked for in its
+            ``requested-entity-secret`` when the provider is PostgreSQL 16 or newer, else
+            derived from the relation id as the providers do).
         model_uuid: the model UUID in the secret URIs.
+        existing_databases: the databases on the server: PostgreSQL 16 or newer answers a
+            prefix request (``database="mydb_*"``) with those starting with the prefix, sorted,
+            in ``prefix-databases`` (``uris`` names the first; none matching, no ``uris``).
+            Older providers serve the literal name.
     """
 
     kind: str = POSTGRESQL_VM
@@ -262,6 +270,7 @@ class Provider:
     subordinate_ready: bool = True
     user: Optional[str] = None
     model_uuid: str = MODEL_UUID
+    existing_databases: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -323,13 +332,41 @@ class Provider:
             return ""
         return TLS_CA if self.tls_ca is None else self.tls_ca
 
-    def username(self, relation_id: int = _DEFAULT_RELATION_ID) -> str:
-        """The user name published on relation ``relation_id``."""
+    def username(self, relation_id: int = _DEFAULT_RELATION_ID, requested: str = "") -> str:
+        """The user name published on relation ``relation_id``.
+
+        Args:
+            relation_id: the relation.
+            requested: the user the requirer asked for (``requested-entity-secret``): served
+                by PostgreSQL 16 and newer, ignored by older providers and PgBouncer.
+        """
         if self.user is not None:
             return self.user
+        if requested and self._serves_pg16_requests():
+            return requested
         if self.version.split(".")[0] == "14":
             return f"relation-{relation_id}"
         return f"relation_id_{relation_id}"
+
+    def _serves_pg16_requests(self) -> bool:
+        """Prefix and user-name requests: PostgreSQL 16 and newer serve them."""
+        major = protocol.major(self.version)
+        return not self.is_pgbouncer and major is not None and major >= 16
+
+    def prefix_databases(self, database: str) -> Tuple[str, ...]:
+        """The databases a prefix request (``mydb_*``) is answered with: ``()`` otherwise.
+
+        >>> Provider(existing_databases=("mydb_b", "other", "mydb_a")).prefix_databases("mydb_*")
+        ('mydb_a', 'mydb_b')
+        """
+        if not protocol.is_prefix(database) or not self._serves_pg16_requests():
+            return ()
+        return tuple(sorted(d for d in self.existing_databases if d.startswith(database[:-1])))
+
+    def _served(self, database: str) -> str:
+        """The database ``uris`` names: the first listed for a prefix request."""
+        listed = self.prefix_databases(database)
+        return listed[0] if listed else database
 
     def _port(self) -> int:
         if self.port is not None:
@@ -364,18 +401,22 @@ class Provider:
     def _readonly_database(self, database: str) -> str:
         return f"{database}_readonly" if self.is_pgbouncer else database
 
-    def _fields(self, asked: Mapping[str, str], relation_id: int) -> Dict[str, str]:
+    def _fields(
+        self, asked: Mapping[str, str], relation_id: int, requested_user: str = ""
+    ) -> Dict[str, str]:
         """Every field of the answer, before the requested ones go into secrets."""
         request = ProviderRequest.from_bag(asked)
-        database = self._database(asked)
-        user, password = self.username(relation_id), self.password
+        echoed = self._database(asked)
+        listed = self.prefix_databases(echoed)
+        database = self._served(echoed)
+        user, password = self.username(relation_id, requested_user), self.password
         masters, replicas = self.endpoints(external=request.external)
         readonly_hosts = ",".join(replicas)
         if self.kind == POSTGRESQL_K8S and self.version.split(".")[0] == "16":
             # PostgreSQL 16 K8s appends the port to an entry that already has it
             readonly_hosts = f"{readonly_hosts}:{self._port()}"
         fields = {
-            "database": database,
+            "database": echoed,
             "endpoints": ",".join(masters),
             "read-only-endpoints": ",".join(replicas),
             "version": self.version,
@@ -389,6 +430,10 @@ class Provider:
         }
         if self.kind == PGBOUNCER_VM:
             fields["subordinated"] = "true"
+        if listed:
+            fields["prefix-databases"] = ",".join(listed)
+        elif protocol.is_prefix(echoed) and self._serves_pg16_requests():
+            del fields["uris"], fields["read-only-uris"]  # no database matches: no valid URI
         # data_interfaces' provider keeps a JSON snapshot of the request it diffs against
         fields["data"] = json.dumps({k: v for k, v in asked.items() if k != "data"})
         return fields
@@ -405,7 +450,10 @@ class Provider:
         return f"secret://{self.model_uuid}/{xid}"
 
     def secret_contents(
-        self, asked: Mapping[str, str], relation_id: int = _DEFAULT_RELATION_ID
+        self,
+        asked: Mapping[str, str],
+        relation_id: int = _DEFAULT_RELATION_ID,
+        requested_user: str = "",
     ) -> Dict[str, Dict[str, str]]:
         """The content of each secret the provider holds for the relation, by group.
 
@@ -416,11 +464,11 @@ class Provider:
             return {}
         if not asked.get("database", "").strip():
             return {}
-        fields = self._fields(asked, relation_id)
+        fields = self._fields(asked, relation_id, requested_user)
         requested = set(ProviderRequest.from_bag(asked).requested_secrets)
         contents: Dict[str, Dict[str, str]] = {}
         for field in protocol.REQUESTED_SECRETS:
-            if field in requested:
+            if field in requested and field in fields:
                 contents.setdefault(_group_of(field), {})[field] = fields[field]
         return contents
 
@@ -432,6 +480,7 @@ class Provider:
         relation_id: int = _DEFAULT_RELATION_ID,
         secret_ids: Optional[Mapping[str, str]] = None,
         external: bool = False,
+        requested_user: Optional[str] = None,
     ) -> ProviderBags:
         """What the provider publishes on its relation with ``client``.
 
@@ -447,17 +496,21 @@ class Provider:
             secret_ids: the URI of each group's secret when the test framework chose them
                 (Harness does); default :meth:`secret_uri`.
             external: with the default ``asked``: ``external-node-connectivity`` requested.
+            requested_user: the user the requirer asked for in its ``requested-entity-secret``
+                (default: ``client.request.username`` when ``asked`` is not given).
         """
         client = client or Client()
         want = dict(asked) if asked is not None else _asked(client.request, external)
+        if requested_user is None:
+            requested_user = client.request.username if asked is None else ""
         units = {name: juju_keys(self.address(n)) for n, name in enumerate(self.unit_names)}
         if self.kind == PGBOUNCER_VM and self.subordinate_ready:
             for bag in units.values():
                 bag["state"] = "ready"
         if self.state in (NOT_ANSWERED, GONE) or not want.get("database", "").strip():
             return ProviderBags({}, units, {}, granted=False)
-        fields = self._fields(want, relation_id)
-        contents = self.secret_contents(want, relation_id)
+        fields = self._fields(want, relation_id, requested_user)
+        contents = self.secret_contents(want, relation_id, requested_user)
         app = {k: v for k, v in fields.items() if not any(k in c for c in contents.values())}
         if "tls-ca" in app and not app["tls-ca"]:
             del app["tls-ca"]  # in clear, a provider without a CA writes none
@@ -480,7 +533,8 @@ class Provider:
         """The master connection string a requirer builds when this provider is ready."""
         client = client or Client()
         masters, _ = self.endpoints(external=external)
-        return self._connstr(masters, self._database(_asked(client.request, external)), relation_id)
+        database = self._served(self._database(_asked(client.request, external)))
+        return self._connstr(masters, database, relation_id, client.request.username)
 
     def standby_list(
         self,
@@ -492,16 +546,20 @@ class Provider:
         """The standby connection strings a requirer builds: one per read-only endpoint."""
         client = client or Client()
         _, replicas = self.endpoints(external=external)
-        database = self._readonly_database(self._database(_asked(client.request, external)))
-        return [self._connstr([r], database, relation_id) for r in replicas]
+        database = self._served(self._database(_asked(client.request, external)))
+        database = self._readonly_database(database)
+        user = client.request.username
+        return [self._connstr([r], database, relation_id, user) for r in replicas]
 
-    def _connstr(self, entries: List[str], database: str, relation_id: int) -> ConnectionString:
+    def _connstr(
+        self, entries: List[str], database: str, relation_id: int, requested_user: str = ""
+    ) -> ConnectionString:
         hosts, ports = zip(*(e.rsplit(":", 1) for e in entries))
         return ConnectionString(
             host=",".join(hosts),
             port=",".join(ports),
             dbname=database,
-            user=self.username(relation_id),
+            user=self.username(relation_id, requested_user),
             password=self.password,
         )
 
@@ -587,7 +645,8 @@ def scenario_provider_relation(
         local_unit_data=client.unit_bag(client.unit_name),
         **kwargs,
     )
-    bags = provider.databags(client, asked=asked, relation_id=relation.id)
+    user = client.request.username
+    bags = provider.databags(client, asked=asked, relation_id=relation.id, requested_user=user)
     relation = dataclasses.replace(
         relation, remote_app_data=bags.app, remote_units_data=bags.by_unit_id()
     )
@@ -639,7 +698,31 @@ def _target(
     shared = shared_request(peers, rel.endpoint, rel.id)
     where = f"relation {rel.id} ({rel.endpoint!r})"
     asked = _asked_in(dict(rel.local_app_data), shared, client, external, provider, where)
-    return rel, provider.databags(client, asked=asked, relation_id=rel.id)
+    user = _requested_user(
+        asked, rel.remote_app_data, {s.id: s.latest_content for s in state.secrets}
+    )
+    return rel, provider.databags(client, asked=asked, relation_id=rel.id, requested_user=user)
+
+
+def _requested_user(
+    asked: Mapping[str, str],
+    answer: Mapping[str, str],
+    contents: Mapping[Optional[str], Optional[Mapping[str, str]]],
+) -> str:
+    """The user a requirer asked for: its helper secret's ``entity-name``.
+
+    Once the requirer removed the helper secret (the provider answered), the provider keeps the
+    user it created: the one it published (in its ``user`` secret, else in clear).
+    """
+    by_id = {protocol.secret_id(k): v for k, v in contents.items() if k}
+    uri = asked.get(protocol.REQUESTED_ENTITY_SECRET, "")
+    if not uri:
+        return ""
+    helper = by_id.get(protocol.secret_id(uri))
+    if helper is not None:
+        return str(helper.get("entity-name", ""))
+    user_secret = by_id.get(protocol.secret_id(answer.get("secret-user", "") or "-")) or {}
+    return str(user_secret.get("username") or answer.get("username", ""))
 
 
 def _moved_secrets(
@@ -798,6 +881,21 @@ def _harness_peer_bags(harness: Harness[Any]) -> List[Dict[str, str]]:
     ]
 
 
+def _harness_contents(
+    harness: Harness[Any], asked: Mapping[str, str], answer: Mapping[str, str]
+) -> Dict[Optional[str], Optional[Mapping[str, str]]]:
+    """The requirer's helper secret and the provider's user secret, as far as readable."""
+    out: Dict[Optional[str], Optional[Mapping[str, str]]] = {}
+    helper = asked.get(protocol.REQUESTED_ENTITY_SECRET, "")
+    if helper:
+        # the charm under test owns it; removed once answered
+        with contextlib.suppress(SecretNotFoundError, ModelError):
+            out[helper] = harness.model.get_secret(id=helper).get_content(refresh=True)
+    for uri, content in _HARNESS_CONTENT.get(harness, {}).items():
+        out[uri] = content
+    return out
+
+
 def _harness_secret_api(harness: Harness[Any]) -> None:
     for name in ("add_model_secret", "grant_secret", "revoke_secret", "set_secret_content"):
         if not callable(getattr(harness, name, None)):  # pragma: no cover - ops >= 2.0 has them
@@ -842,8 +940,10 @@ def harness_provider_move(
     for name in sorted(set(wanted) - present, key=protocol.unit_sort_key):
         harness.add_relation_unit(relation_id, name)
 
-    contents = provider.secret_contents(asked, relation_id)
-    before = protocol.secret_fields(dict(harness.get_relation_data(relation_id, provider.app)))
+    answer = dict(harness.get_relation_data(relation_id, provider.app))
+    user = _requested_user(asked, answer, _harness_contents(harness, asked, answer))
+    contents = provider.secret_contents(asked, relation_id, user)
+    before = protocol.secret_fields(answer)
     known = _HARNESS_CONTENT.setdefault(harness, {})
     granted = provider.state == ANSWERED
     if contents:
@@ -866,7 +966,9 @@ def harness_provider_move(
         if uri in known:  # withdrawn: the requirer can no longer read it
             harness.revoke_secret(uri, client.app)
 
-    bags = provider.databags(client, asked=asked, relation_id=relation_id, secret_ids=ids)
+    bags = provider.databags(
+        client, asked=asked, relation_id=relation_id, secret_ids=ids, requested_user=user
+    )
     _set_bag(harness, relation_id, provider.app, bags.app)
     for name in sorted(bags.units, key=protocol.unit_sort_key):
         _set_bag(harness, relation_id, name, bags.units[name])
