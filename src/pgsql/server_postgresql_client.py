@@ -74,6 +74,9 @@ from . import protocol
 from ._leaving import note_departed, take_leaving
 from .client import NotLeaderError
 from .protocol import PROVIDER_KEYS, SECRET_GROUPS, DatabaseRequest, secret_id
+from .protocol._postgresql_client_provider import (  # pyright: ignore[reportPrivateUsage]
+    _read_requested_secrets,  # pyright: ignore[reportPrivateUsage]
+)
 from .server import _bag, _remote_app  # pyright: ignore[reportPrivateUsage]
 
 __all__ = [
@@ -106,6 +109,22 @@ def secret_label(endpoint: str, relation_id: int, group: str) -> str:
 
 def _read(relation: Relation) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
     return protocol.read_database_request(_bag(relation, _remote_app(relation)))
+
+
+def _requested_secrets(
+    relation: Relation, current: Optional[DatabaseRequest], acted: DatabaseRequest
+) -> Tuple[str, ...]:
+    """The fields the requirer lists in ``requested-secrets`` now, whatever its ``database``.
+
+    A requirer whose ``database`` is momentarily unusable or withdrawn still reads secrets: a
+    request the charm remembered (``publish(request=...)``) must not put the password in clear.
+    Only when the requirer's bag says nothing (unreadable) does the remembered request's list
+    count.
+    """
+    if current is not None:
+        return current.requested_secrets
+    raw = _bag(relation, _remote_app(relation)).get("requested-secrets", "")
+    return _read_requested_secrets(raw.strip(), []) or acted.requested_secrets
 
 
 def _digest(request: DatabaseRequest) -> str:
@@ -314,8 +333,9 @@ class DatabaseProvider(Object):
                 f"nothing to answer on relation {relation.name}:{relation.id}: the requirer "
                 "has not requested a database (no usable 'database' in its application bag)"
             )
-        if current is not None:  # which fields go in secrets is the requirer's say now
-            acted = dataclasses.replace(acted, requested_secrets=current.requested_secrets)
+        # which fields go in secrets is the requirer's say now
+        wanted = _requested_secrets(relation, current, acted)
+        acted = dataclasses.replace(acted, requested_secrets=wanted)
         answer = protocol.provider_answer(
             acted,
             endpoints=endpoints,
