@@ -9,6 +9,7 @@ relation-broken (Kubernetes), on Juju 3.6 (secrets) and 2.9 (no secrets).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar, Dict, List, Tuple
 
 import ops
@@ -235,3 +236,37 @@ def test_stored_state_lost_between_departed_and_broken_keeps_the_answer(juju: st
     assert broken() == []
     assert set(model.secrets) == secrets
     assert all_ready(model), clients_ready(model)
+
+
+def test_no_password_in_a_postgresql_client_bag_nor_any_log_through_a_whole_life(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Juju 3.6: relate, scale the provider to zero and back, leadership moves, the requirer's
+    # leader goes, the relation goes: the password is only ever in the secret's content
+    runs: List[pgt.HookRun] = []
+    caplog.set_level(logging.DEBUG)
+    model = model_of(JUJU_36, providers=2, clients=3, on_hook=runs.append)
+    database = rel_id(model, "database")
+    model.remove_unit("postgresql/0")
+    model.remove_unit("postgresql/1")
+    model.set_leader(model.add_unit("postgresql").name)
+    model.remove_unit("myapp/0")
+    model.set_leader("myapp/1")
+    assert all_ready(model), clients_ready(model)
+    for rel in model.relations:
+        if rel.id == database:
+            for owner, bag in rel.databags().items():
+                assert [k for k, v in bag.items() if PASSWORD in v] == [], owner
+    model.remove_relation(database)
+    wrote = [
+        f"{run.unit} {run.hook} {where} {key}"
+        for run in runs
+        for where, changes in run.wrote.items()
+        if where.startswith("database ")
+        for key, value in changes.items()
+        if value is not None and PASSWORD in value
+    ]
+    assert wrote == []
+    assert [line for run in runs for line in run.logs if PASSWORD in line] == []
+    assert [r.getMessage() for r in caplog.records if PASSWORD in r.getMessage()] == []
+    assert len(caplog.records) > 0
