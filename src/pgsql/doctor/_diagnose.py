@@ -210,7 +210,7 @@ def diagnose(
     interfaces = {id(r): _interface(r, charms, endpoint, interface) for r in relations}
     pgsql = [r for r in relations if interfaces[id(r)]]
     if not pgsql:
-        raise InputError(_nothing_found(units, relations, peers))
+        raise InputError(_nothing_found(units, relations, peers, endpoint))
     candidates, version_text = _orientations(juju_version, units)
     notes: List[str] = []
     roles = {id(r): find_roles(r, hint_client, _KINDS[interfaces[id(r)]], charms) for r in pgsql}
@@ -319,7 +319,10 @@ def _by_server_endpoint(rel: Relation, charms: Dict[str, str]) -> str:
 
 
 def _nothing_found(
-    units: Sequence[Unit], relations: Sequence[Relation], peers: Sequence[Item]
+    units: Sequence[Unit],
+    relations: Sequence[Relation],
+    peers: Sequence[Item],
+    endpoint: Optional[str] = None,
 ) -> str:
     if not units:
         return "no `juju show-unit` documents in the input"
@@ -330,8 +333,19 @@ def _nothing_found(
     for item in peers:
         seen.append(f"{item.app}:{item.endpoint} (peer)")
     found = "; ".join(dict.fromkeys(seen)) or "no relations"
+    shown = ", ".join(u.name for u in units)
+    if endpoint is not None:  # given: never advise it again, say what it missed
+        if any(endpoint in r.sides.values() for r in relations):
+            return (
+                f"--endpoint {endpoint} names no pgsql or postgresql_client relation in the "
+                f"show-unit output of {shown} (found: {found})"
+            )
+        return (
+            f"--endpoint {endpoint} names no relation in the show-unit output of {shown} "
+            f"(found: {found}); name the client's endpoint of one of them"
+        )
     return (
-        f"no pgsql relation found in the show-unit output of {', '.join(u.name for u in units)} "
+        f"no pgsql relation found in the show-unit output of {shown} "
         f"(found: {found}), nor a postgresql_client one; to examine a relation that has no "
         "data yet, name it with --endpoint (read as pgsql unless the endpoint is a PostgreSQL "
         "or PgBouncer charm's; --interface postgresql_client reads it as that)"

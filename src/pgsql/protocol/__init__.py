@@ -97,6 +97,7 @@ from ._postgresql_client_provider import (
     ProviderAnswer,
     provider_answer,
     read_database_request,
+    requested_secrets,
 )
 from ._readiness import (
     DATABASE_MISMATCH,
@@ -215,6 +216,7 @@ __all__ = [
     "ProviderAnswer",
     "provider_answer",
     "read_database_request",
+    "requested_secrets",
 ]
 
 # Former private names still in use: tests check that _SECRET_ASSIGNMENT is pgsql.connstr's, and

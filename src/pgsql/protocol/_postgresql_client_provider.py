@@ -189,6 +189,20 @@ def _read_roles(raw: str, problems: List[str]) -> Tuple[str, ...]:
     return tuple(sorted(set(roles)))
 
 
+def requested_secrets(requirer_app_bag: Mapping[str, str]) -> Tuple[str, ...]:
+    """The fields a requirer lists in ``requested-secrets``, whatever else its bag says.
+
+    A requirer whose ``database`` is momentarily withdrawn or unusable still reads its
+    credentials from secrets: a provider answering a request it remembered asks this.
+
+    >>> requested_secrets({"requested-secrets": '["username", "password"]'})
+    ('username', 'password')
+    >>> requested_secrets({})
+    ()
+    """
+    return _read_requested_secrets(requirer_app_bag.get("requested-secrets", "").strip(), [])
+
+
 def _read_requested_secrets(raw: str, problems: List[str]) -> Tuple[str, ...]:
     if not raw:
         return ()

@@ -334,9 +334,15 @@ class DatabaseProvider(Object):
                 f"nothing to answer on relation {relation.name}:{relation.id}: the requirer "
                 "has not requested a database (no usable 'database' in its application bag)"
             )
-        if current is not None:  # which fields go in secrets is the requirer's say now
-            acted = dataclasses.replace(acted, requested_secrets=current.requested_secrets)
-        return acted
+        # Which fields go in secrets is the requirer's say now, even while its database is
+        # withdrawn or unusable: a remembered request must not put the password in clear. Only
+        # a bag that says nothing leaves the remembered request's list.
+        if current is not None:
+            wanted = current.requested_secrets
+        else:
+            bag = read_bag(relation, remote_app(relation))
+            wanted = protocol.requested_secrets(bag) or acted.requested_secrets
+        return dataclasses.replace(acted, requested_secrets=wanted)
 
     def _answer(self, relation: Relation, answer: ProviderAnswer) -> bool:
         """Publish ``answer``: its secrets first, then the bag referencing them."""
