@@ -62,8 +62,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Set, Tuple
 
-from . import protocol
-from .connstr import ConnectionString, ConnectionStringError, mask_value
+from .. import protocol
+from ..connstr import ConnectionString, ConnectionStringError, mask_value
 
 __all__ = ["DemoError", "add_arguments", "load_charm", "modern_meta", "run"]
 
@@ -403,7 +403,7 @@ def _masked_values(values: Mapping[str, Any]) -> Dict[str, Any]:
 
 def _juju(command: Callable[[], object]) -> Any:
     """Run a model command: the example charms' hooks, until quiet; what the command returned."""
-    from . import testing as pgt
+    from .. import testing as pgt
 
     try:
         with warnings.catch_warnings():
@@ -583,7 +583,7 @@ def _missing_packages() -> List[str]:
 
 def _preflight() -> Tuple[Any, Any]:
     """What the demo needs, or one error naming everything missing and how to install it."""
-    from . import _localpg
+    from .. import _localpg
 
     problems: List[str] = []
     missing = _missing_packages()
@@ -682,8 +682,8 @@ def _intro(interfaces: Tuple[str, ...], client_charm: Charm) -> List[str]:
 
 def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> None:
     _testing, psycopg = _preflight()
-    from . import _demo_new_charm as new
-    from . import _localpg
+    from .. import _demo_new_charm as new
+    from .. import _localpg
 
     interfaces = _interfaces(args)
     charm = _charm(args)
@@ -771,7 +771,7 @@ class _Lifecycle:
         doc: Dict[str, Any],
         psycopg: Any,
     ) -> None:
-        from . import testing as pgt
+        from .. import testing as pgt
 
         self.pg = pg
         self.client_charm = client_charm
@@ -797,7 +797,7 @@ class _Lifecycle:
 
     def deploy(self, app: str, meta: Dict[str, Any], address: Callable[[int], str]) -> Any:
         """Add a client application (and the server, the first time); deploy them."""
-        from . import testing as pgt
+        from .. import testing as pgt
 
         client = self.model.add_app(
             app,
@@ -909,7 +909,7 @@ class _Lifecycle:
     # ---- pgsql ----------------------------------------------------------------------------
 
     def pgsql(self) -> None:
-        from . import testing as pgt
+        from .. import testing as pgt
 
         client = self.deploy(CLIENT_APP, self.client_charm.meta, pgt.Client.address)
         self.steps.phase = "relate"
