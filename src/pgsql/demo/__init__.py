@@ -1,7 +1,7 @@
 """``pgsql demo``: the whole relation lifecycle between example charms, against a real PostgreSQL.
 
 By default the client is the new-charm example, ``examples/postgresql-client-charm`` (the
-README's charm, ``postgresql_client``): :mod:`pgsql._demo_new_charm` runs it. ``--charm 1.x``
+README's charm, ``postgresql_client``): :mod:`pgsql.demo._new_charm` runs it. ``--charm 1.x``
 (implied by ``--interface``) runs the 1.x example charm as described below.
 
 A real PostgreSQL server is started in a temporary directory (:class:`pgsql._localpg.LocalPostgres`,
@@ -682,7 +682,7 @@ def _intro(interfaces: Tuple[str, ...], client_charm: Charm) -> List[str]:
 
 def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> None:
     _testing, psycopg = _preflight()
-    from .. import _demo_new_charm as new
+    from . import _new_charm as new
     from .. import _localpg
 
     interfaces = _interfaces(args)

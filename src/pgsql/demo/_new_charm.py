@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from .connstr import ConnectionString, ConnectionStringError, mask_value
-from .demo import (
+from ..connstr import ConnectionString, ConnectionStringError, mask_value
+from . import (
     CLIENT_UNITS,
     MASK,
     MODERN_ENDPOINT,
@@ -49,7 +49,7 @@ _QUERY = "SELECT current_database(), current_user"
 
 def load(root: Path) -> Charm:
     """The new-charm example under ``root`` (the examples directory)."""
-    from .demo import load_charm
+    from . import load_charm
 
     return load_charm(root / EXAMPLE, "pgsql_demo_new_client_charm")
 
@@ -91,7 +91,7 @@ class NewCharmRun:
             part["env_file_removed"] = not self.module.ENV_FILE.exists()
 
     def _run(self, part: Dict[str, Any]) -> None:
-        from . import testing as pgt
+        from .. import testing as pgt
 
         life = self.life
         life.steps.interface = "postgresql_client"
