@@ -63,6 +63,7 @@ from types import FrameType
 from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Set, Tuple
 
 from .. import protocol
+from .._passwords import PASSWORD_KEYS, passwords_in, redact
 from ..connstr import ConnectionString, ConnectionStringError, mask_value
 
 __all__ = ["DemoError", "add_arguments", "load_charm", "modern_meta", "run"]
@@ -261,9 +262,7 @@ def _mask_conn(value: str) -> str:
     return "\n".join(parts)
 
 
-# postgresql_client fields holding a password: in a secret's content, or in clear in a bag
-_PASSWORD_KEYS = frozenset({"password"})
-_URI_KEYS = frozenset({"uris", "read-only-uris"})
+_secrets_of = passwords_in  # every password in a bag or a secret's content, for the scrubber
 
 
 def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
@@ -272,7 +271,7 @@ def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
     for key, value in bag.items():
         if key in ("master", "standbys"):
             out[key] = _mask_conn(value)
-        elif key in _PASSWORD_KEYS:
+        elif key in PASSWORD_KEYS:
             out[key] = MASK
         elif key.startswith("db-") and value.startswith("{"):  # the provider's peer entries
             try:
@@ -286,39 +285,6 @@ def _mask_bag(bag: Mapping[str, str]) -> Dict[str, str]:
         else:  # uris and read-only-uris included: their userinfo password is cut
             out[key] = mask_value(value, MASK)
     return out
-
-
-def _uri_passwords(value: str) -> Set[str]:
-    """The passwords of a ``uris`` value: one URI (multi-host ones hold commas) or a list."""
-    found: Set[str] = set()
-    for raw in [value, *value.split(",")]:
-        with contextlib.suppress(ConnectionStringError):
-            password = ConnectionString(raw.strip()).password
-            if password:
-                found.add(password)
-    return found
-
-
-def _secrets_of(bag: Mapping[str, str]) -> Set[str]:
-    """Every password in a bag or a secret's content, for the scrubber."""
-    found: Set[str] = set()
-    for key, value in bag.items():
-        if key in ("master", "standbys"):
-            for raw in protocol.split_standbys(value):
-                with contextlib.suppress(ConnectionStringError):
-                    password = ConnectionString(raw).password
-                    if password:
-                        found.add(password)
-        elif key in _PASSWORD_KEYS and value:
-            found.add(value)
-        elif key in _URI_KEYS:
-            found |= _uri_passwords(value)
-        elif key.startswith("db-") and value.startswith("{"):
-            with contextlib.suppress(ValueError, AttributeError):
-                password = json.loads(value).get("password")
-                if isinstance(password, str) and password:
-                    found.add(password)
-    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,7 +319,7 @@ class _Steps:
             return
         for record in self.model.secrets.values():
             for content in record.revisions:
-                self.printer.secrets |= _secrets_of(content)
+                self.printer.secrets |= passwords_in(content)
 
     def __call__(self, run: Any) -> None:
         # before anything of this hook is printed: the passwords it may have brought
@@ -363,7 +329,7 @@ class _Steps:
         wrote: Dict[str, Dict[str, Optional[str]]] = run.wrote
         for changes in wrote.values():
             written = {k: v for k, v in changes.items() if v is not None}
-            self.printer.secrets |= _secrets_of(written)
+            self.printer.secrets |= passwords_in(written)
         step: Dict[str, Any] = {
             "n": run.n,
             "interface": self.interface,
@@ -455,11 +421,7 @@ class _Printer:
         self.secrets: Set[str] = set()
 
     def scrub(self, text: str) -> str:
-        # longest first: a password holding another one is replaced whole
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
+        return redact(text, self.secrets, MASK)
 
     def line(self, text: str = "") -> None:
         if not self.as_json:
@@ -682,8 +644,8 @@ def _intro(interfaces: Tuple[str, ...], client_charm: Charm) -> List[str]:
 
 def _demo(args: argparse.Namespace, printer: _Printer, doc: Dict[str, Any]) -> None:
     _testing, psycopg = _preflight()
-    from . import _new_charm as new
     from .. import _localpg
+    from . import _new_charm as new
 
     interfaces = _interfaces(args)
     charm = _charm(args)

@@ -34,7 +34,8 @@ Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
   their relation-info items; :class:`InputError` for anything else.
 - ``_group``: the items of all units matched into relations; which side is the server; each
   relation's unit and application databags under one reading of ``application-data``.
-- ``_mask``: how values from the input are shown: masked (:func:`target`, :func:`redact`).
+- ``_mask``: how values from the input are shown: masked (:func:`target`); the passwords to
+  :func:`redact` are found by :mod:`pgsql._passwords` (shared with ``pgsql demo``).
 - ``_judge``: one client unit on one ``pgsql`` relation: :func:`pgsql.protocol.evaluate`'s
   verdict plus the doctor-only findings and reason codes (:class:`UnitVerdict`).
 - ``_postgresql_client``: one ``postgresql_client`` relation: the request as written
@@ -51,6 +52,8 @@ Everything is imported from this package, never from its modules.
 """
 
 from __future__ import annotations
+
+from .._passwords import redact
 
 # Names of pgsql.connstr and pgsql.protocol that pgsql.doctor has always had (tests use
 # doctor.ConnectionString); they stay reachable here.
@@ -104,7 +107,7 @@ from ._judge import (
     STALE_APP_BAG,
     UnitVerdict,
 )
-from ._mask import redact, target
+from ._mask import target
 from ._migration import ENDPOINT_CONFLICT, ENDPOINT_SERVED
 from ._postgresql_client import (
     LIKELY_V1_REQUEST,
