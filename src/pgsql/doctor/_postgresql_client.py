@@ -427,6 +427,42 @@ def _advised(reason: Reason, ctx: Context, unit: str, serving: Sequence[str]) ->
     return reason
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What the input shows of a requirer unit's relation: :func:`evaluate_client`'s arguments."""
+
+    server: str
+    request: Optional[Request]
+    app_bag: Optional[Dict[str, str]]
+    unit_bags: Dict[str, Dict[str, str]]
+    refs: Dict[str, str]  # the secrets the provider references, by group
+    # as the charm: the provider's bag outlives its units (scaled to zero)
+    units_present: Optional[bool]
+
+    def evaluate(self, secrets: Mapping[str, Optional[Mapping[str, str]]]) -> Readiness:
+        return evaluate_client(
+            self.request,
+            self.app_bag or {},
+            self.unit_bags,
+            secrets,
+            remote_app=self.server,
+            units_present=self.units_present,
+        )
+
+
+def _shown(ctx: Context, unit: str) -> _Shown:
+    wire = wire_request(ctx)
+    app_bag = ctx.asm.app_bags.get(ctx.server)
+    return _Shown(
+        ctx.server,
+        wire.request if wire is not None else None,
+        app_bag,
+        visible_server_bags(ctx, unit),
+        secret_fields(app_bag or {}),
+        server_units_present(ctx),
+    )
+
+
 def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     """The doctor's verdict for requirer ``unit``: :func:`~pgsql.protocol.evaluate_client`'s.
 
@@ -437,32 +473,78 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     stand-ins show another reason (no credentials anywhere), else ``cannot tell``; one held
     back by data missing from the input is ``cannot tell``.
     """
-    wire = wire_request(ctx)
-    request = wire.request if wire is not None else None
-    app_bag = ctx.asm.app_bags.get(ctx.server)
-    unit_bags = visible_server_bags(ctx, unit)
-    refs = secret_fields(app_bag or {})
-    # as the charm: the provider's bag outlives its units (scaled to zero)
-    units_present = server_units_present(ctx)
-    readiness = evaluate_client(
-        request,
-        app_bag or {},
-        unit_bags,
-        dict.fromkeys(refs.values()),
-        remote_app=ctx.server,
-        units_present=units_present,
-    )
+    shown = _shown(ctx, unit)
+    readiness = shown.evaluate(dict.fromkeys(shown.refs.values()))
     blocking = {r.code for r in readiness.reasons if r.blocking}
-    subordinated = (app_bag or {}).get("subordinated", "").strip().lower() == "true"
+    subordinated = (shown.app_bag or {}).get("subordinated", "").strip().lower() == "true"
     # a subordinate PgBouncer unit serves only the unit it sits beside
-    serving = sorted(unit_bags, key=unit_sort_key) if subordinated else []
-    any_server_unit = lowest(serving or server_units(ctx)) or f"{ctx.server}/0"
-    both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
+    serving = sorted(shown.unit_bags, key=unit_sort_key) if subordinated else []
+    unknown, explained = _input_gaps(ctx, unit, juju_hint, shown, subordinated, blocking)
+    missing_input = bool(unknown)
+    ready_as_shown = False
+    # what only the stand-ins let evaluate_client see: no credentials at all, say
+    unseen: List[Reason] = []
+    if shown.refs:
+        explained.add(SECRET_NOT_GRANTED)
+        ready_as_shown, unseen, note = _behind_secrets(
+            ctx, unit, shown, blocking, explained, missing_input
+        )
+        unknown.append(note)
+    reasons = [
+        _advised(r, ctx, unit, serving)
+        for r in readiness.reasons
+        if r.code != SECRET_NOT_GRANTED
+        and not (r.code == REQUEST_UNKNOWN and shown.request is None)
+    ]
+    revealed = bool(unseen) and not missing_input
+    verdict = _client_verdict(
+        readiness.ready, bool(unknown), ready_as_shown, blocking <= explained, revealed
+    )
+    if verdict == NOT_READY:
+        reasons += [_advised(r, ctx, unit, serving) for r in unseen]
+    run: List[str] = []
+    if verdict in (CANNOT_TELL, READY_AS_SHOWN):
+        reasons = unknown + [r for r in reasons if not (r.blocking and r.code in explained)]
+        if missing_input and shown.units_present is not False:  # else no provider unit to show
+            any_server_unit = lowest(serving or server_units(ctx)) or f"{ctx.server}/0"
+            run.append(
+                f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
+            )
+    else:
+        reasons.extend(unknown)
+    return UnitVerdict(unit, verdict, _display(readiness), reasons, None, None, run)
+
+
+def _client_verdict(
+    ready: bool, unknown: bool, ready_as_shown: bool, all_explained: bool, revealed: bool
+) -> str:
+    """The verdict: what ``evaluate_client`` found, weighed by what the input cannot show.
+
+    ``unknown``: something is not visible; ``all_explained``: every blocking reason is explained
+    by what the input lacks; ``revealed``: the input lacks nothing but the secrets' content, and
+    the stand-ins for it revealed another blocking reason.
+    """
+    if ready:
+        return CANNOT_TELL if unknown else READY
+    if ready_as_shown:
+        return READY_AS_SHOWN
+    if unknown and all_explained and not revealed:
+        return CANNOT_TELL
+    return NOT_READY
+
+
+def _input_gaps(
+    ctx: Context,
+    unit: str,
+    juju_hint: str,
+    shown: _Shown,
+    subordinated: bool,
+    blocking: Set[str],
+) -> Tuple[List[Reason], Set[str]]:
+    """What the input lacks to judge ``unit``, and the blocking codes that lack explains."""
     unknown: List[Reason] = []
     explained: Set[str] = set()
-    missing_input = False
-    if app_bag is None:
-        missing_input = True
+    if shown.app_bag is None:
         explained |= blocking
         unknown.append(
             Reason(
@@ -474,9 +556,8 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 + ("" if juju_hint else " and pass --juju-version"),
             )
         )
-    if request is None:
-        missing_input = True
-        where, advice = request_unseen_where(ctx, units_present)
+    if shown.request is None:
+        where, advice = request_unseen_where(ctx, shown.units_present)
         unknown.append(
             Reason(
                 REQUEST_NOT_VISIBLE,
@@ -487,8 +568,7 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 advice=advice,
             )
         )
-    if subordinated and not unit_bags:
-        missing_input = True
+    if subordinated and not shown.unit_bags:
         explained.add(SUBORDINATE_NOT_READY)
         unknown.append(
             Reason(
@@ -500,50 +580,32 @@ def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 advice=f"run `juju show-unit {unit}` too",
             )
         )
-    ready_as_shown = False
-    # what only the stand-ins let evaluate_client see: no credentials at all, say
-    unseen: List[Reason] = []
-    if refs:
-        explained.add(SECRET_NOT_GRANTED)
-        # evaluate_client again, the secrets' content stood in for: what else holds it back
-        stand_in = evaluate_client(
-            request,
-            app_bag or {},
-            unit_bags,
-            {uri: _STAND_INS.get(group) for group, uri in refs.items()},
-            remote_app=ctx.server,
-            units_present=units_present,
-        )
-        ready_as_shown = stand_in.ready and not missing_input
-        unseen = [
-            r
-            for r in stand_in.reasons
-            if r.blocking and r.code not in explained and r.code not in blocking
-        ]
-        rest_ok = not unseen and blocking <= explained
-        unknown.append(_secrets_unseen(ctx, unit, refs, ready_as_shown, rest_ok))
-    reasons = [
-        _advised(r, ctx, unit, serving)
-        for r in readiness.reasons
-        if r.code != SECRET_NOT_GRANTED and not (r.code == REQUEST_UNKNOWN and request is None)
+    return unknown, explained
+
+
+def _behind_secrets(
+    ctx: Context,
+    unit: str,
+    shown: _Shown,
+    blocking: Set[str],
+    explained: Set[str],
+    missing_input: bool,
+) -> Tuple[bool, List[Reason], Reason]:
+    """What holds ``unit`` back besides the secrets' content, which show-unit never shows.
+
+    ``evaluate_client`` again, the content stood in for. Returns whether the unit is ready as
+    far as the input shows, the blocking reasons only the stand-ins let it see, and the note on
+    the secrets.
+    """
+    stand_in = shown.evaluate({uri: _STAND_INS.get(group) for group, uri in shown.refs.items()})
+    ready_as_shown = stand_in.ready and not missing_input
+    unseen = [
+        r
+        for r in stand_in.reasons
+        if r.blocking and r.code not in explained and r.code not in blocking
     ]
-    if readiness.ready:
-        verdict = CANNOT_TELL if unknown else READY
-    elif ready_as_shown:
-        verdict = READY_AS_SHOWN
-    elif unknown and blocking <= explained and not (unseen and not missing_input):
-        verdict = CANNOT_TELL
-    else:
-        verdict = NOT_READY
-        reasons += [_advised(r, ctx, unit, serving) for r in unseen]
-    run: List[str] = []
-    if verdict in (CANNOT_TELL, READY_AS_SHOWN):
-        reasons = unknown + [r for r in reasons if not (r.blocking and r.code in explained)]
-        if missing_input and units_present is not False:  # else no provider unit to show
-            run.append(both)
-    else:
-        reasons.extend(unknown)
-    return UnitVerdict(unit, verdict, _display(readiness), reasons, None, None, run)
+    rest_ok = not unseen and blocking <= explained
+    return ready_as_shown, unseen, _secrets_unseen(ctx, unit, shown.refs, ready_as_shown, rest_ok)
 
 
 def _secrets_unseen(
