@@ -40,7 +40,9 @@ Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
   verdict plus the doctor-only findings and reason codes (:class:`UnitVerdict`).
 - ``_postgresql_client``: one ``postgresql_client`` relation: the request as written
   (:class:`WireRequest`), what the provider published (:class:`ProviderView`), the relation's
-  findings, and each requirer unit's verdict from :func:`pgsql.protocol.evaluate_client`.
+  findings.
+- ``_client_verdict``: each requirer unit's verdict on a ``postgresql_client`` relation, from
+  :func:`pgsql.protocol.evaluate_client` (the secrets' content stood in for).
 - ``_migration``: a client application related on several endpoints: the relation a client
   serving them all serves (the others: ``endpoint-conflict``, as the library says).
 - ``_diagnose``: :func:`diagnose`: every ``pgsql`` and ``postgresql_client`` relation under each

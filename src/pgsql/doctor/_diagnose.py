@@ -33,6 +33,7 @@ from ._bags import (
     pgsql_evidence,
     published_keys,
 )
+from ._client_verdict import judge_client
 from ._group import (
     OWN,
     REMOTE,
@@ -59,7 +60,6 @@ from ._migration import Related, one_client
 from ._postgresql_client import (
     ProviderView,
     WireRequest,
-    judge_client,
     provider_view,
     relation_findings,
     wire_request,
