@@ -125,7 +125,7 @@ def test_demo_without_installed_examples_says_where_it_looked(
 def test_demo_finds_the_example_charms_without_examples_option() -> None:
     # An installed wheel's copy comes first; a source tree (editable install) has the checkout's.
     dirs = demo.example_dirs()
-    if Path(demo.__file__).resolve().parent == ROOT / "src" / "pgsql":
+    if Path(demo.__file__).resolve().parents[1] == ROOT / "src" / "pgsql":
         assert dirs == [ROOT / "examples"]
     else:
         assert dirs[0].parts[-3:] == ("share", "ops-lib-pgsql", "examples")

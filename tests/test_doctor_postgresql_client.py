@@ -760,7 +760,7 @@ def test_the_verdict_is_evaluate_clients(
         return result
 
     # the doctor's postgresql_client module calls the one implementation: watch its calls
-    monkeypatch.setattr("pgsql.doctor._postgresql_client.evaluate_client", spy)
+    monkeypatch.setattr("pgsql.doctor._client_verdict.evaluate_client", spy)
     _, report = doctor_json(capsys, monkeypatch, text_of("pg16-vm-secrets.yaml"))
     (shown_call, stand_in_call) = calls
     request, app_bag, unit_bags, secrets, kwargs, result = shown_call
@@ -798,7 +798,7 @@ def _stand_in_values() -> List[str]:
         return real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("pgsql.doctor._postgresql_client.evaluate_client", spy)
+        mp.setattr("pgsql.doctor._client_verdict.evaluate_client", spy)
         units = [
             u
             for d in doctor.load_documents(text_of("pg16-vm-secrets.yaml").encode(), "x")

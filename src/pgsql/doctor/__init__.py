@@ -34,12 +34,15 @@ Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
   their relation-info items; :class:`InputError` for anything else.
 - ``_group``: the items of all units matched into relations; which side is the server; each
   relation's unit and application databags under one reading of ``application-data``.
-- ``_mask``: how values from the input are shown: masked (:func:`target`, :func:`redact`).
+- ``_mask``: how values from the input are shown: masked (:func:`target`); the passwords to
+  :func:`redact` are found by :mod:`pgsql._passwords` (shared with ``pgsql demo``).
 - ``_judge``: one client unit on one ``pgsql`` relation: :func:`pgsql.protocol.evaluate`'s
   verdict plus the doctor-only findings and reason codes (:class:`UnitVerdict`).
 - ``_postgresql_client``: one ``postgresql_client`` relation: the request as written
   (:class:`WireRequest`), what the provider published (:class:`ProviderView`), the relation's
-  findings, and each requirer unit's verdict from :func:`pgsql.protocol.evaluate_client`.
+  findings.
+- ``_client_verdict``: each requirer unit's verdict on a ``postgresql_client`` relation, from
+  :func:`pgsql.protocol.evaluate_client` (the secrets' content stood in for).
 - ``_migration``: a client application related on several endpoints: the relation a client
   serving them all serves (the others: ``endpoint-conflict``, as the library says).
 - ``_diagnose``: :func:`diagnose`: every ``pgsql`` and ``postgresql_client`` relation under each
@@ -51,6 +54,8 @@ Everything is imported from this package, never from its modules.
 """
 
 from __future__ import annotations
+
+from .._passwords import redact
 
 # Names of pgsql.connstr and pgsql.protocol that pgsql.doctor has always had (tests use
 # doctor.ConnectionString); they stay reachable here.
@@ -104,7 +109,7 @@ from ._judge import (
     STALE_APP_BAG,
     UnitVerdict,
 )
-from ._mask import redact, target
+from ._mask import target
 from ._migration import ENDPOINT_CONFLICT, ENDPOINT_SERVED
 from ._postgresql_client import (
     LIKELY_V1_REQUEST,

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Set, cast
 
+from .._passwords import PASSWORD_KEYS
 from ..protocol import JUJU_KEYS, REQUEST_KEYS
 
 Bag = Dict[str, str]
@@ -29,7 +30,7 @@ _SERVER_KEYS = _SERVER_MARKERS | {
     "allowed_units",
 }
 _PGSQL_KEYS = _SERVER_KEYS | set(REQUEST_KEYS) | JUJU_KEYS
-SECRET_KEYS = ("password", "schema_password")
+SECRET_KEYS = PASSWORD_KEYS  # the keys holding a password in clear: one list, pgsql._passwords'
 _PG_STATES = frozenset({"master", "standalone", "hot standby", "standby"})
 
 

@@ -10,8 +10,8 @@ import json
 import sys
 from typing import IO, List, Sequence, Tuple
 
+from .._passwords import redact
 from ._diagnose import EXIT_BAD_INPUT, INTERFACES, diagnose
-from ._mask import redact
 from ._read import UNIT_NAME, InputError, Unit, load_documents, parse_units
 from ._render import render, to_json
 

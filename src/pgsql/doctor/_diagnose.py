@@ -33,6 +33,7 @@ from ._bags import (
     pgsql_evidence,
     published_keys,
 )
+from ._client_verdict import judge_client
 from ._group import (
     OWN,
     REMOTE,
@@ -59,7 +60,6 @@ from ._migration import Related, one_client
 from ._postgresql_client import (
     ProviderView,
     WireRequest,
-    judge_client,
     provider_view,
     relation_findings,
     wire_request,
@@ -193,13 +193,7 @@ def diagnose(
         InputError: no such relation found, ``client_unit`` is not a client unit, or
             ``interface`` is not one the doctor knows or comes without ``endpoint``.
     """
-    if interface is not None:
-        if interface not in _KINDS:
-            raise InputError(f"--interface {interface!r} is not one of {', '.join(INTERFACES)}")
-        if endpoint is None:
-            raise InputError(
-                "--interface needs --endpoint: it says how to read the relations on that endpoint"
-            )
+    _check_interface_option(interface, endpoint)
     secrets = find_secrets(units)
     relations, peers = group(units)
     hint_client = app_of(client_unit) if client_unit else None
@@ -212,13 +206,53 @@ def diagnose(
     if not pgsql:
         raise InputError(_nothing_found(units, relations, peers, endpoint))
     candidates, version_text = _orientations(juju_version, units)
-    notes: List[str] = []
     roles = {id(r): find_roles(r, hint_client, _KINDS[interfaces[id(r)]], charms) for r in pgsql}
     implied: Set[str] = set()
     for r in pgsql:
         server, client = roles[id(r)]
         if server is not None and client is not None:
             implied |= implied_orientation(r, server, client, _KINDS[interfaces[id(r)]])
+    candidates, notes = _decide_reading(candidates, implied, version_text, juju_version)
+    hint = f" --juju-version {juju_version}" if juju_version else ""
+    reports = [
+        _relation_report(
+            r,
+            interfaces[id(r)],
+            roles[id(r)],
+            sorted(candidates),
+            peers,
+            client_unit,
+            endpoint,
+            hint,
+        )
+        for r in pgsql
+    ]
+    _one_client(reports)
+    if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
+        seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
+        raise InputError(
+            f"{client_unit} is not a client unit of any pgsql or postgresql_client relation in "
+            f"the input (relations: {seen})"
+        )
+    return Diagnosis([u.name for u in units], reports, notes, secrets)
+
+
+def _check_interface_option(interface: Optional[str], endpoint: Optional[str]) -> None:
+    if interface is None:
+        return
+    if interface not in _KINDS:
+        raise InputError(f"--interface {interface!r} is not one of {', '.join(INTERFACES)}")
+    if endpoint is None:
+        raise InputError(
+            "--interface needs --endpoint: it says how to read the relations on that endpoint"
+        )
+
+
+def _decide_reading(
+    candidates: Set[str], implied: Set[str], version_text: str, juju_version: Optional[str]
+) -> Tuple[Set[str], List[str]]:
+    """The readings of ``application-data`` to try (by version, then content), with notes."""
+    notes: List[str] = []
     if len(implied) == 1:
         if not implied <= candidates:
             notes.append(
@@ -245,28 +279,7 @@ def diagnose(
         notes.append(
             f"application-data shows {_ORIENTATION_TEXT[next(iter(candidates))]} (from its content)"
         )
-    hint = f" --juju-version {juju_version}" if juju_version else ""
-    reports = [
-        _relation_report(
-            r,
-            interfaces[id(r)],
-            roles[id(r)],
-            sorted(candidates),
-            peers,
-            client_unit,
-            endpoint,
-            hint,
-        )
-        for r in pgsql
-    ]
-    _one_client(reports)
-    if client_unit is not None and not any(u.unit == client_unit for r in reports for u in r.units):
-        seen = "; ".join(" <-> ".join(f"{a}:{e}" for a, e in r.sides.items()) for r in reports)
-        raise InputError(
-            f"{client_unit} is not a client unit of any pgsql or postgresql_client relation in "
-            f"the input (relations: {seen})"
-        )
-    return Diagnosis([u.name for u in units], reports, notes, secrets)
+    return candidates, notes
 
 
 def _one_client(reports: Sequence[RelationReport]) -> None:
@@ -381,42 +394,12 @@ def _relation_report(
     endpoint: Optional[str],
     juju_hint: str,
 ) -> RelationReport:
-    seen_from = sorted({f"{i.unit} ({i.source})" for i in rel.items})
-    kinds = _KINDS[interface]
-    judge_unit = judge_client if interface == CLIENT_INTERFACE else judge
-    readings: List[_Reading] = []
-    for o in orientations:
-        orientation = o or None
-        server, client = roles
-        if server is None or client is None:
-            client = _roles_by_app_data(rel, orientation, kinds)
-            if client is None and endpoint is not None:
-                named = {i.app for i in rel.items if i.endpoint == endpoint}
-                client = next(iter(named)) if len(named) == 1 else None
-            server = rel.other(client) if client is not None else None
-        if server is None or client is None:
-            unknown = _roles_unknown(rel, interface, client_unit, juju_hint)
-            readings.append(_Reading(orientation, None, None, None, unknown))
-            continue
-        asm = assemble(rel, server, client, orientation, kinds)
-        ctx = Context(rel, asm, server, client, peers)
-        examined = _examined(ctx, client_unit)
-        verdicts = [judge_unit(ctx, u, juju_hint) for u in examined]
-        readings.append(_Reading(orientation, server, client, asm, verdicts))
-    first = readings[0]
-    verdicts = first.verdicts
-    orientation = first.orientation
-    server, client, asm = first.server, first.client, first.asm
-    if len(readings) > 1:
-        orientation = None
-        keys = [[v.key() for v in r.verdicts] for r in readings]
-        same_roles = all((r.server, r.client) == (first.server, first.client) for r in readings)
-        if not (same_roles and all(k == keys[0] for k in keys)):
-            verdicts = _ambiguous(readings, juju_hint)
-            if server is not None and client is not None:
-                asm = assemble(rel, server, client, None, kinds)
-        if not same_roles:
-            server = client = asm = None
+    readings = [
+        _read_as(rel, interface, roles, o or None, peers, client_unit, endpoint, juju_hint)
+        for o in orientations
+    ]
+    chosen = _one_reading(rel, _KINDS[interface], readings, juju_hint)
+    server, client, asm = chosen.server, chosen.client, chosen.asm
     notes = list(asm.notes) if asm is not None else []
     request: Optional[Request] = None
     request_source = "not visible"
@@ -434,6 +417,7 @@ def _relation_report(
         else:
             request, request_source = client_request(ctx)
             bags = _server_bag_summary(ctx)
+    seen_from = sorted({f"{i.unit} ({i.source})" for i in rel.items})
     return RelationReport(
         rel.rid,
         rel.sides,
@@ -441,17 +425,65 @@ def _relation_report(
         client,
         rel.cross_model,
         seen_from,
-        orientation,
+        chosen.orientation,
         request,
         request_source,
         bags,
-        verdicts,
+        chosen.verdicts,
         notes,
         interface,
         wire,
         provider,
         findings,
     )
+
+
+def _read_as(
+    rel: Relation,
+    interface: str,
+    roles: Tuple[Optional[str], Optional[str]],
+    orientation: Optional[str],
+    peers: Sequence[Item],
+    client_unit: Optional[str],
+    endpoint: Optional[str],
+    juju_hint: str,
+) -> _Reading:
+    """The verdicts under one reading of ``application-data`` (``orientation``)."""
+    kinds = _KINDS[interface]
+    server, client = roles
+    if server is None or client is None:
+        client = _roles_by_app_data(rel, orientation, kinds)
+        if client is None and endpoint is not None:
+            named = {i.app for i in rel.items if i.endpoint == endpoint}
+            client = next(iter(named)) if len(named) == 1 else None
+        server = rel.other(client) if client is not None else None
+    if server is None or client is None:
+        unknown = _roles_unknown(rel, interface, client_unit, juju_hint)
+        return _Reading(orientation, None, None, None, unknown)
+    asm = assemble(rel, server, client, orientation, kinds)
+    ctx = Context(rel, asm, server, client, peers)
+    judge_unit = judge_client if interface == CLIENT_INTERFACE else judge
+    verdicts = [judge_unit(ctx, u, juju_hint) for u in _examined(ctx, client_unit)]
+    return _Reading(orientation, server, client, asm, verdicts)
+
+
+def _one_reading(
+    rel: Relation, kinds: Kinds, readings: Sequence[_Reading], juju_hint: str
+) -> _Reading:
+    """The readings as one: the only one, or what is sure when they disagree."""
+    first = readings[0]
+    if len(readings) == 1:
+        return first
+    server, client, asm, verdicts = first.server, first.client, first.asm, first.verdicts
+    keys = [[v.key() for v in r.verdicts] for r in readings]
+    same_roles = all((r.server, r.client) == (server, client) for r in readings)
+    if not (same_roles and all(k == keys[0] for k in keys)):
+        verdicts = _ambiguous(readings, juju_hint)
+        if server is not None and client is not None:
+            asm = assemble(rel, server, client, None, kinds)
+    if not same_roles:
+        return _Reading(None, None, None, None, verdicts)
+    return _Reading(None, server, client, asm, verdicts)
 
 
 @dataclass

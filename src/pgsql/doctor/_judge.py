@@ -219,6 +219,7 @@ def _doctor_checks(
     server_bags: Mapping[str, Bag],
     server_units_visible: bool,
 ) -> List[Reason]:
+    """The doctor-only findings on one ``pgsql`` relation, beside ``evaluate``'s reasons."""
     out: List[Reason] = []
     server = ctx.server
     published = [
@@ -227,89 +228,110 @@ def _doctor_checks(
         if b.get("master", "").strip() or b.get("standbys", "").strip()
     ]
     if request is not None:
-        colon: List[str] = []
-        for ext in request.extensions:
-            try:
-                if parse_extension(ext)[1] is not None and ":" in ext:
-                    colon.append(ext)
-            except ValueError:
-                continue
-        misreader = _looks_like_colon_misreader(ctx) if colon else None
-        if misreader is not None:
-            out.append(
-                Reason(
-                    EXTENSION_SYNTAX,
-                    f"extensions {','.join(colon)} use the name:schema syntax, but the server "
-                    f"looks like {misreader}, which reads name(schema) and would try to "
-                    f"create an extension literally named {colon[0]!r}",
-                    server,
-                    blocking=not readiness.ready,
-                    advice="request the extension without a schema (or as name(schema) for this "
-                    f"server); check `juju status {server}` and `juju debug-log --include "
-                    f"{server}` for a failed hook",
-                )
-            )
+        out.extend(_colon_syntax(ctx, request, readiness))
     app_bag_known = ctx.asm.app_bags.get(server) is not None
     if not published and server_units_visible and app_bag_known and request is not None:
+        # the server publishes nothing: what Canonical's charms are known to block on
         app_bag = ctx.asm.app_bags.get(ctx.client)
-        if request.extensions:
-            names = sorted(request.extension_names)
-            hyphen = [n for n in names if "-" in n]
-            config = " ".join(f"plugin_{n.replace('-', '_')}_enable=true" for n in names)
-            advice = (
-                f"run `juju status {server}`; if it says 'extensions requested through "
-                f"relation', enable them: `juju config {server} {config}`"
-            )
-            if hyphen:
-                advice += (
-                    f" (Canonical charms never accept {','.join(hyphen)}: the hyphen does not "
-                    "match their config key; drop it from the request)"
-                )
-            out.append(
-                Reason(
-                    LIKELY_BLOCKED_EXTENSIONS,
-                    f"likely cause: the server publishes nothing and extensions "
-                    f"{','.join(names)} are requested; Canonical PostgreSQL and pgbouncer charms "
-                    "block until each is enabled in their configuration",
-                    server,
-                    blocking=False,
-                    advice=advice,
-                )
-            )
-        if app_bag is not None and "roles" in app_bag:
-            out.append(
-                Reason(
-                    LIKELY_BLOCKED_ROLES,
-                    f"likely cause: the server publishes nothing and {ctx.client}'s application "
-                    "databag has a roles key; Canonical PostgreSQL blocks ('roles requested "
-                    "through relation, use postgresql_client interface instead')",
-                    server,
-                    blocking=False,
-                    advice=f"run `juju status {server}` to confirm; stop requesting roles (the "
-                    "key must be absent, not empty) or use a server that supports them",
-                )
-            )
-        if not request.database or (app_bag is not None and "database" not in app_bag):
-            where = (
-                "no database is requested"
-                if not request.database
-                else f"the database is requested only in unit databags, not in {ctx.client}'s "
-                "application databag (pgbouncer-k8s reads only the application databag)"
-            )
-            out.append(
-                Reason(
-                    LIKELY_NO_DATABASE,
-                    f"likely cause: the server publishes nothing and {where}; Canonical "
-                    "postgresql-k8s and pgbouncer-k8s never provision a relation without an "
-                    "explicit database",
-                    server,
-                    blocking=False,
-                    advice=f"run `juju status {server}` and `juju debug-log --include {server}` "
-                    "to confirm; make the client charm request a database name",
-                )
-            )
+        causes = (
+            _blocked_extensions(ctx, request),
+            _blocked_roles(ctx, app_bag),
+            _no_database(ctx, request, app_bag),
+        )
+        out.extend(c for c in causes if c is not None)
     out.extend(_master_findings(ctx, readiness, server_bags))
     return out
+
+
+def _colon_syntax(ctx: Context, request: Request, readiness: Readiness) -> List[Reason]:
+    """Extensions requested as ``name:schema`` from a server that reads ``name(schema)``."""
+    server = ctx.server
+    colon: List[str] = []
+    for ext in request.extensions:
+        try:
+            if parse_extension(ext)[1] is not None and ":" in ext:
+                colon.append(ext)
+        except ValueError:
+            continue
+    misreader = _looks_like_colon_misreader(ctx) if colon else None
+    if misreader is None:
+        return []
+    return [
+        Reason(
+            EXTENSION_SYNTAX,
+            f"extensions {','.join(colon)} use the name:schema syntax, but the server "
+            f"looks like {misreader}, which reads name(schema) and would try to "
+            f"create an extension literally named {colon[0]!r}",
+            server,
+            blocking=not readiness.ready,
+            advice="request the extension without a schema (or as name(schema) for this "
+            f"server); check `juju status {server}` and `juju debug-log --include "
+            f"{server}` for a failed hook",
+        )
+    ]
+
+
+def _blocked_extensions(ctx: Context, request: Request) -> Optional[Reason]:
+    if not request.extensions:
+        return None
+    server = ctx.server
+    names = sorted(request.extension_names)
+    hyphen = [n for n in names if "-" in n]
+    config = " ".join(f"plugin_{n.replace('-', '_')}_enable=true" for n in names)
+    advice = (
+        f"run `juju status {server}`; if it says 'extensions requested through "
+        f"relation', enable them: `juju config {server} {config}`"
+    )
+    if hyphen:
+        advice += (
+            f" (Canonical charms never accept {','.join(hyphen)}: the hyphen does not "
+            "match their config key; drop it from the request)"
+        )
+    return Reason(
+        LIKELY_BLOCKED_EXTENSIONS,
+        f"likely cause: the server publishes nothing and extensions "
+        f"{','.join(names)} are requested; Canonical PostgreSQL and pgbouncer charms "
+        "block until each is enabled in their configuration",
+        server,
+        blocking=False,
+        advice=advice,
+    )
+
+
+def _blocked_roles(ctx: Context, app_bag: Optional[Bag]) -> Optional[Reason]:
+    if app_bag is None or "roles" not in app_bag:
+        return None
+    return Reason(
+        LIKELY_BLOCKED_ROLES,
+        f"likely cause: the server publishes nothing and {ctx.client}'s application "
+        "databag has a roles key; Canonical PostgreSQL blocks ('roles requested "
+        "through relation, use postgresql_client interface instead')",
+        ctx.server,
+        blocking=False,
+        advice=f"run `juju status {ctx.server}` to confirm; stop requesting roles (the "
+        "key must be absent, not empty) or use a server that supports them",
+    )
+
+
+def _no_database(ctx: Context, request: Request, app_bag: Optional[Bag]) -> Optional[Reason]:
+    if request.database and (app_bag is None or "database" in app_bag):
+        return None
+    where = (
+        "no database is requested"
+        if not request.database
+        else f"the database is requested only in unit databags, not in {ctx.client}'s "
+        "application databag (pgbouncer-k8s reads only the application databag)"
+    )
+    return Reason(
+        LIKELY_NO_DATABASE,
+        f"likely cause: the server publishes nothing and {where}; Canonical "
+        "postgresql-k8s and pgbouncer-k8s never provision a relation without an "
+        "explicit database",
+        ctx.server,
+        blocking=False,
+        advice=f"run `juju status {ctx.server}` and `juju debug-log --include {ctx.server}` "
+        "to confirm; make the client charm request a database name",
+    )
 
 
 def _master_findings(
@@ -354,16 +376,13 @@ def _master_findings(
 
 
 def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
+    """The doctor's verdict for client ``unit`` on a ``pgsql`` relation: ``evaluate``'s."""
     request, _ = client_request(ctx)
     local_bag, egress_source = _egress(ctx, unit)
     server_bags = visible_server_bags(ctx, unit)
     app_bag = ctx.asm.app_bags.get(ctx.server)
     readiness = evaluate(request, unit, local_bag or {}, ctx.server, app_bag or {}, server_bags)
     reasons: List[Reason] = list(readiness.reasons)
-    any_server_unit = lowest(server_units(ctx)) or f"{ctx.server}/0"
-    both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
-    run: List[str] = []
-    unknown: List[Reason] = []
     units_present = server_units_present(ctx)
     server_units_visible = (
         units_present is False
@@ -372,17 +391,8 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     )
     if units_present is False and all(r.code != NO_REMOTE for r in reasons):
         reasons.append(no_server_units_note(ctx))
-    if local_bag is None:
-        unknown.append(
-            Reason(
-                EGRESS_UNKNOWN,
-                f"{unit}'s egress-subnets are not in this input (Juju shows a unit's own "
-                "databag only in the other side's show-unit), so access cannot be checked",
-                blocking=False,
-                advice=f"run `juju show-unit {any_server_unit}` too",
-            )
-        )
-    elif egress_source is not None and "peer relation" in egress_source and ctx.rel.cross_model:
+    peer = egress_source is not None and "peer relation" in egress_source
+    if local_bag is not None and peer and ctx.rel.cross_model:
         reasons.append(
             Reason(
                 EGRESS_FROM_PEER,
@@ -391,38 +401,16 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
                 blocking=False,
             )
         )
-    if request is None:
-        where, advice = request_unseen_where(ctx, units_present)
-        unknown.append(
-            Reason(
-                REQUEST_NOT_VISIBLE,
-                f"what {ctx.client} requested is not in this input (its databags show only in "
-                f"{where}), so the echo cannot be checked",
-                blocking=False,
-                advice=advice,
-            )
-        )
-    if app_bag is None and not readiness.ready:
-        unknown.append(
-            Reason(
-                SERVER_APP_BAG_NOT_VISIBLE,
-                f"{ctx.server}'s application databag is not in this input; some servers "
-                "publish only there",
-                blocking=False,
-                advice=f"run `juju show-unit {unit} {any_server_unit}`"
-                + ("" if juju_hint else " and pass --juju-version"),
-            )
-        )
-    if not server_units_visible and not readiness.ready:
-        unknown.append(
-            Reason(
-                SERVER_UNITS_NOT_VISIBLE,
-                f"{ctx.server}'s unit databags are not in this input (Juju shows them only in "
-                f"{ctx.client}'s show-unit)",
-                blocking=False,
-                advice=f"run `juju show-unit {unit}` too",
-            )
-        )
+    unknown = _unseen(
+        ctx,
+        unit,
+        juju_hint,
+        units_present,
+        no_egress=local_bag is None,
+        no_request=request is None,
+        no_app_bag=app_bag is None and not readiness.ready,
+        no_server_units=not server_units_visible and not readiness.ready,
+    )
     if request is None:  # said above, with the command to run
         reasons = [r for r in reasons if r.code != "request-unknown"]
     reasons.extend(_doctor_checks(ctx, request, readiness, server_bags, server_units_visible))
@@ -433,23 +421,82 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
         verdict = CANNOT_TELL if unknown else READY
     else:
         verdict = CANNOT_TELL if unknown and waiting_only else NOT_READY
+    run: List[str] = []
     if verdict == CANNOT_TELL:
         if not readiness.ready:  # "waiting" only because the server's data is not in the input
             reasons = [r for r in reasons if r.code not in _WAITING]
         reasons = unknown + reasons
         if units_present is not False:  # else no server unit to show
-            run.append(both)
+            run.append(
+                f"juju show-unit {unit} {_any_server_unit(ctx)} --format json "
+                f"| pgsql doctor{juju_hint}"
+            )
     elif unknown:
         reasons.extend(unknown)
-    return UnitVerdict(
-        unit,
-        verdict,
-        readiness,
-        reasons,
-        (local_bag or {}).get("egress-subnets") if local_bag is not None else None,
-        egress_source,
-        run,
-    )
+    egress = (local_bag or {}).get("egress-subnets") if local_bag is not None else None
+    return UnitVerdict(unit, verdict, readiness, reasons, egress, egress_source, run)
+
+
+def _any_server_unit(ctx: Context) -> str:
+    return lowest(server_units(ctx)) or f"{ctx.server}/0"
+
+
+def _unseen(
+    ctx: Context,
+    unit: str,
+    juju_hint: str,
+    units_present: Optional[bool],
+    *,
+    no_egress: bool,
+    no_request: bool,
+    no_app_bag: bool,
+    no_server_units: bool,
+) -> List[Reason]:
+    """What ``unit``'s verdict needs that the input does not show (the ``no_`` flags)."""
+    out: List[Reason] = []
+    if no_egress:
+        out.append(
+            Reason(
+                EGRESS_UNKNOWN,
+                f"{unit}'s egress-subnets are not in this input (Juju shows a unit's own "
+                "databag only in the other side's show-unit), so access cannot be checked",
+                blocking=False,
+                advice=f"run `juju show-unit {_any_server_unit(ctx)}` too",
+            )
+        )
+    if no_request:
+        where, advice = request_unseen_where(ctx, units_present)
+        out.append(
+            Reason(
+                REQUEST_NOT_VISIBLE,
+                f"what {ctx.client} requested is not in this input (its databags show only in "
+                f"{where}), so the echo cannot be checked",
+                blocking=False,
+                advice=advice,
+            )
+        )
+    if no_app_bag:
+        out.append(
+            Reason(
+                SERVER_APP_BAG_NOT_VISIBLE,
+                f"{ctx.server}'s application databag is not in this input; some servers "
+                "publish only there",
+                blocking=False,
+                advice=f"run `juju show-unit {unit} {_any_server_unit(ctx)}`"
+                + ("" if juju_hint else " and pass --juju-version"),
+            )
+        )
+    if no_server_units:
+        out.append(
+            Reason(
+                SERVER_UNITS_NOT_VISIBLE,
+                f"{ctx.server}'s unit databags are not in this input (Juju shows them only in "
+                f"{ctx.client}'s show-unit)",
+                blocking=False,
+                advice=f"run `juju show-unit {unit}` too",
+            )
+        )
+    return out
 
 
 def _request_consistency(ctx: Context) -> List[Reason]:

@@ -2,18 +2,18 @@
 
 Databag values are shown through :func:`pgsql.connstr.mask_value`, which also masks a password
 held inside another value (mangled separators), and a connection string as its :func:`target`.
-:func:`find_secrets` collects every secret of the input for :func:`redact`, which replaces them
-in the finished report: the last line of defence.
+:func:`find_secrets` collects every password of the input (by :mod:`pgsql._passwords`, the rule
+``pgsql demo`` shares) for :func:`~pgsql.doctor.redact`, which replaces them in the finished
+report: the last line of defence.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, cast
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, cast
 
-from ..connstr import MASK, SECRET_KEYWORDS, ConnectionString, ConnectionStringError, mask_value
-from ..protocol import Request, split_standbys
-from ._bags import SECRET_KEYS, snapshot
+from .._passwords import passwords_in
+from ..connstr import ConnectionString, ConnectionStringError, mask_value
+from ..protocol import Request
 from ._read import Unit
 
 
@@ -71,51 +71,14 @@ def request_text(request: Optional[Request]) -> str:
     return " ".join(parts)
 
 
-#: postgresql_client keys whose value is a connection URI (with the password, in clear).
-_URI_KEYS = ("uris", "read-only-uris")
-# The password of a URI's userinfo, as pgsql.connstr.mask_value finds it: for a URI libpq refuses
-_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
-
-
 def find_secrets(units: Sequence[Unit]) -> FrozenSet[str]:
+    """Every password in the input's bags (:func:`pgsql._passwords.passwords_in`), to redact."""
     found: Set[str] = set()
-
-    def scan(bag: Mapping[str, str], depth: int = 0) -> None:
-        for key in SECRET_KEYS:
-            value = bag.get(key, "").strip()
-            if value:
-                found.add(value)
-        raws = [bag.get("master", ""), *split_standbys(bag.get("standbys"))]
-        raws += [bag.get(k, "") for k in _URI_KEYS]
-        for raw in raws:
-            if not raw.strip():
-                continue
-            try:
-                cs = ConnectionString(raw.strip())
-            except ConnectionStringError:
-                found.add(raw.strip())  # unparseable: hide the whole string, and its password
-                found.update(m.group(1) for m in _USERINFO_PASSWORD.finditer(raw))
-                continue
-            # secrets, and values holding one (mangled separators: the password in dbname)
-            found.update(v for k, v in cs.items() if k in SECRET_KEYWORDS or mask_value(v) != v)
-        # data_interfaces copies the provider's bag, credentials in clear included, into a JSON
-        # snapshot (`data`) in each requirer unit's bag
-        copied = snapshot(bag.get("data", "")) if depth == 0 and "data" in bag else None
-        if copied is not None:
-            scan(copied, depth + 1)
-
     for unit in units:
         for item in unit.items:
-            scan(item.app_data)
+            found |= passwords_in(item.app_data)
             if item.local is not None:
-                scan(item.local.data)
+                found |= passwords_in(item.local.data)
             for scoped in item.related.values():
-                scan(scoped.data)
-    return frozenset(s for s in found if len(s) >= 3)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every known secret in ``text`` (last line of defence for the report)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+                found |= passwords_in(scoped.data)
+    return frozenset(found)

@@ -1,43 +1,26 @@
-"""One ``postgresql_client`` relation: what it shows, and the verdict for each requirer unit.
+"""One ``postgresql_client`` relation: what it shows (the request, the provider's answer, findings).
 
-The verdict is :func:`pgsql.protocol.evaluate_client`'s, the very code the client library runs
-in the charm, over the bags ``_group`` assembled. ``show-unit`` never shows a Juju secret's
-content, so every secret the provider references is handed in as unreadable: the library would
-say ``secret-not-granted``; the doctor says instead that the content is not visible
-(:data:`SECRET_NOT_VISIBLE`) and judges the rest (endpoints, the database echo, the PgBouncer
-subordinate's state, credentials in clear). To tell whether anything but the secrets' content
-keeps the unit waiting, it asks ``evaluate_client`` again with stand-ins for the content of the
-``user`` and ``tls`` secrets (whose fields are known; ``secret-extra`` may hold any field and
-stays unreadable): ready then is :data:`~pgsql.doctor._judge.READY_AS_SHOWN`. The stand-ins
-never leave this module: the verdict shown is the first one's.
-
-Beside the verdict the doctor reads what the library does not need: the request as written
-(:class:`WireRequest`: database, roles, requested secrets, external connectivity, extensions a
-charm ported from ``pgsql`` still writes), what the provider published (:class:`ProviderView`),
-and findings about the relation itself (:func:`relation_findings`): a password in clear, secrets
-not requested, a request format v0 providers never answer.
+The verdict for each requirer unit is ``_client_verdict``'s. Beside it the doctor reads what the
+library does not need: the request as written (:class:`WireRequest`: database, roles, requested
+secrets, external connectivity, extensions a charm ported from ``pgsql`` still writes), what the
+provider published (:class:`ProviderView`), and findings about the relation itself
+(:func:`relation_findings`): a password in clear, secrets not requested, a request format v0
+providers never answer.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, cast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 from ..connstr import mask_value
 from ..protocol import (
     MALFORMED,
-    NO_REMOTE,
-    NOT_ANSWERED,
-    REQUEST_UNKNOWN,
     REQUESTED_SECRETS,
     SECRET_GROUPS,
-    SECRET_NOT_GRANTED,
-    SUBORDINATE_NOT_READY,
-    Readiness,
     Reason,
     Request,
-    evaluate_client,
     requirer_request,
     secret_fields,
     split_list,
@@ -45,20 +28,7 @@ from ..protocol import (
 )
 from ._bags import snapshot
 from ._judge import (
-    CANNOT_TELL,
-    NOT_READY,
-    READY,
-    READY_AS_SHOWN,
-    REQUEST_NOT_VISIBLE,
-    SERVER_APP_BAG_NOT_VISIBLE,
-    SERVER_UNITS_NOT_VISIBLE,
     Context,
-    UnitVerdict,
-    lowest,
-    request_unseen_where,
-    server_units,
-    server_units_present,
-    visible_server_bags,
 )
 from ._pg16 import pg16_findings
 from ._read import app_of
@@ -73,13 +43,6 @@ LIKELY_V1_REQUEST = "likely-v1-request"
 _PASSWORD_FIELDS = ("password", "uris", "read-only-uris")
 #: Keys of the v1 request format (``dpcharmlibs-interfaces``), which v0 providers ignore.
 _V1_KEYS = ("version", "requests")
-#: Stand-ins for the content of the secrets show-unit never shows, by group: credentials for
-#: ``user``, nothing for ``tls`` (its fields then come from the bag, as when absent); None for
-#: ``extra``, which may hold any field. Used to judge everything else, never shown.
-_STAND_INS: Mapping[str, Optional[Mapping[str, str]]] = {
-    "user": {"username": "doctor-stand-in-user", "password": "doctor-stand-in-password"},
-    "tls": {},
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,211 +337,3 @@ def _plaintext(
             f"plaintext; upgrade, then remove the relation and relate again ({_STAYS})"
         )
     return Reason(PLAINTEXT_PASSWORD, message, ctx.server, blocking=False, advice=advice)
-
-
-# ---------------------------------------------------------------------------------------------
-# The verdict for one requirer unit
-# ---------------------------------------------------------------------------------------------
-
-
-def _not_visible(reason: Reason) -> Reason:
-    # evaluate_client's secret-not-granted, as the doctor can say it
-    if reason.code != SECRET_NOT_GRANTED:
-        return reason
-    # the group, when the library's message names one ("the provider's user secret ...")
-    named = [g for g in SECRET_GROUPS if f" {g} secret" in reason.message]
-    which = f"{named[0]} secret" if len(named) == 1 else "secret"
-    return replace(
-        reason,
-        code=SECRET_NOT_VISIBLE,
-        message=f"the content of the provider's {which} is not in show-unit output",
-        advice=None,
-    )
-
-
-def _display(readiness: Readiness) -> Readiness:
-    """The verdict as reported: secret-not-granted (the doctor's own doing) renamed."""
-    bags = tuple(
-        replace(b, reasons=tuple(_not_visible(r) for r in b.reasons)) for b in readiness.bags
-    )
-    return replace(readiness, reasons=tuple(_not_visible(r) for r in readiness.reasons), bags=bags)
-
-
-def _advised(reason: Reason, ctx: Context, unit: str, serving: Sequence[str]) -> Reason:
-    """A protocol reason with the operator's next step, where the library has none."""
-    if reason.advice is not None:
-        return reason
-    if reason.code == NOT_ANSWERED:
-        return replace(
-            reason,
-            advice=f"`juju status {ctx.server}` says what the provider waits for (PostgreSQL 16 "
-            "answers only once every unit has applied its configuration); then `juju "
-            f"debug-log --include {ctx.server}`",
-        )
-    if reason.code == NO_REMOTE:
-        return replace(
-            reason,
-            advice=f"`juju status --relations` shows {ctx.client}'s {ctx.rel.sides[ctx.client]} "
-            "relation and its provider: add units to the provider again, or relate another one",
-        )
-    if reason.code == SUBORDINATE_NOT_READY and reason.bag == ctx.server:
-        who = ", ".join(serving) if serving else f"the {ctx.server} unit on {unit}'s machine"
-        return replace(
-            reason,
-            advice=f"{who} must write state: ready in its unit databag once its PgBouncer "
-            f"serves {unit}; `juju status {ctx.server}` says why it does not",
-        )
-    return reason
-
-
-def judge_client(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
-    """The doctor's verdict for requirer ``unit``: :func:`~pgsql.protocol.evaluate_client`'s.
-
-    Secrets the provider references are passed as unreadable (show-unit never shows their
-    content), then, to judge the rest, with stand-ins for the content of the ``user`` and
-    ``tls`` secrets: a unit held back only by the secrets is ``ready as far as show-unit shows``
-    when ``evaluate_client`` finds it ready with the stand-ins, ``not ready`` when the
-    stand-ins show another reason (no credentials anywhere), else ``cannot tell``; one held
-    back by data missing from the input is ``cannot tell``.
-    """
-    wire = wire_request(ctx)
-    request = wire.request if wire is not None else None
-    app_bag = ctx.asm.app_bags.get(ctx.server)
-    unit_bags = visible_server_bags(ctx, unit)
-    refs = secret_fields(app_bag or {})
-    # as the charm: the provider's bag outlives its units (scaled to zero)
-    units_present = server_units_present(ctx)
-    readiness = evaluate_client(
-        request,
-        app_bag or {},
-        unit_bags,
-        dict.fromkeys(refs.values()),
-        remote_app=ctx.server,
-        units_present=units_present,
-    )
-    blocking = {r.code for r in readiness.reasons if r.blocking}
-    subordinated = (app_bag or {}).get("subordinated", "").strip().lower() == "true"
-    # a subordinate PgBouncer unit serves only the unit it sits beside
-    serving = sorted(unit_bags, key=unit_sort_key) if subordinated else []
-    any_server_unit = lowest(serving or server_units(ctx)) or f"{ctx.server}/0"
-    both = f"juju show-unit {unit} {any_server_unit} --format json | pgsql doctor{juju_hint}"
-    unknown: List[Reason] = []
-    explained: Set[str] = set()
-    missing_input = False
-    if app_bag is None:
-        missing_input = True
-        explained |= blocking
-        unknown.append(
-            Reason(
-                SERVER_APP_BAG_NOT_VISIBLE,
-                f"{ctx.server}'s application databag, where a postgresql_client provider "
-                "answers, is not in this input",
-                blocking=False,
-                advice=f"run `juju show-unit {unit}` too"
-                + ("" if juju_hint else " and pass --juju-version"),
-            )
-        )
-    if request is None:
-        missing_input = True
-        where, advice = request_unseen_where(ctx, units_present)
-        unknown.append(
-            Reason(
-                REQUEST_NOT_VISIBLE,
-                f"what {ctx.client} requested is not in this input (its application databag "
-                f"shows only in {where}), so the database echo and a changed request cannot be "
-                "checked",
-                blocking=False,
-                advice=advice,
-            )
-        )
-    if subordinated and not unit_bags:
-        missing_input = True
-        explained.add(SUBORDINATE_NOT_READY)
-        unknown.append(
-            Reason(
-                SERVER_UNITS_NOT_VISIBLE,
-                f"{ctx.server} is a subordinate, ready for {unit} once the {ctx.server} unit "
-                f"serving it says state: ready; its unit databags are not in this input (Juju "
-                f"shows them only in {ctx.client}'s show-unit)",
-                blocking=False,
-                advice=f"run `juju show-unit {unit}` too",
-            )
-        )
-    ready_as_shown = False
-    # what only the stand-ins let evaluate_client see: no credentials at all, say
-    unseen: List[Reason] = []
-    if refs:
-        explained.add(SECRET_NOT_GRANTED)
-        # evaluate_client again, the secrets' content stood in for: what else holds it back
-        stand_in = evaluate_client(
-            request,
-            app_bag or {},
-            unit_bags,
-            {uri: _STAND_INS.get(group) for group, uri in refs.items()},
-            remote_app=ctx.server,
-            units_present=units_present,
-        )
-        ready_as_shown = stand_in.ready and not missing_input
-        unseen = [
-            r
-            for r in stand_in.reasons
-            if r.blocking and r.code not in explained and r.code not in blocking
-        ]
-        rest_ok = not unseen and blocking <= explained
-        unknown.append(_secrets_unseen(ctx, unit, refs, ready_as_shown, rest_ok))
-    reasons = [
-        _advised(r, ctx, unit, serving)
-        for r in readiness.reasons
-        if r.code != SECRET_NOT_GRANTED and not (r.code == REQUEST_UNKNOWN and request is None)
-    ]
-    if readiness.ready:
-        verdict = CANNOT_TELL if unknown else READY
-    elif ready_as_shown:
-        verdict = READY_AS_SHOWN
-    elif unknown and blocking <= explained and not (unseen and not missing_input):
-        verdict = CANNOT_TELL
-    else:
-        verdict = NOT_READY
-        reasons += [_advised(r, ctx, unit, serving) for r in unseen]
-    run: List[str] = []
-    if verdict in (CANNOT_TELL, READY_AS_SHOWN):
-        reasons = unknown + [r for r in reasons if not (r.blocking and r.code in explained)]
-        if missing_input and units_present is not False:  # else no provider unit to show
-            run.append(both)
-    else:
-        reasons.extend(unknown)
-    return UnitVerdict(unit, verdict, _display(readiness), reasons, None, None, run)
-
-
-def _secrets_unseen(
-    ctx: Context, unit: str, refs: Mapping[str, str], ready_as_shown: bool, rest_ok: bool
-) -> Reason:
-    """The note on the secrets' content, which no ``show-unit`` output shows."""
-    groups = ", ".join(f"secret-{g}" for g in sorted(refs))
-    show = f"`juju show-secret {refs.get('user') or next(iter(refs.values()))}`"
-    if ready_as_shown:
-        message = (
-            f"{ctx.server} keeps the credentials in Juju secrets ({groups}), whose content "
-            "show-unit never shows; everything else in this input is ready (judged with "
-            f"stand-ins for that content): {unit} is ready once it can read them (the provider "
-            "grants them to the relation)"
-        )
-        advice = (
-            f"if {unit} still waits, the secrets are why: its workload status and `juju "
-            f"debug-log --include {unit}` (permission denied until the grant) say so; {show} in "
-            f"{ctx.server}'s model shows the secret (with --reveal, for model admins, its "
-            "content: the password in clear)"
-        )
-    else:
-        message = (
-            f"{ctx.server} keeps the credentials in Juju secrets ({groups}); show-unit never "
-            f"shows a secret's content, so whether {unit} can read them (the provider grants "
-            "them to the relation) cannot be told from here"
-            + ("; nothing else in this input keeps it from being ready" if rest_ok else "")
-        )
-        advice = (
-            f"{unit}'s workload status, and `juju debug-log --include {unit}` (permission "
-            f"denied until the grant), tell whether it read them; {show} in the provider's "
-            "model shows the secret without its content"
-        )
-    return Reason(SECRET_NOT_VISIBLE, message, blocking=False, advice=advice)

@@ -25,20 +25,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from .connstr import ConnectionString, ConnectionStringError, mask_value
-from .demo import (
-    CLIENT_UNITS,
-    MASK,
-    MODERN_ENDPOINT,
-    ROTATE,
-    SERVER_APP,
-    SIMULATED,
-    Charm,
-    DemoError,
-    _juju,  # pyright: ignore[reportPrivateUsage]
-    _Lifecycle,  # pyright: ignore[reportPrivateUsage]
-    _server_message,  # pyright: ignore[reportPrivateUsage]
-)
+from ..connstr import ConnectionString, ConnectionStringError, mask_value
+from ._charms import Charm
+from ._common import CLIENT_UNITS, MASK, MODERN_ENDPOINT, ROTATE, SERVER_APP, SIMULATED, DemoError
+
+# under the names the walk-throughs were written with
+from ._lifecycle import Lifecycle as _Lifecycle
+from ._lifecycle import juju as _juju
+from ._lifecycle import server_message as _server_message
 
 APP = "myapp"
 DATABASE = "mydb"  # what the example charm requests
@@ -49,7 +43,7 @@ _QUERY = "SELECT current_database(), current_user"
 
 def load(root: Path) -> Charm:
     """The new-charm example under ``root`` (the examples directory)."""
-    from .demo import load_charm
+    from ._charms import load_charm
 
     return load_charm(root / EXAMPLE, "pgsql_demo_new_client_charm")
 
@@ -91,7 +85,7 @@ class NewCharmRun:
             part["env_file_removed"] = not self.module.ENV_FILE.exists()
 
     def _run(self, part: Dict[str, Any]) -> None:
-        from . import testing as pgt
+        from .. import testing as pgt
 
         life = self.life
         life.steps.interface = "postgresql_client"
