@@ -128,7 +128,7 @@ from ._postgresql_client import (
     scenario_provider_move,
     scenario_provider_relation,
 )
-from ._relations import (
+from ._pgsql import (
     APP_BAGS,
     FAILOVER,
     FLAVOURS,

@@ -60,7 +60,7 @@ from typing import (
     cast,
 )
 
-from ._relations import _scenario, juju_keys  # pyright: ignore[reportPrivateUsage]
+from ._pgsql import _scenario, juju_keys  # pyright: ignore[reportPrivateUsage]
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.model import StatusBase

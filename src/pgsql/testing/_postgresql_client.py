@@ -30,7 +30,7 @@ from ..connstr import ConnectionString
 from ..protocol import Request, RequestError
 from ._asked import answered_request, shared_request
 from ._pick import POSTGRESQL_CLIENT, pick_relation
-from ._relations import (
+from ._pgsql import (
     GONE,
     PASSWORD,
     Client,
