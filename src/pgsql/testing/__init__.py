@@ -93,6 +93,7 @@ from __future__ import annotations
 from .. import protocol as protocol
 from ..connstr import ConnectionString as ConnectionString
 from ..protocol import Request as Request
+from ._common import juju_keys, relation_of
 from ._juju import (
     ActionOutcome,
     App,
@@ -103,6 +104,30 @@ from ._juju import (
     ModelError,
     SecretRecord,
     Unit,
+)
+from ._pgsql import (
+    APP_BAGS,
+    FAILOVER,
+    FLAVOURS,
+    GONE,
+    JOINED,
+    NOT_GRANTED,
+    PASSWORD,
+    READY,
+    STATES,
+    UNIT_BAGS,
+    Client,
+    Server,
+    ServerBags,
+    harness_move,
+    harness_relation,
+    harness_requested,
+    peer_share,
+    requested,
+    scenario_apply,
+    scenario_move,
+    scenario_peer_relation,
+    scenario_relation,
 )
 from ._postgresql_client import (
     ANSWERED,
@@ -127,32 +152,6 @@ from ._postgresql_client import (
     scenario_provider_apply,
     scenario_provider_move,
     scenario_provider_relation,
-)
-from ._pgsql import (
-    APP_BAGS,
-    FAILOVER,
-    FLAVOURS,
-    GONE,
-    JOINED,
-    NOT_GRANTED,
-    PASSWORD,
-    READY,
-    STATES,
-    UNIT_BAGS,
-    Client,
-    Server,
-    ServerBags,
-    harness_move,
-    harness_relation,
-    harness_requested,
-    juju_keys,
-    peer_share,
-    relation_of,
-    requested,
-    scenario_apply,
-    scenario_move,
-    scenario_peer_relation,
-    scenario_relation,
 )
 
 __all__ = [

@@ -60,7 +60,7 @@ from typing import (
     cast,
 )
 
-from ._pgsql import _scenario, juju_keys  # pyright: ignore[reportPrivateUsage]
+from ._common import juju_keys, ops_testing
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.model import StatusBase
@@ -115,7 +115,7 @@ class HookStormError(ModelError):
 
 def _testing() -> Any:
     try:
-        return _scenario()
+        return ops_testing()
     except RuntimeError:
         raise RuntimeError(
             "pgsql.testing.Model runs charms with ops.testing's Context and State: "

@@ -29,20 +29,22 @@ from .. import protocol
 from ..connstr import ConnectionString
 from ..protocol import Request, RequestError
 from ._asked import answered_request, shared_request
-from ._pick import POSTGRESQL_CLIENT, pick_relation
+from ._common import (
+    endpoint_of,
+    juju_keys,
+    ops_testing,
+    relation_of,
+    run_bag_hooks,
+    set_bag,
+    unit_number,
+)
 from ._pgsql import (
     GONE,
     PASSWORD,
     Client,
-    _endpoint_of,  # pyright: ignore[reportPrivateUsage]
     _harness_client,  # pyright: ignore[reportPrivateUsage]
-    _run_bag_hooks,  # pyright: ignore[reportPrivateUsage]
-    _scenario,  # pyright: ignore[reportPrivateUsage]
-    _set_bag,  # pyright: ignore[reportPrivateUsage]
-    _unit_number,  # pyright: ignore[reportPrivateUsage]
-    juju_keys,
-    relation_of,
 )
+from ._pick import POSTGRESQL_CLIENT, pick_relation
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.testing import Harness, Relation, Secret, State
@@ -191,7 +193,7 @@ class ProviderBags:
 
     def by_unit_id(self) -> Dict[int, Dict[str, str]]:
         """The unit bags keyed by unit number (Scenario's ``remote_units_data``)."""
-        return {_unit_number(name): dict(bag) for name, bag in self.units.items()}
+        return {unit_number(name): dict(bag) for name, bag in self.units.items()}
 
     def readable(self) -> Dict[str, Optional[Dict[str, str]]]:
         """What the requirer can read of each secret: its content, or None when not granted.
@@ -538,7 +540,7 @@ def _secrets_for(bags: ProviderBags) -> List[Secret]:
     """
     if not bags.granted:
         return []
-    testing = _scenario()
+    testing = ops_testing()
     return [testing.Secret(dict(content), id=uri) for uri, content in bags.secrets.items()]
 
 
@@ -575,7 +577,7 @@ def scenario_provider_relation(
         db, secrets = scenario_provider_relation(Provider(), Client(app="mycharm"))
         state = testing.State(leader=True, relations={db}, secrets=secrets)
     """
-    testing = _scenario()
+    testing = ops_testing()
     client = client or Client()
     asked = _asked_in({}, None, client, external, provider, f"the {endpoint!r} relation")
     kwargs: Dict[str, Any] = {} if relation_id is None else {"id": relation_id}
@@ -596,7 +598,9 @@ def scenario_provider_relation(
 
 def _client_relation(state: State, endpoint: Optional[str]) -> Relation:
     """The relation on ``endpoint``, else the only ``postgresql_client`` one."""
-    return pick_relation(state, endpoint, (POSTGRESQL_CLIENT,), ("database",), _scenario().Relation)
+    return pick_relation(
+        state, endpoint, (POSTGRESQL_CLIENT,), ("database",), ops_testing().Relation
+    )
 
 
 def provider_requested(state: State, endpoint: Optional[str] = None) -> ProviderRequest:
@@ -634,7 +638,7 @@ def _target(
     state: State, provider: Provider, client: Client, endpoint: Optional[str], external: bool
 ) -> Tuple[Relation, ProviderBags]:
     rel = _client_relation(state, endpoint)
-    testing = _scenario()
+    testing = ops_testing()
     peers = [dict(r.local_app_data) for r in state.relations if isinstance(r, testing.PeerRelation)]
     shared = shared_request(peers, rel.endpoint, rel.id)
     where = f"relation {rel.id} ({rel.endpoint!r})"
@@ -651,7 +655,7 @@ def _moved_secrets(
     as Juju keeps it until the charm refreshes); a secret no longer granted or referenced
     leaves the State; a new granted one is tracked from its first revision.
     """
-    testing = _scenario()
+    testing = ops_testing()
     mine = set(protocol.secret_fields(dict(before.remote_app_data)).values()) | set(bags.secrets)
     kept = [s for s in state.secrets if s.id not in mine]
     existing = {s.id: s for s in state.secrets if s.id in mine}
@@ -735,7 +739,7 @@ def scenario_provider_apply(
     # the secrets first: the provider's hook creates, grants and rotates them before the
     # requirer hears of anything
     current: State = dataclasses.replace(state, secrets=moved.secrets)
-    current, ran = _run_bag_hooks(ctx, current, endpoint, before, target, None)
+    current, ran = run_bag_hooks(ctx, current, endpoint, before, target, None)
     for uri in sorted(rotated):
         # the object in the State: Scenario wants the very Secret the event names
         secret = next(s for s in current.secrets if s.id == uri)
@@ -825,7 +829,7 @@ def harness_provider_move(
     :data:`SECRET_NOT_GRANTED` shows that.
     """
     client = _harness_client(harness, client)
-    endpoint = _endpoint_of(harness, relation_id)
+    endpoint = endpoint_of(harness, relation_id)
     asked = _asked_in(
         dict(harness.get_relation_data(relation_id, client.app)),
         shared_request(_harness_peer_bags(harness), endpoint, relation_id),
@@ -867,9 +871,9 @@ def harness_provider_move(
             harness.revoke_secret(uri, client.app)
 
     bags = provider.databags(client, asked=asked, relation_id=relation_id, secret_ids=ids)
-    _set_bag(harness, relation_id, provider.app, bags.app)
+    set_bag(harness, relation_id, provider.app, bags.app)
     for name in sorted(bags.units, key=protocol.unit_sort_key):
-        _set_bag(harness, relation_id, name, bags.units[name])
+        set_bag(harness, relation_id, name, bags.units[name])
     for uri, content in changed.items():
         known[uri] = content
         harness.set_secret_content(uri, content)
