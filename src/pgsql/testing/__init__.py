@@ -94,7 +94,7 @@ from .. import protocol as protocol
 from ..connstr import ConnectionString as ConnectionString
 from ..protocol import Request as Request
 from ._common import juju_keys, relation_of
-from ._juju import (
+from ._model import (
     ActionOutcome,
     App,
     HookRun,
