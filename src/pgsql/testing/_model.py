@@ -41,26 +41,34 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import warnings
-from collections import deque
 from contextlib import nullcontext
 from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
-    Deque,
     Dict,
     Generator,
     List,
     Mapping,
     Optional,
     Set,
-    Tuple,
-    Union,
-    cast,
 )
 
-from ._common import juju_keys, ops_testing
+from ._common import juju_keys
+from ._topology import (
+    App,
+    Hook,
+    Inspect,
+    Integration,
+    ModelError,
+    RelationArg,
+    Topology,
+    Unit,
+    charm_spec,
+    default_address,
+    model_testing,
+    read_meta,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.model import StatusBase
@@ -80,14 +88,6 @@ __all__ = [
 #: How many hooks :meth:`Model.settle` allows by default before it calls the exchange a storm.
 SETTLE_LIMIT = 1000
 
-# documentation ranges (RFC 5737), then private ones: unit n of the k-th app is <range k>.(10+n)
-_RANGES = ("192.0.2", "198.51.100", "203.0.113")
-
-#: Called with the charm after a hook (see :attr:`App.inspect`).
-Inspect = Callable[[Any], Any]
-# a queued hook: the event as ops.testing's ``ctx.on`` names it, relation id, remote unit number;
-# secret-changed is "secret_changed <secret id>"
-_Hook = Tuple[str, Optional[int], Optional[int]]
 _SECRET_CHANGED = "secret_changed"  # noqa: S105 (an event name)
 _JUJU_VERSION = "JUJU_VERSION"
 _SECRETS_SINCE_MAJOR = 3  # Juju 3.0 brought secrets (secret-add, secret-get, ...)
@@ -105,44 +105,13 @@ _RELATION_EVENTS = frozenset(
 )
 
 
-class ModelError(AssertionError):
-    """A charm did what Juju would refuse, or the model was asked for what it cannot do."""
-
-
 class HookStormError(ModelError):
     """More hooks than allowed ran without the model getting quiet: a relation-changed storm."""
-
-
-def _testing() -> Any:
-    try:
-        return ops_testing()
-    except RuntimeError:
-        raise RuntimeError(
-            "pgsql.testing.Model runs charms with ops.testing's Context and State: "
-            "ops >= 2.17 with ops[testing] installed"
-        ) from None
-
-
-def _charm_spec(ctx: Any) -> Any:
-    """The charm spec (metadata, config, actions) an ``ops.testing.Context`` read or was given."""
-    spec = getattr(ctx, "_charm_spec", None)  # newer ops.testing; there charm_spec is deprecated
-    if spec is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            spec = getattr(ctx, "charm_spec", None)
-    return spec
 
 
 def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
     keys = sorted(set(old) | set(new))
     return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
-
-
-def _addresses(prefix: str) -> Callable[[int], str]:
-    def address(number: int) -> str:
-        return f"{prefix}.{10 + number}"
-
-    return address
 
 
 class HookRun:
@@ -232,195 +201,6 @@ class ActionOutcome:
         return f"<ActionOutcome {self.name}: {'completed' if self.ok else 'failed'}>"
 
 
-class Unit:
-    """One unit, and what Juju keeps for it between hooks.
-
-    Attributes:
-        app: its application.
-        number: its unit number.
-        ctx: its ``ops.testing.Context``.
-        address: its address (Juju's ``ingress-address``; ``egress-subnets`` is it as a /32).
-        stored: the StoredState its next hook starts with (assign ``()`` to lose it).
-        deferred: the deferred events its next hook starts with.
-        status: the unit status its last hook left (None before its first hook).
-        seen: what the inspect callable returned in its last hook.
-        events: the events emitted in its hooks since :meth:`take_events`.
-        queue: its pending hooks, ``(event, relation id, remote unit number)``.
-        started: its install-to-start hooks were queued (:meth:`Model.deploy`).
-        dying: it is being removed (:meth:`Model.remove_unit`).
-    """
-
-    def __init__(self, app: App, number: int, ctx: Any, address: str) -> None:
-        self.app = app
-        self.number = number
-        self.ctx = ctx
-        self.address = address
-        self.stored: Any = ()
-        self.deferred: Any = ()
-        self.status: Optional[StatusBase] = None
-        self.seen: Any = None
-        self.events: List[str] = []
-        self.queue: Deque[_Hook] = deque()
-        self.started = False
-        self.dying = False
-
-    @property
-    def name(self) -> str:
-        """``<app>/<number>``."""
-        return f"{self.app.name}/{self.number}"
-
-    @property
-    def is_leader(self) -> bool:
-        """Whether the unit is its application's leader."""
-        return self.app.leader == self.number
-
-    def take_events(self) -> List[str]:
-        """The events emitted in the unit's hooks since the last call; they are forgotten."""
-        events, self.events = self.events, []
-        return events
-
-    def bag(self, endpoint: str, relation_id: Optional[int] = None) -> Dict[str, str]:
-        """A copy of the unit's own bag on its relation on ``endpoint`` (peer or not)."""
-        rel = self.app.model.relation_of(self.app.name, endpoint, relation_id)
-        return dict(rel.unit_bags[self.name])
-
-    def __repr__(self) -> str:
-        return f"<Unit {self.name}>"
-
-
-class App:
-    """An application: its charm, its config, its leader and its units.
-
-    Attributes:
-        model: the model it is in.
-        name: the application name.
-        charm_type: its charm class.
-        meta: its metadata (``charmcraft.yaml`` without ``config`` and ``actions``).
-        context: what each unit's ``ops.testing.Context`` is given (``meta``, ``config``,
-            ``actions``) besides the charm class, ``app_name`` and ``unit_id``.
-        options: its config values as ``juju config`` set them (the others take the defaults of
-            the config schema).
-        leader: the number of its leader unit.
-        units: its units, by number.
-        address: the address of its unit ``n``.
-        inspect: called with the charm after every hook of its units, while the charm still
-            exists; what it returns is :attr:`HookRun.seen` and :attr:`Unit.seen`.
-        deployed: :meth:`Model.deploy` started it (units added later start too).
-    """
-
-    def __init__(
-        self,
-        model: Model,
-        name: str,
-        charm_type: Any,
-        meta: Dict[str, Any],
-        context: Dict[str, Any],
-        options: Dict[str, Any],
-        leader: int,
-        address: Callable[[int], str],
-        inspect: Optional[Inspect],
-    ) -> None:
-        self.model = model
-        self.name = name
-        self.charm_type = charm_type
-        self.meta = meta
-        self.context = context
-        self.options = options
-        self.leader = leader
-        self.units: Dict[int, Unit] = {}
-        self.address = address
-        self.inspect = inspect
-        self.deployed = False
-        self.next_number = 0
-
-    @property
-    def peers(self) -> List[str]:
-        """The application's peer endpoints."""
-        return list(self.meta.get("peers") or {})
-
-    @property
-    def endpoints(self) -> Dict[str, Optional[str]]:
-        """Every endpoint of the application (requires, provides, peers) and its interface."""
-        out: Dict[str, Optional[str]] = {}
-        for role in ("requires", "provides", "peers"):
-            spec: Dict[str, Any] = self.meta.get(role) or {}
-            for endpoint, value in spec.items():
-                entry = cast(Dict[str, Any], value) if isinstance(value, dict) else {}
-                interface = entry.get("interface")
-                out[endpoint] = None if interface is None else str(interface)
-        return out
-
-    def bag(self, endpoint: str, relation_id: Optional[int] = None) -> Dict[str, str]:
-        """A copy of the application's bag on its relation on ``endpoint`` (peer or not)."""
-        rel = self.model.relation_of(self.name, endpoint, relation_id)
-        return dict(rel.app_bags[self.name])
-
-    def __repr__(self) -> str:
-        return f"<App {self.name}>"
-
-
-class Integration:
-    """A relation between two applications, or an application's peer relation, with its bags.
-
-    Attributes:
-        id: the relation id.
-        ends: ``(app, endpoint)`` of each side (the same application twice for peers).
-        peer: it is a peer relation.
-        app_bags: each application's bag, by application name.
-        unit_bags: each unit's bag, by unit name (Juju's keys to begin with).
-        joined: the remote unit numbers each unit has seen join, by unit name (not for peers).
-        broken: the units that ran relation-broken.
-        dying: it is being removed (:meth:`Model.remove_relation`).
-    """
-
-    def __init__(self, rel_id: int, ends: Tuple[Tuple[App, str], Tuple[App, str]]) -> None:
-        self.id = rel_id
-        self.ends = ends
-        self.peer = ends[0][0] is ends[1][0]
-        self.app_bags: Dict[str, Dict[str, str]] = {app.name: {} for app, _ in ends}
-        self.unit_bags: Dict[str, Dict[str, str]] = {}
-        self.joined: Dict[str, List[int]] = {}
-        self.broken: Set[str] = set()
-        self.dying = False
-
-    def has(self, app: App) -> bool:
-        """Whether ``app`` is in the relation."""
-        return any(a is app for a, _ in self.ends)
-
-    def endpoint(self, app: App) -> str:
-        """The endpoint by which ``app`` is in the relation."""
-        return self.ends[0][1] if self.ends[0][0] is app else self.ends[1][1]
-
-    def other(self, app: App) -> App:
-        """The application on the other side (``app`` itself for a peer relation)."""
-        return self.ends[1][0] if self.ends[0][0] is app else self.ends[0][0]
-
-    def sees(self, unit: Unit) -> List[int]:
-        """The numbers of the remote units ``unit`` sees (its live peers on a peer relation)."""
-        if self.peer:
-            return [n for n, u in unit.app.units.items() if u is not unit and not u.dying]
-        other = self.other(unit.app).name
-        return [m for m in self.joined.get(unit.name, ()) if f"{other}/{m}" in self.unit_bags]
-
-    def databags(self) -> Dict[str, Dict[str, str]]:
-        """Copies of every bag, named as ``juju show-unit`` does: each application, its units."""
-        out: Dict[str, Dict[str, str]] = {}
-        for app in dict.fromkeys(a for a, _ in self.ends):
-            out[app.name] = dict(self.app_bags[app.name])
-            for unit in app.units.values():
-                if unit.name in self.unit_bags:
-                    out[unit.name] = dict(self.unit_bags[unit.name])
-        return out
-
-    def __repr__(self) -> str:
-        (a, ea), (b, eb) = self.ends
-        return f"<Integration {self.id}: {a.name}:{ea} {b.name}:{eb}>"
-
-
-#: A relation, by object or id.
-RelationArg = Union[Integration, int]
-
-
 class SecretRecord:
     """A Juju secret as the model keeps it.
 
@@ -485,13 +265,21 @@ class Model:
         juju_version: Optional[str] = None,
     ) -> None:
         self.juju_version = juju_version
-        self.apps: Dict[str, App] = {}
-        self.relations: List[Integration] = []
+        self._topology = Topology()
         self.secrets: Dict[str, SecretRecord] = {}
         self.hooks = 0
         self.max_hooks = max_hooks
         self.on_hook = on_hook
-        self._next_id = 1
+
+    @property
+    def apps(self) -> Dict[str, App]:
+        """The applications, by name, in the order they were added."""
+        return self._topology.apps
+
+    @property
+    def relations(self) -> List[Integration]:
+        """The relations, peer relations included."""
+        return self._topology.relations
 
     # ---- building the model ---------------------------------------------------------------
 
@@ -532,13 +320,12 @@ class Model:
         given = (("meta", meta), ("config", config), ("actions", actions))
         context: Dict[str, Any] = {k: dict(v) for k, v in given if v is not None}
         if address is None:
-            k = len(self.apps)
-            address = _addresses(_RANGES[k] if k < len(_RANGES) else f"10.{k}.0")
+            address = default_address(len(self.apps))
         app = App(
             self,
             name,
             charm_type,
-            dict(meta) if meta is not None else self._read_meta(charm_type, context),
+            dict(meta) if meta is not None else read_meta(charm_type, context),
             context,
             dict(options or {}),
             leader,
@@ -547,88 +334,36 @@ class Model:
         )
         self.apps[name] = app
         for peer in app.peers:
-            self.relations.append(Integration(self._new_id(None), ((app, peer), (app, peer))))
+            self.relations.append(
+                Integration(self._topology.new_id(None), ((app, peer), (app, peer)))
+            )
         for _ in range(units):
-            self._new_unit(app)
+            self._topology.new_unit(app, self.juju_version)
         return app
-
-    @staticmethod
-    def _read_meta(charm_type: Any, context: Dict[str, Any]) -> Dict[str, Any]:
-        ctx = _testing().Context(charm_type, **context)
-        meta: Optional[Dict[str, Any]] = getattr(_charm_spec(ctx), "meta", None)
-        if meta is None:  # pragma: no cover - every ops.testing so far keeps the charm spec
-            raise ModelError(f"cannot read the metadata of {charm_type.__name__}: pass meta=")
-        return dict(meta)
-
-    def _new_id(self, wanted: Optional[int]) -> int:
-        used = {r.id for r in self.relations}
-        if wanted is None:
-            wanted = self._next_id
-            while wanted in used:
-                wanted += 1
-        elif wanted in used:
-            raise ModelError(f"relation id {wanted} is taken")
-        self._next_id = max(self._next_id, wanted + 1)
-        return wanted
-
-    def _new_unit(self, app: App) -> Unit:
-        number = app.next_number  # Juju never reuses a unit number
-        app.next_number += 1
-        version = {} if self.juju_version is None else {"juju_version": self.juju_version}
-        ctx = _testing().Context(
-            app.charm_type, **app.context, **version, app_name=app.name, unit_id=number
-        )
-        unit = Unit(app, number, ctx, app.address(number))
-        app.units[number] = unit
-        for rel in self.relations:
-            if rel.has(app) and not rel.dying:
-                rel.unit_bags[unit.name] = juju_keys(unit.address)
-                rel.joined[unit.name] = []
-        return unit
 
     # ---- reading the model ----------------------------------------------------------------
 
     def app(self, name: str) -> App:
         """The application called ``name``."""
-        try:
-            return self.apps[name]
-        except KeyError:
-            raise ModelError(f"no application {name!r} in the model") from None
+        return self._topology.app(name)
 
     def unit(self, name: str) -> Unit:
         """The unit called ``name`` (``myapp/0``)."""
-        app_name, _, number = name.rpartition("/")
-        unit = self.app(app_name).units.get(int(number)) if number.isdigit() else None
-        if unit is None:
-            raise ModelError(f"no unit {name!r} in the model")
-        return unit
+        return self._topology.unit(name)
 
     def units(self) -> List[Unit]:
         """Every unit: applications in the order they were added, units by number."""
-        return [u for app in self.apps.values() for u in app.units.values()]
+        return self._topology.units()
 
     def relation(self, relation_id: int) -> Integration:
         """The relation with id ``relation_id``."""
-        for rel in self.relations:
-            if rel.id == relation_id:
-                return rel
-        raise ModelError(f"no relation {relation_id} in the model")
+        return self._topology.relation(relation_id)
 
     def relation_of(
         self, app: str, endpoint: str, relation_id: Optional[int] = None
     ) -> Integration:
         """The one relation of ``app`` on ``endpoint`` (with id ``relation_id``, if given)."""
-        a = self.app(app)
-        found = [
-            r
-            for r in self.relations
-            if r.has(a)
-            and r.endpoint(a) == endpoint
-            and (relation_id is None or r.id == relation_id)
-        ]
-        if len(found) != 1:
-            raise ModelError(f"{app} has {len(found)} relations on {endpoint!r}, not one")
-        return found[0]
+        return self._topology.relation_of(app, endpoint, relation_id)
 
     # ---- Juju commands --------------------------------------------------------------------
 
@@ -664,11 +399,11 @@ class Model:
         Every unit runs relation-created, then relation-joined and relation-changed for each
         unit on the other side.
         """
-        a, ea = self._end(first, second)
-        b, eb = self._end(second, first)
+        a, ea = self._topology.end(first, second)
+        b, eb = self._topology.end(second, first)
         if a is b:
             raise ModelError("peer relations are there from the start: relate two applications")
-        rel = Integration(self._new_id(relation_id), ((a, ea), (b, eb)))
+        rel = Integration(self._topology.new_id(relation_id), ((a, ea), (b, eb)))
         self.relations.append(rel)
         for unit in self.units():
             if not rel.has(unit.app) or unit.dying:
@@ -687,21 +422,6 @@ class Model:
         self._maybe_settle(settle)
         return rel
 
-    def _end(self, spec: str, other_spec: str) -> Tuple[App, str]:
-        name, _, endpoint = spec.partition(":")
-        app = self.app(name)
-        mine = {e: i for e, i in app.endpoints.items() if e not in app.peers}
-        if endpoint:
-            if endpoint not in mine:
-                raise ModelError(f"{name} has no endpoint {endpoint!r} to relate")
-            return app, endpoint
-        other = self.app(other_spec.partition(":")[0])
-        theirs = {i for e, i in other.endpoints.items() if e not in other.peers}
-        fits = [e for e, i in mine.items() if i in theirs]
-        if len(fits) != 1:
-            raise ModelError(f"name the endpoint of {name}: {len(fits)} of them fit")
-        return app, fits[0]
-
     def add_unit(self, app: str, *, settle: bool = True) -> Unit:
         """``juju add-unit``: the unit starts if the application was deployed, then joins.
 
@@ -709,7 +429,7 @@ class Model:
         for each remote unit; each remote unit runs relation-joined and relation-changed for it.
         """
         a = self.app(app)
-        unit = self._new_unit(a)
+        unit = self._topology.new_unit(a, self.juju_version)
         if a.deployed:
             self._start(unit)
         for rel in self.relations:
@@ -748,7 +468,7 @@ class Model:
             for remote in rel.other(unit.app).units.values():
                 if not remote.dying:
                     remote.queue.append(("relation_departed", rel.id, unit.number))
-        self._bury(unit)
+        self._topology.bury(unit)
         self._maybe_settle(settle)
 
     def set_leader(self, name: str, *, settle: bool = True) -> None:
@@ -890,7 +610,7 @@ class Model:
         given = unit.app.context.get("actions")
         if given is not None:
             return dict(given)
-        actions: Optional[Dict[str, Any]] = getattr(_charm_spec(unit.ctx), "actions", None)
+        actions: Optional[Dict[str, Any]] = getattr(charm_spec(unit.ctx), "actions", None)
         return dict(actions or {})
 
     def settle(self, *, max_hooks: int = SETTLE_LIMIT) -> int:
@@ -908,7 +628,7 @@ class Model:
                 while unit.queue and not self._runnable(unit, unit.queue[0]):
                     unit.queue.popleft()  # its relation or remote unit is gone: Juju drops it
                 if not unit.queue:
-                    self._bury(unit)
+                    self._topology.bury(unit)
                     continue
                 if ran >= max_hooks:
                     raise HookStormError(
@@ -925,7 +645,7 @@ class Model:
 
     def _hook(
         self, unit: Unit, event: str, relation: Optional[RelationArg], remote: Optional[str]
-    ) -> _Hook:
+    ) -> Hook:
         if event not in _RELATION_EVENTS:
             if relation is not None or remote is not None:
                 raise ModelError(f"{event} is not a relation event")
@@ -941,7 +661,7 @@ class Model:
             number = int(num)
         return (event, rel.id, number)
 
-    def _runnable(self, unit: Unit, hook: _Hook) -> bool:
+    def _runnable(self, unit: Unit, hook: Hook) -> bool:
         """Whether a hook still makes sense: its relation and remote unit are there."""
         event, rel_id, remote = hook
         if event.startswith(_SECRET_CHANGED + " "):
@@ -949,7 +669,7 @@ class Model:
             return record is not None and self._granted(record, unit)
         if rel_id is None:
             return True
-        rel = next((r for r in self.relations if r.id == rel_id), None)
+        rel = self._topology.find(rel_id)
         if rel is None or unit.name not in rel.unit_bags or unit.name in rel.broken:
             return False
         if remote is None or event == "relation_broken":
@@ -968,7 +688,7 @@ class Model:
     def _run(
         self,
         unit: Unit,
-        hook: _Hook,
+        hook: Hook,
         inspect: Optional[Inspect],
         params: Optional[Dict[str, Any]] = None,
     ) -> Optional[HookRun]:
@@ -998,7 +718,7 @@ class Model:
         with departing, ctx(self._event(unit, state, hook, params), state) as manager:
             try:
                 out = manager.run()
-            except _testing().ActionFailed as exc:
+            except model_testing().ActionFailed as exc:
                 # event.fail(): the hook ran to its end and what it wrote stands, as in Juju
                 failure = str(getattr(exc, "message", exc))
                 out = getattr(exc, "state", None)
@@ -1035,7 +755,7 @@ class Model:
                 remote_name = f"{rel.other(unit.app).name}/{remote}"
         if broken is not None:
             broken.broken.add(unit.name)
-            self._forget(broken)
+            self._topology.forget(broken)
         done = HookRun(
             self.hooks,
             unit.name,
@@ -1051,7 +771,7 @@ class Model:
         )
         if self.on_hook is not None:
             self.on_hook(done)
-        self._bury(unit)
+        self._topology.bury(unit)
         return done
 
     @staticmethod
@@ -1074,20 +794,11 @@ class Model:
             else:
                 os.environ[_JUJU_VERSION] = saved
 
-    def _relations_of(self, unit: Unit) -> List[Integration]:
-        """The relations the unit is in, peer relations last (the order of ``wrote``)."""
-        mine = [
-            r
-            for r in self.relations
-            if r.has(unit.app) and unit.name in r.unit_bags and unit.name not in r.broken
-        ]
-        return [r for r in mine if not r.peer] + [r for r in mine if r.peer]
-
     def _state(self, unit: Unit) -> Any:
-        testing = _testing()
+        testing = model_testing()
         app = unit.app
         relations: List[Any] = []
-        for rel in self._relations_of(unit):
+        for rel in self._topology.relations_of(unit):
             endpoint = rel.endpoint(app)
             other = rel.other(app)
             remote = {m: dict(rel.unit_bags[f"{other.name}/{m}"]) for m in rel.sees(unit)}
@@ -1135,13 +846,13 @@ class Model:
         for rel_id, apps in record.grants.items():
             if unit.app.name not in apps:
                 continue
-            rel = next((r for r in self.relations if r.id == rel_id), None)
+            rel = self._topology.find(rel_id)
             if rel is not None and unit.name in rel.unit_bags and unit.name not in rel.broken:
                 return True
         return False
 
     def _secrets_of(self, unit: Unit) -> List[Any]:
-        testing = _testing()
+        testing = model_testing()
         out: List[Any] = []
         for record in self.secrets.values():
             if not self._granted(record, unit):
@@ -1201,12 +912,12 @@ class Model:
         for other in self.units():
             if other.app.name == record.owner or not self._granted(record, other):
                 continue
-            hook: _Hook = (f"{_SECRET_CHANGED} {record.id}", None, None)
+            hook: Hook = (f"{_SECRET_CHANGED} {record.id}", None, None)
             if hook not in other.queue:
                 other.queue.append(hook)
 
     @staticmethod
-    def _event(unit: Unit, state: Any, hook: _Hook, params: Optional[Dict[str, Any]]) -> Any:
+    def _event(unit: Unit, state: Any, hook: Hook, params: Optional[Dict[str, Any]]) -> Any:
         event, rel_id, remote = hook
         on = unit.ctx.on
         if event.startswith(_ACTION + " "):
@@ -1231,7 +942,7 @@ class Model:
         app = unit.app
         self._absorb_secrets(unit, out)
         wrote: Dict[str, Dict[str, Optional[str]]] = {}
-        for rel in self._relations_of(unit):
+        for rel in self._topology.relations_of(unit):
             if rel is broken:
                 continue  # the unit has left it
             endpoint = rel.endpoint(app)
@@ -1250,27 +961,10 @@ class Model:
                 continue
             for remote in rel.other(app).units.values():
                 if remote is not unit and unit.number in rel.sees(remote):
-                    hook: _Hook = ("relation_changed", rel.id, unit.number)
+                    hook: Hook = ("relation_changed", rel.id, unit.number)
                     if hook not in remote.queue:  # Juju runs one relation-changed for both
                         remote.queue.append(hook)
         return wrote
-
-    def _forget(self, rel: Integration) -> None:
-        """Drop a relation being removed once each of its units has run relation-broken."""
-        if rel.dying and rel in self.relations and set(rel.unit_bags) <= rel.broken:
-            self.relations.remove(rel)
-
-    def _bury(self, unit: Unit) -> None:
-        """Drop a unit being removed once it has run its last queued hook."""
-        if not unit.dying or unit.queue or unit.app.units.get(unit.number) is not unit:
-            return
-        del unit.app.units[unit.number]
-        for rel in list(self.relations):
-            if rel.has(unit.app):
-                rel.unit_bags.pop(unit.name, None)
-                rel.joined.pop(unit.name, None)
-                rel.broken.discard(unit.name)
-                self._forget(rel)
 
     def __repr__(self) -> str:
         return f"<Model {' '.join(self.apps)}: {len(self.relations)} relations>"
