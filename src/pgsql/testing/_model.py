@@ -51,10 +51,10 @@ from typing import (
     List,
     Mapping,
     Optional,
-    Set,
 )
 
 from ._common import juju_keys
+from ._secrets import SecretRecord, Secrets, changed_secret
 from ._topology import (
     App,
     Hook,
@@ -88,9 +88,7 @@ __all__ = [
 #: How many hooks :meth:`Model.settle` allows by default before it calls the exchange a storm.
 SETTLE_LIMIT = 1000
 
-_SECRET_CHANGED = "secret_changed"  # noqa: S105 (an event name)
 _JUJU_VERSION = "JUJU_VERSION"
-_SECRETS_SINCE_MAJOR = 3  # Juju 3.0 brought secrets (secret-add, secret-get, ...)
 _ACTION = "action"  # an action run by run_action: "action <name>" (never queued)
 # relation-departed on the unit being removed, which Juju names as the departing unit
 _DEPARTED_SELF = "relation_departed self"
@@ -201,36 +199,6 @@ class ActionOutcome:
         return f"<ActionOutcome {self.name}: {'completed' if self.ok else 'failed'}>"
 
 
-class SecretRecord:
-    """A Juju secret as the model keeps it.
-
-    Attributes:
-        id: the secret's id (as ops.testing gave it to its owner).
-        owner: the owning application's name.
-        label: the owner's label for it, if any.
-        revisions: the content of every revision, oldest first.
-        grants: the applications it is granted to, by relation id.
-        tracked: the revision (index into ``revisions``) each observer unit tracks.
-    """
-
-    def __init__(self, secret_id: str, owner: str, content: Mapping[str, str], label: Any) -> None:
-        self.id = secret_id
-        self.owner = owner
-        self.label: Optional[str] = label if isinstance(label, str) else None
-        self.revisions: List[Dict[str, str]] = [dict(content)]
-        self.grants: Dict[int, Set[str]] = {}
-        self.tracked: Dict[str, int] = {}
-
-    @property
-    def content(self) -> Dict[str, str]:
-        """The latest revision's content."""
-        return dict(self.revisions[-1])
-
-    def __repr__(self) -> str:
-        # the content is a secret: never shown
-        return f"<SecretRecord {self.id} of {self.owner}, {len(self.revisions)} revision(s)>"
-
-
 class Model:
     """A Juju model whose charms run hook by hook through ``ops.testing``.
 
@@ -266,7 +234,7 @@ class Model:
     ) -> None:
         self.juju_version = juju_version
         self._topology = Topology()
-        self.secrets: Dict[str, SecretRecord] = {}
+        self._secrets = Secrets(self._topology)
         self.hooks = 0
         self.max_hooks = max_hooks
         self.on_hook = on_hook
@@ -275,6 +243,11 @@ class Model:
     def apps(self) -> Dict[str, App]:
         """The applications, by name, in the order they were added."""
         return self._topology.apps
+
+    @property
+    def secrets(self) -> Dict[str, SecretRecord]:
+        """Every Juju secret of the model, by id."""
+        return self._secrets.records
 
     @property
     def relations(self) -> List[Integration]:
@@ -664,9 +637,9 @@ class Model:
     def _runnable(self, unit: Unit, hook: Hook) -> bool:
         """Whether a hook still makes sense: its relation and remote unit are there."""
         event, rel_id, remote = hook
-        if event.startswith(_SECRET_CHANGED + " "):
-            record = self.secrets.get(event.partition(" ")[2])
-            return record is not None and self._granted(record, unit)
+        secret_id = changed_secret(event)
+        if secret_id is not None:
+            return self._secrets.readable(secret_id, unit)
         if rel_id is None:
             return True
         rel = self._topology.find(rel_id)
@@ -823,7 +796,7 @@ class Model:
         extra: Dict[str, Any] = {}
         if unit.status is not None:
             extra["unit_status"] = unit.status
-        secrets = self._secrets_of(unit)
+        secrets = self._secrets.state_of(unit)
         if secrets:
             extra["secrets"] = secrets
         return testing.State(
@@ -835,95 +808,15 @@ class Model:
             deferred=unit.deferred,
         )
 
-    def _granted(self, record: SecretRecord, unit: Unit) -> bool:
-        """Whether a unit can read a secret: its application's, or granted over its relation.
-
-        A grant to a relation lasts until the unit has left it (relation-broken): a relation
-        being removed still lets its units read in their relation-departed hooks.
-        """
-        if record.owner == unit.app.name:
-            return True
-        for rel_id, apps in record.grants.items():
-            if unit.app.name not in apps:
-                continue
-            rel = self._topology.find(rel_id)
-            if rel is not None and unit.name in rel.unit_bags and unit.name not in rel.broken:
-                return True
-        return False
-
-    def _secrets_of(self, unit: Unit) -> List[Any]:
-        testing = model_testing()
-        out: List[Any] = []
-        for record in self.secrets.values():
-            if not self._granted(record, unit):
-                continue
-            if record.owner == unit.app.name:
-                grants = {k: sorted(v) for k, v in record.grants.items()}
-                out.append(
-                    testing.Secret(
-                        record.content,
-                        id=record.id,
-                        owner="app",
-                        label=record.label,
-                        remote_grants=grants,
-                    )
-                )
-            else:
-                tracked = record.tracked.setdefault(unit.name, len(record.revisions) - 1)
-                out.append(
-                    testing.Secret(
-                        record.revisions[tracked], latest_content=record.content, id=record.id
-                    )
-                )
-        return out
-
-    def _absorb_secrets(self, unit: Unit, out: Any) -> None:
-        """Take the secrets a hook created, changed, granted, refreshed or removed."""
-        app = unit.app
-        present: Set[str] = set()
-        for secret in getattr(out, "secrets", ()):
-            present.add(secret.id)
-            record = self.secrets.get(secret.id)
-            if secret.owner is not None:
-                if record is None:
-                    self._check_secrets_exist(unit)
-                    record = SecretRecord(secret.id, app.name, secret.latest_content, secret.label)
-                    self.secrets[secret.id] = record
-                elif dict(secret.latest_content) != record.revisions[-1]:
-                    record.revisions.append(dict(secret.latest_content))
-                    self._queue_secret_changed(record)
-                record.label = secret.label
-                record.grants = {int(k): set(v) for k, v in secret.remote_grants.items()}
-            elif record is not None and dict(secret.tracked_content) == record.revisions[-1]:
-                record.tracked[unit.name] = len(record.revisions) - 1
-        if unit.is_leader:
-            for secret_id, record in list(self.secrets.items()):
-                if record.owner == app.name and secret_id not in present:
-                    del self.secrets[secret_id]  # removed by its owner
-
-    def _check_secrets_exist(self, unit: Unit) -> None:
-        """Juju 2.9 has no ``secret-add``: ops.testing lets a charm create one all the same."""
-        version = self.juju_version
-        if version is not None and int(version.split(".")[0]) < _SECRETS_SINCE_MAJOR:
-            raise ModelError(f"{unit.name} created a secret, but Juju {version} has no secrets")
-
-    def _queue_secret_changed(self, record: SecretRecord) -> None:
-        """A new revision: secret-changed on every unit that can read it (its observers)."""
-        for other in self.units():
-            if other.app.name == record.owner or not self._granted(record, other):
-                continue
-            hook: Hook = (f"{_SECRET_CHANGED} {record.id}", None, None)
-            if hook not in other.queue:
-                other.queue.append(hook)
-
     @staticmethod
     def _event(unit: Unit, state: Any, hook: Hook, params: Optional[Dict[str, Any]]) -> Any:
         event, rel_id, remote = hook
         on = unit.ctx.on
         if event.startswith(_ACTION + " "):
             return on.action(event.partition(" ")[2], params=dict(params or {}))
-        if event.startswith(_SECRET_CHANGED + " "):
-            return on.secret_changed(state.get_secret(id=event.partition(" ")[2]))
+        secret_id = changed_secret(event)
+        if secret_id is not None:
+            return on.secret_changed(state.get_secret(id=secret_id))
         if rel_id is None:
             return getattr(on, event)()
         rel = state.get_relation(rel_id)
@@ -940,7 +833,7 @@ class Model:
     ) -> Dict[str, Dict[str, Optional[str]]]:
         """Take what the unit wrote; queue the hooks Juju would run because of it."""
         app = unit.app
-        self._absorb_secrets(unit, out)
+        self._secrets.absorb(unit, out, self.juju_version)
         wrote: Dict[str, Dict[str, Optional[str]]] = {}
         for rel in self._topology.relations_of(unit):
             if rel is broken:
