@@ -53,6 +53,7 @@ from typing import (
     Optional,
 )
 
+from ._actions import ActionOutcome, action_hook, action_of, action_outcome, action_params
 from ._common import juju_keys
 from ._secrets import SecretRecord, Secrets, changed_secret
 from ._topology import (
@@ -64,7 +65,6 @@ from ._topology import (
     RelationArg,
     Topology,
     Unit,
-    charm_spec,
     default_address,
     model_testing,
     read_meta,
@@ -89,7 +89,6 @@ __all__ = [
 SETTLE_LIMIT = 1000
 
 _JUJU_VERSION = "JUJU_VERSION"
-_ACTION = "action"  # an action run by run_action: "action <name>" (never queued)
 # relation-departed on the unit being removed, which Juju names as the departing unit
 _DEPARTED_SELF = "relation_departed self"
 _RELATION_EVENTS = frozenset(
@@ -161,42 +160,6 @@ class HookRun:
     def __repr__(self) -> str:
         remote = f" ({self.remote_unit})" if self.remote_unit else ""
         return f"<HookRun {self.n}: {self.unit} {self.hook}{remote}>"
-
-
-class ActionOutcome:
-    """What an action run by :meth:`Model.run_action` reported, as ``juju run`` shows it.
-
-    Attributes:
-        name: the action's name (``rotate-password``).
-        params: the parameters the charm was given: those passed, and the schema's defaults
-            for the others.
-        results: what it set with ``event.set_results`` (``{}`` when nothing).
-        logs: the messages it gave ``event.log``.
-        failure: the message it gave ``event.fail``; None when it did not fail.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        params: Dict[str, Any],
-        results: Dict[str, Any],
-        logs: List[str],
-        failure: Optional[str],
-    ) -> None:
-        self.name = name
-        self.params = params
-        self.results = results
-        self.logs = logs
-        self.failure = failure
-
-    @property
-    def ok(self) -> bool:
-        """Whether the action completed (``juju run`` says ``completed``, not ``failed``)."""
-        return self.failure is None
-
-    def __repr__(self) -> str:
-        # parameters and results are the charm's: they are not shown
-        return f"<ActionOutcome {self.name}: {'completed' if self.ok else 'failed'}>"
 
 
 class Model:
@@ -557,34 +520,12 @@ class Model:
             ModelError: the charm declares no such action, or the unit is being removed.
         """
         u = self.unit(unit)
-        declared = self._actions(u)
-        if action not in declared:
-            known = ", ".join(sorted(declared)) or "none"
-            raise ModelError(f"{u.app.name} has no action {action!r} (its actions: {known})")
-        if u.dying:
-            raise ModelError(f"{unit} is being removed: it runs no action")
-        # Juju fills in the schema's defaults (ops.testing does not): the charm sees them
-        schema: Dict[str, Any] = dict(declared[action] or {})
-        given: Dict[str, Any] = {
-            name: spec["default"]
-            for name, spec in dict(schema.get("params") or {}).items()
-            if isinstance(spec, dict) and "default" in spec
-        }
-        given.update(params or {})
-        done = self._run(u, (f"{_ACTION} {action}", None, None), inspect, given)
+        given = action_params(u, action, params)
+        done = self._run(u, action_hook(action), inspect, given)
         if done is None:  # pragma: no cover - an action without a relation is always runnable
             raise ModelError(f"{unit} cannot run {action} now")
         self._maybe_settle(settle)
         return done
-
-    @staticmethod
-    def _actions(unit: Unit) -> Dict[str, Any]:
-        """The actions the unit's charm declares (given to :meth:`add_app`, or its own)."""
-        given = unit.app.context.get("actions")
-        if given is not None:
-            return dict(given)
-        actions: Optional[Dict[str, Any]] = getattr(charm_spec(unit.ctx), "actions", None)
-        return dict(actions or {})
 
     def settle(self, *, max_hooks: int = SETTLE_LIMIT) -> int:
         """Run the queued hooks, units taking turns, until none is left; how many ran.
@@ -685,7 +626,7 @@ class Model:
         ctx.emitted_events.clear()
         ctx.juju_log.clear()
         look = inspect or unit.app.inspect
-        action = event.partition(" ")[2] if event.startswith(_ACTION + " ") else None
+        action = action_of(event)
         failure: Optional[str] = None
         departing = _departing_unit_is(unit.name) if event == _DEPARTED_SELF else nullcontext()
         with departing, ctx(self._event(unit, state, hook, params), state) as manager:
@@ -701,15 +642,7 @@ class Model:
                         "does not give the state it left: upgrade ops[testing]"
                     ) from exc
             seen = self._inspect(unit, look, manager.charm)
-        outcome: Optional[ActionOutcome] = None
-        if action is not None:
-            outcome = ActionOutcome(
-                action,
-                dict(params or {}),
-                dict(ctx.action_results or {}),
-                list(ctx.action_logs),
-                failure,
-            )
+        outcome = None if action is None else action_outcome(ctx, action, params, failure)
         events = [e.handle.kind for e in ctx.emitted_events]
         ctx.emitted_events.clear()
         unit.stored, unit.deferred = out.stored_states, out.deferred
@@ -812,8 +745,9 @@ class Model:
     def _event(unit: Unit, state: Any, hook: Hook, params: Optional[Dict[str, Any]]) -> Any:
         event, rel_id, remote = hook
         on = unit.ctx.on
-        if event.startswith(_ACTION + " "):
-            return on.action(event.partition(" ")[2], params=dict(params or {}))
+        action = action_of(event)
+        if action is not None:
+            return on.action(action, params=dict(params or {}))
         secret_id = changed_secret(event)
         if secret_id is not None:
             return on.secret_changed(state.get_secret(id=secret_id))
