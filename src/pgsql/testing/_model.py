@@ -55,6 +55,13 @@ from typing import (
 
 from ._actions import ActionOutcome, action_hook, action_of, action_outcome, action_params
 from ._common import juju_keys
+from ._hooks import (
+    DEPARTED_SELF,
+    SETTLE_LIMIT,
+    HookQueue,
+    HookRun,
+    HookStormError,
+)
 from ._secrets import SecretRecord, Secrets, changed_secret
 from ._topology import (
     App,
@@ -71,7 +78,7 @@ from ._topology import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
-    from ops.model import StatusBase
+    pass
 
 __all__ = [
     "ActionOutcome",
@@ -85,81 +92,12 @@ __all__ = [
     "Unit",
 ]
 
-#: How many hooks :meth:`Model.settle` allows by default before it calls the exchange a storm.
-SETTLE_LIMIT = 1000
-
 _JUJU_VERSION = "JUJU_VERSION"
-# relation-departed on the unit being removed, which Juju names as the departing unit
-_DEPARTED_SELF = "relation_departed self"
-_RELATION_EVENTS = frozenset(
-    {
-        "relation_created",
-        "relation_joined",
-        "relation_changed",
-        "relation_departed",
-        "relation_broken",
-    }
-)
-
-
-class HookStormError(ModelError):
-    """More hooks than allowed ran without the model getting quiet: a relation-changed storm."""
 
 
 def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
     keys = sorted(set(old) | set(new))
     return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
-
-
-class HookRun:
-    """One hook that ran on one unit, and what came of it.
-
-    Attributes:
-        n: the hook's number in the model (1 for the first hook).
-        unit: the unit's name (``myapp/0``).
-        hook: Juju's hook name (``install``, ``db-relation-changed``).
-        remote_unit: the remote unit the hook names, if any (``postgresql/0``).
-        events: the kind of every event emitted in the hook, the hook's own first, then the
-            charm libraries' (``master_available``, ...); re-emitted deferred events are not
-            among them.
-        deferred: the handle path of every event left deferred after the hook.
-        wrote: what the hook changed, by bag (``"db myapp/0"``, ``"db myapp (app)"``, the
-            endpoint as the unit's charm names it): key to new value, None for a deleted key.
-        status: the unit status the hook left.
-        seen: what the inspect callable returned (None without one).
-        logs: the messages the charm logged (``juju-log``).
-        action: what an action reported (:meth:`Model.run_action`); None for a hook.
-    """
-
-    def __init__(
-        self,
-        n: int,
-        unit: str,
-        hook: str,
-        remote_unit: Optional[str],
-        events: List[str],
-        deferred: List[str],
-        wrote: Dict[str, Dict[str, Optional[str]]],
-        status: StatusBase,
-        seen: Any,
-        logs: List[str],
-        action: Optional[ActionOutcome] = None,
-    ) -> None:
-        self.n = n
-        self.unit = unit
-        self.hook = hook
-        self.remote_unit = remote_unit
-        self.events = events
-        self.deferred = deferred
-        self.wrote = wrote
-        self.status = status
-        self.seen = seen
-        self.logs = logs
-        self.action = action
-
-    def __repr__(self) -> str:
-        remote = f" ({self.remote_unit})" if self.remote_unit else ""
-        return f"<HookRun {self.n}: {self.unit} {self.hook}{remote}>"
 
 
 class Model:
@@ -198,6 +136,7 @@ class Model:
         self.juju_version = juju_version
         self._topology = Topology()
         self._secrets = Secrets(self._topology)
+        self._hooks = HookQueue(self._topology, self._secrets)
         self.hooks = 0
         self.max_hooks = max_hooks
         self.on_hook = on_hook
@@ -399,7 +338,7 @@ class Model:
                         sibling.queue.append(("relation_departed", rel.id, unit.number))
                 continue
             for m in rel.sees(unit):
-                unit.queue.append((_DEPARTED_SELF, rel.id, m))
+                unit.queue.append((DEPARTED_SELF, rel.id, m))
             unit.queue.append(("relation_broken", rel.id, None))
             for remote in rel.other(unit.app).units.values():
                 if not remote.dying:
@@ -459,7 +398,7 @@ class Model:
     ) -> None:
         """Queue one hook on ``unit``, for :meth:`settle` to run (arguments as :meth:`run`)."""
         u = self.unit(unit)
-        u.queue.append(self._hook(u, event, relation, remote))
+        u.queue.append(self._hooks.hook(u, event, relation, remote))
 
     def run(
         self,
@@ -484,7 +423,7 @@ class Model:
             ModelError: the unit is not in that relation or does not see that remote unit.
         """
         u = self.unit(unit)
-        done = self._run(u, self._hook(u, event, relation, remote), inspect)
+        done = self._run(u, self._hooks.hook(u, event, relation, remote), inspect)
         if done is None:
             raise ModelError(f"{unit} cannot run {event} now: it does not see that relation/unit")
         return done
@@ -534,79 +473,20 @@ class Model:
             HookStormError: more than ``max_hooks`` hooks would run (or more than the model's own
                 ``max_hooks`` in all).
         """
-        ran = 0
-        while any(u.queue for u in self.units()):
-            for unit in self.units():
-                if unit.app.units.get(unit.number) is not unit:
-                    continue  # removed earlier in this round
-                while unit.queue and not self._runnable(unit, unit.queue[0]):
-                    unit.queue.popleft()  # its relation or remote unit is gone: Juju drops it
-                if not unit.queue:
-                    self._topology.bury(unit)
-                    continue
-                if ran >= max_hooks:
-                    raise HookStormError(
-                        f"more than {max_hooks} hooks without getting quiet: the units keep "
-                        "changing their bags (a relation-changed storm)"
-                    )
-                self._run(unit, unit.queue.popleft(), None)
-                ran += 1
-        return ran
+        return self._hooks.settle(self._run, max_hooks)
 
     def _maybe_settle(self, settle: bool) -> None:
         if settle:
             self.settle()
 
-    def _hook(
-        self, unit: Unit, event: str, relation: Optional[RelationArg], remote: Optional[str]
-    ) -> Hook:
-        if event not in _RELATION_EVENTS:
-            if relation is not None or remote is not None:
-                raise ModelError(f"{event} is not a relation event")
-            return (event, None, None)
-        if relation is None:
-            raise ModelError(f"{event} needs a relation")
-        rel = relation if isinstance(relation, Integration) else self.relation(relation)
-        number: Optional[int] = None
-        if remote is not None:
-            app_name, _, num = remote.rpartition("/")
-            if app_name != rel.other(unit.app).name or not num.isdigit() or remote == unit.name:
-                raise ModelError(f"{remote} is not a remote unit of {unit.name} on {rel}")
-            number = int(num)
-        return (event, rel.id, number)
-
-    def _runnable(self, unit: Unit, hook: Hook) -> bool:
-        """Whether a hook still makes sense: its relation and remote unit are there."""
-        event, rel_id, remote = hook
-        secret_id = changed_secret(event)
-        if secret_id is not None:
-            return self._secrets.readable(secret_id, unit)
-        if rel_id is None:
-            return True
-        rel = self._topology.find(rel_id)
-        if rel is None or unit.name not in rel.unit_bags or unit.name in rel.broken:
-            return False
-        if remote is None or event == "relation_broken":
-            return True
-        if event in ("relation_departed", _DEPARTED_SELF):
-            return rel.peer or remote in rel.joined.get(unit.name, ())
-        if event in ("relation_joined", "relation_changed") and not rel.peer:
-            if event == "relation_changed" and remote in rel.sees(unit):
-                return True
-            # Juju may run relation-changed naming a unit before that unit's relation-joined
-            # (queued by hand: the model itself queues -changed after -joined)
-            other = rel.other(unit.app).units.get(remote)
-            return other is not None and not other.dying and not rel.dying
-        return remote in rel.sees(unit)
-
     def _run(
         self,
         unit: Unit,
         hook: Hook,
-        inspect: Optional[Inspect],
+        inspect: Optional[Inspect] = None,
         params: Optional[Dict[str, Any]] = None,
     ) -> Optional[HookRun]:
-        if not self._runnable(unit, hook):
+        if not self._hooks.runnable(unit, hook):
             return None
         if self.max_hooks is not None and self.hooks >= self.max_hooks:
             raise HookStormError(f"more than {self.max_hooks} hooks: the units keep changing bags")
@@ -617,7 +497,7 @@ class Model:
             joined = rel.joined[unit.name]
             if event == "relation_joined" and remote not in joined and remote is not None:
                 joined.append(remote)
-            elif event in ("relation_departed", _DEPARTED_SELF) and remote in joined:
+            elif event in ("relation_departed", DEPARTED_SELF) and remote in joined:
                 joined.remove(remote)
             elif event == "relation_broken":
                 joined.clear()
@@ -628,7 +508,7 @@ class Model:
         look = inspect or unit.app.inspect
         action = action_of(event)
         failure: Optional[str] = None
-        departing = _departing_unit_is(unit.name) if event == _DEPARTED_SELF else nullcontext()
+        departing = _departing_unit_is(unit.name) if event == DEPARTED_SELF else nullcontext()
         with departing, ctx(self._event(unit, state, hook, params), state) as manager:
             try:
                 out = manager.run()
@@ -758,7 +638,7 @@ class Model:
             return getattr(on, event)(rel)
         if event == "relation_departed":
             return on.relation_departed(rel, remote_unit=remote, departing_unit=remote)
-        if event == _DEPARTED_SELF:
+        if event == DEPARTED_SELF:
             return on.relation_departed(rel, remote_unit=remote)
         return getattr(on, event)(rel, remote_unit=remote)
 
