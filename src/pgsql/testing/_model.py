@@ -38,22 +38,16 @@ nobody. This module imports without Scenario; adding a unit needs it (ops >= 2.1
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import os
-from contextlib import nullcontext
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
-    Generator,
     List,
     Mapping,
     Optional,
 )
 
-from ._actions import ActionOutcome, action_hook, action_of, action_outcome, action_params
+from ._actions import ActionOutcome, action_hook, action_params
 from ._common import juju_keys
 from ._hooks import (
     DEPARTED_SELF,
@@ -62,7 +56,8 @@ from ._hooks import (
     HookRun,
     HookStormError,
 )
-from ._secrets import SecretRecord, Secrets, changed_secret
+from ._run import HookRunner
+from ._secrets import SecretRecord, Secrets
 from ._topology import (
     App,
     Hook,
@@ -73,12 +68,8 @@ from ._topology import (
     Topology,
     Unit,
     default_address,
-    model_testing,
     read_meta,
 )
-
-if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
-    pass
 
 __all__ = [
     "ActionOutcome",
@@ -91,13 +82,6 @@ __all__ = [
     "SecretRecord",
     "Unit",
 ]
-
-_JUJU_VERSION = "JUJU_VERSION"
-
-
-def _diff(old: Mapping[str, str], new: Mapping[str, str]) -> Dict[str, Optional[str]]:
-    keys = sorted(set(old) | set(new))
-    return {k: new.get(k) for k in keys if old.get(k) != new.get(k)}
 
 
 class Model:
@@ -137,6 +121,7 @@ class Model:
         self._topology = Topology()
         self._secrets = Secrets(self._topology)
         self._hooks = HookQueue(self._topology, self._secrets)
+        self._runner = HookRunner(self._topology, self._secrets)
         self.hooks = 0
         self.max_hooks = max_hooks
         self.on_hook = on_hook
@@ -486,217 +471,17 @@ class Model:
         inspect: Optional[Inspect] = None,
         params: Optional[Dict[str, Any]] = None,
     ) -> Optional[HookRun]:
+        """Run ``hook`` on ``unit`` now, counted; None when it no longer makes sense."""
         if not self._hooks.runnable(unit, hook):
             return None
         if self.max_hooks is not None and self.hooks >= self.max_hooks:
             raise HookStormError(f"more than {self.max_hooks} hooks: the units keep changing bags")
         self.hooks += 1
-        event, rel_id, remote = hook
-        rel = self.relation(rel_id) if rel_id is not None else None
-        if rel is not None and not rel.peer:
-            joined = rel.joined[unit.name]
-            if event == "relation_joined" and remote not in joined and remote is not None:
-                joined.append(remote)
-            elif event in ("relation_departed", DEPARTED_SELF) and remote in joined:
-                joined.remove(remote)
-            elif event == "relation_broken":
-                joined.clear()
-        state = self._state(unit)
-        ctx = unit.ctx
-        ctx.emitted_events.clear()
-        ctx.juju_log.clear()
-        look = inspect or unit.app.inspect
-        action = action_of(event)
-        failure: Optional[str] = None
-        departing = _departing_unit_is(unit.name) if event == DEPARTED_SELF else nullcontext()
-        with departing, ctx(self._event(unit, state, hook, params), state) as manager:
-            try:
-                out = manager.run()
-            except model_testing().ActionFailed as exc:
-                # event.fail(): the hook ran to its end and what it wrote stands, as in Juju
-                failure = str(getattr(exc, "message", exc))
-                out = getattr(exc, "state", None)
-                if out is None:  # pragma: no cover - ops.testing >= 2.17 gives the state
-                    raise ModelError(
-                        f"{unit.name}: action {action} failed ({failure}) and this ops.testing "
-                        "does not give the state it left: upgrade ops[testing]"
-                    ) from exc
-            seen = self._inspect(unit, look, manager.charm)
-        outcome = None if action is None else action_outcome(ctx, action, params, failure)
-        events = [e.handle.kind for e in ctx.emitted_events]
-        ctx.emitted_events.clear()
-        unit.stored, unit.deferred = out.stored_states, out.deferred
-        unit.status = out.unit_status
-        unit.seen = seen
-        unit.events.extend(events)
-        broken = rel if event == "relation_broken" else None
-        wrote = self._absorb(unit, out, broken)
-        name = event.partition(" ")[0].replace("_", "-")
-        if action is not None:
-            name = f"{action}-action"  # the event ops emits: <action>_action
-        remote_name: Optional[str] = None
-        if rel is not None:
-            name = f"{rel.endpoint(unit.app)}-{name}"
-            if remote is not None:
-                remote_name = f"{rel.other(unit.app).name}/{remote}"
-        if broken is not None:
-            broken.broken.add(unit.name)
-            self._topology.forget(broken)
-        done = HookRun(
-            self.hooks,
-            unit.name,
-            name,
-            remote_name,
-            events,
-            [d.handle_path for d in out.deferred],
-            wrote,
-            out.unit_status,
-            seen,
-            [line.message for line in ctx.juju_log],
-            outcome,
-        )
+        done = self._runner.run(unit, hook, self.hooks, inspect, params, self.juju_version)
         if self.on_hook is not None:
             self.on_hook(done)
         self._topology.bury(unit)
         return done
 
-    @staticmethod
-    def _inspect(unit: Unit, look: Optional[Inspect], charm: Any) -> Any:
-        """Call ``look`` with the charm as the hook left it, under the hook's Juju version.
-
-        ops.testing has restored the environment by then; what reads ``JUJU_VERSION`` (ops'
-        ``JujuVersion.from_environ``, which data_interfaces asks whether secrets exist) would
-        otherwise see Juju 0.0.0.
-        """
-        if look is None:
-            return None
-        saved = os.environ.get(_JUJU_VERSION)
-        os.environ[_JUJU_VERSION] = str(unit.ctx.juju_version)
-        try:
-            return look(charm)
-        finally:
-            if saved is None:
-                del os.environ[_JUJU_VERSION]
-            else:
-                os.environ[_JUJU_VERSION] = saved
-
-    def _state(self, unit: Unit) -> Any:
-        testing = model_testing()
-        app = unit.app
-        relations: List[Any] = []
-        for rel in self._topology.relations_of(unit):
-            endpoint = rel.endpoint(app)
-            other = rel.other(app)
-            remote = {m: dict(rel.unit_bags[f"{other.name}/{m}"]) for m in rel.sees(unit)}
-            common: Dict[str, Any] = {
-                "interface": app.endpoints.get(endpoint),
-                "id": rel.id,
-                "local_app_data": dict(rel.app_bags[app.name]),
-                "local_unit_data": dict(rel.unit_bags[unit.name]),
-            }
-            if rel.peer:
-                relations.append(testing.PeerRelation(endpoint, **common, peers_data=remote))
-            else:
-                relations.append(
-                    testing.Relation(
-                        endpoint,
-                        **common,
-                        remote_app_name=other.name,
-                        remote_app_data=dict(rel.app_bags[other.name]),
-                        remote_units_data=remote,
-                    )
-                )
-        extra: Dict[str, Any] = {}
-        if unit.status is not None:
-            extra["unit_status"] = unit.status
-        secrets = self._secrets.state_of(unit)
-        if secrets:
-            extra["secrets"] = secrets
-        return testing.State(
-            **extra,
-            leader=unit.is_leader,
-            config=dict(app.options),
-            relations=relations,
-            stored_states=unit.stored,
-            deferred=unit.deferred,
-        )
-
-    @staticmethod
-    def _event(unit: Unit, state: Any, hook: Hook, params: Optional[Dict[str, Any]]) -> Any:
-        event, rel_id, remote = hook
-        on = unit.ctx.on
-        action = action_of(event)
-        if action is not None:
-            return on.action(action, params=dict(params or {}))
-        secret_id = changed_secret(event)
-        if secret_id is not None:
-            return on.secret_changed(state.get_secret(id=secret_id))
-        if rel_id is None:
-            return getattr(on, event)()
-        rel = state.get_relation(rel_id)
-        if event in ("relation_created", "relation_broken"):
-            return getattr(on, event)(rel)
-        if event == "relation_departed":
-            return on.relation_departed(rel, remote_unit=remote, departing_unit=remote)
-        if event == DEPARTED_SELF:
-            return on.relation_departed(rel, remote_unit=remote)
-        return getattr(on, event)(rel, remote_unit=remote)
-
-    def _absorb(
-        self, unit: Unit, out: Any, broken: Optional[Integration]
-    ) -> Dict[str, Dict[str, Optional[str]]]:
-        """Take what the unit wrote; queue the hooks Juju would run because of it."""
-        app = unit.app
-        self._secrets.absorb(unit, out, self.juju_version)
-        wrote: Dict[str, Dict[str, Optional[str]]] = {}
-        for rel in self._topology.relations_of(unit):
-            if rel is broken:
-                continue  # the unit has left it
-            endpoint = rel.endpoint(app)
-            r_out = out.get_relation(rel.id)
-            new_unit, new_app = dict(r_out.local_unit_data), dict(r_out.local_app_data)
-            changed = False
-            if new_unit != rel.unit_bags[unit.name]:
-                wrote[f"{endpoint} {unit.name}"] = _diff(rel.unit_bags[unit.name], new_unit)
-                rel.unit_bags[unit.name], changed = new_unit, True
-            if new_app != rel.app_bags[app.name]:
-                if not unit.is_leader:
-                    raise ModelError(f"{unit.name} wrote its application bag without leadership")
-                wrote[f"{endpoint} {app.name} (app)"] = _diff(rel.app_bags[app.name], new_app)
-                rel.app_bags[app.name], changed = new_app, True
-            if not changed or rel.dying:
-                continue
-            for remote in rel.other(app).units.values():
-                if remote is not unit and unit.number in rel.sees(remote):
-                    hook: Hook = ("relation_changed", rel.id, unit.number)
-                    if hook not in remote.queue:  # Juju runs one relation-changed for both
-                        remote.queue.append(hook)
-        return wrote
-
     def __repr__(self) -> str:
         return f"<Model {' '.join(self.apps)}: {len(self.relations)} relations>"
-
-
-@contextlib.contextmanager
-def _departing_unit_is(name: str) -> Generator[None, None, None]:
-    """Run one Scenario event with ``JUJU_DEPARTING_UNIT`` naming ``name``, the unit itself.
-
-    Scenario always names a remote unit as the departing one; Juju tells a unit being removed
-    that it is itself departing, and charms (providers above all) act on that.
-    """
-    try:
-        runtime: Any = importlib.import_module("scenario._runtime").Runtime
-    except ImportError:  # ops-scenario 7 (ops 2.17 to 2.19)
-        runtime = importlib.import_module("scenario.runtime").Runtime
-    original = runtime._get_event_env
-
-    def env(self: Any, *args: Any, **kwargs: Any) -> Dict[str, str]:
-        out: Dict[str, str] = dict(original(self, *args, **kwargs))
-        out["JUJU_DEPARTING_UNIT"] = name
-        return out
-
-    runtime._get_event_env = env
-    try:
-        yield
-    finally:
-        runtime._get_event_env = original
