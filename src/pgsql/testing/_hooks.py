@@ -1,6 +1,8 @@
 """The hooks queued on the units, and the turns they take until the model is quiet.
 
-Each unit has its queue (:attr:`Unit.queue`); a hook is dropped, as Juju drops it, once its
+What each of :class:`Model`'s Juju commands queues (a unit's start, a new relation, a new unit,
+a unit or a relation being removed) is here. Each unit has its queue (:attr:`Unit.queue`); a
+hook is dropped, as Juju drops it, once its
 relation or remote unit is gone. :meth:`HookQueue.settle` lets the units take turns, one hook
 each per round, as they run in parallel under Juju, until no hook is left, and calls a
 relation-changed storm (:class:`HookStormError`) what does not end. Running one hook is
@@ -178,3 +180,88 @@ class HookQueue:
                 run(unit, unit.queue.popleft())
                 ran += 1
         return ran
+
+    # ---- what Juju queues for each command ----------------------------------------------------
+
+    def start(self, unit: Unit) -> None:
+        """Queue a unit's start, once (:meth:`Model.deploy`).
+
+        Install, ``<peer>-relation-created``, leader-elected (the leader), config-changed, start.
+        """
+        if unit.started:
+            return
+        unit.started = True
+        unit.queue.append(("install", None, None))
+        for rel in self._topology.relations:
+            if rel.peer and rel.has(unit.app):
+                unit.queue.append(("relation_created", rel.id, None))
+        if unit.is_leader:
+            unit.queue.append(("leader_elected", None, None))
+        unit.queue.extend([("config_changed", None, None), ("start", None, None)])
+
+    def related(self, rel: Integration) -> None:
+        """Queue what a new relation runs (:meth:`Model.relate`).
+
+        Each of its units runs relation-created, then relation-joined and relation-changed for
+        each unit on the other side.
+        """
+        for unit in self._topology.units():
+            if unit.name not in rel.unit_bags:
+                continue
+            unit.queue.append(("relation_created", rel.id, None))
+            for m, remote in rel.other(unit.app).units.items():
+                if not remote.dying:
+                    unit.queue.extend(
+                        [("relation_joined", rel.id, m), ("relation_changed", rel.id, m)]
+                    )
+
+    def joined(self, unit: Unit) -> None:
+        """Queue what a new unit's arrival runs (:meth:`Model.add_unit`).
+
+        It runs relation-created on each live relation, then relation-joined and
+        relation-changed for each remote unit; each remote unit runs the same for it.
+        """
+        a = unit.app
+        for rel in self._topology.relations:
+            if rel.peer or rel.dying or not rel.has(a):
+                continue
+            unit.queue.append(("relation_created", rel.id, None))
+            for m, remote in rel.other(a).units.items():
+                if remote.dying:
+                    continue
+                unit.queue.extend([("relation_joined", rel.id, m), ("relation_changed", rel.id, m)])
+                remote.queue.append(("relation_joined", rel.id, unit.number))
+                remote.queue.append(("relation_changed", rel.id, unit.number))
+
+    def leaving(self, unit: Unit) -> None:
+        """Queue what a unit's removal runs (:meth:`Model.remove_unit`).
+
+        It runs relation-departed, naming itself, for each remote unit it sees, then
+        relation-broken; its remote units and its peers run relation-departed for it.
+        """
+        for rel in self._topology.relations:
+            if rel.dying or not rel.has(unit.app):
+                continue
+            if rel.peer:
+                for sibling in unit.app.units.values():
+                    if sibling is not unit and not sibling.dying:
+                        sibling.queue.append(("relation_departed", rel.id, unit.number))
+                continue
+            for m in rel.sees(unit):
+                unit.queue.append((DEPARTED_SELF, rel.id, m))
+            unit.queue.append(("relation_broken", rel.id, None))
+            for remote in rel.other(unit.app).units.values():
+                if not remote.dying:
+                    remote.queue.append(("relation_departed", rel.id, unit.number))
+
+    def removed(self, rel: Integration) -> None:
+        """Queue what a relation's removal runs (:meth:`Model.remove_relation`).
+
+        Each of its units runs relation-departed for each remote unit it sees, then
+        relation-broken.
+        """
+        for unit in self._topology.units():
+            if rel.has(unit.app) and unit.name in rel.unit_bags:
+                for m in rel.sees(unit):
+                    unit.queue.append(("relation_departed", rel.id, m))
+                unit.queue.append(("relation_broken", rel.id, None))

@@ -48,9 +48,7 @@ from typing import (
 )
 
 from ._actions import ActionOutcome, action_hook, action_params
-from ._common import juju_keys
 from ._hooks import (
-    DEPARTED_SELF,
     SETTLE_LIMIT,
     HookQueue,
     HookRun,
@@ -194,9 +192,7 @@ class Model:
         )
         self.apps[name] = app
         for peer in app.peers:
-            self.relations.append(
-                Integration(self._topology.new_id(None), ((app, peer), (app, peer)))
-            )
+            self._topology.integrate((app, peer), (app, peer), None)
         for _ in range(units):
             self._topology.new_unit(app, self.juju_version)
         return app
@@ -236,20 +232,8 @@ class Model:
         for app in self.apps.values():
             app.deployed = True
             for unit in app.units.values():
-                self._start(unit)
+                self._hooks.start(unit)
         self._maybe_settle(settle)
-
-    def _start(self, unit: Unit) -> None:
-        if unit.started:
-            return
-        unit.started = True
-        unit.queue.append(("install", None, None))
-        for rel in self.relations:
-            if rel.peer and rel.has(unit.app):
-                unit.queue.append(("relation_created", rel.id, None))
-        if unit.is_leader:
-            unit.queue.append(("leader_elected", None, None))
-        unit.queue.extend([("config_changed", None, None), ("start", None, None)])
 
     def relate(
         self, first: str, second: str, *, relation_id: Optional[int] = None, settle: bool = True
@@ -263,22 +247,8 @@ class Model:
         b, eb = self._topology.end(second, first)
         if a is b:
             raise ModelError("peer relations are there from the start: relate two applications")
-        rel = Integration(self._topology.new_id(relation_id), ((a, ea), (b, eb)))
-        self.relations.append(rel)
-        for unit in self.units():
-            if not rel.has(unit.app) or unit.dying:
-                continue
-            rel.unit_bags[unit.name] = juju_keys(unit.address)
-            rel.joined[unit.name] = []
-        for unit in self.units():
-            if unit.name not in rel.unit_bags:
-                continue
-            unit.queue.append(("relation_created", rel.id, None))
-            for m, remote in rel.other(unit.app).units.items():
-                if not remote.dying:
-                    unit.queue.extend(
-                        [("relation_joined", rel.id, m), ("relation_changed", rel.id, m)]
-                    )
+        rel = self._topology.integrate((a, ea), (b, eb), relation_id)
+        self._hooks.related(rel)
         self._maybe_settle(settle)
         return rel
 
@@ -291,17 +261,8 @@ class Model:
         a = self.app(app)
         unit = self._topology.new_unit(a, self.juju_version)
         if a.deployed:
-            self._start(unit)
-        for rel in self.relations:
-            if rel.peer or rel.dying or not rel.has(a):
-                continue
-            unit.queue.append(("relation_created", rel.id, None))
-            for m, remote in rel.other(a).units.items():
-                if remote.dying:
-                    continue
-                unit.queue.extend([("relation_joined", rel.id, m), ("relation_changed", rel.id, m)])
-                remote.queue.append(("relation_joined", rel.id, unit.number))
-                remote.queue.append(("relation_changed", rel.id, unit.number))
+            self._hooks.start(unit)
+        self._hooks.joined(unit)
         self._maybe_settle(settle)
         return unit
 
@@ -314,20 +275,7 @@ class Model:
         """
         unit = self.unit(name)
         unit.dying = True
-        for rel in self.relations:
-            if rel.dying or not rel.has(unit.app):
-                continue
-            if rel.peer:
-                for sibling in unit.app.units.values():
-                    if sibling is not unit and not sibling.dying:
-                        sibling.queue.append(("relation_departed", rel.id, unit.number))
-                continue
-            for m in rel.sees(unit):
-                unit.queue.append((DEPARTED_SELF, rel.id, m))
-            unit.queue.append(("relation_broken", rel.id, None))
-            for remote in rel.other(unit.app).units.values():
-                if not remote.dying:
-                    remote.queue.append(("relation_departed", rel.id, unit.number))
+        self._hooks.leaving(unit)
         self._topology.bury(unit)
         self._maybe_settle(settle)
 
@@ -364,11 +312,7 @@ class Model:
         if rel.peer:
             raise ModelError("a peer relation cannot be removed")
         rel.dying = True
-        for unit in self.units():
-            if rel.has(unit.app) and unit.name in rel.unit_bags:
-                for m in rel.sees(unit):
-                    unit.queue.append(("relation_departed", rel.id, m))
-                unit.queue.append(("relation_broken", rel.id, None))
+        self._hooks.removed(rel)
         self._maybe_settle(settle)
 
     # ---- running hooks --------------------------------------------------------------------

@@ -368,6 +368,23 @@ class Topology:
         self._next_id = max(self._next_id, wanted + 1)
         return wanted
 
+    def integrate(
+        self, first: Tuple[App, str], second: Tuple[App, str], relation_id: Optional[int]
+    ) -> Integration:
+        """A new relation between two ends (the same end twice for a peer relation).
+
+        Each live unit of either end gets its bag (Juju's keys); ``relation_id`` as for
+        :meth:`new_id`.
+        """
+        rel = Integration(self.new_id(relation_id), (first, second))
+        self.relations.append(rel)
+        for unit in self.units():
+            if not rel.has(unit.app) or unit.dying:
+                continue
+            rel.unit_bags[unit.name] = juju_keys(unit.address)
+            rel.joined[unit.name] = []
+        return rel
+
     def new_unit(self, app: App, juju_version: Optional[str]) -> Unit:
         """A new unit of ``app``, with its own Context, in every live relation of ``app``."""
         number = app.next_number  # Juju never reuses a unit number
