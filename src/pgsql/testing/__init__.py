@@ -143,8 +143,10 @@ from ._postgresql_client import (
     TLS_CA,
     Provider,
     ProviderBags,
-    ProviderRelation,
     ProviderRequest,
+)
+from ._postgresql_client_adapters import (
+    ProviderRelation,
     harness_provider_move,
     harness_provider_relation,
     harness_provider_requested,
