@@ -166,7 +166,9 @@ class App:
         options: Dict[str, Any],
         leader: int,
         address: Callable[[int], str],
-        inspect: Optional[Inspect],
+        # spelt out, not Inspect: ``Model`` exists here for type checkers only, so the docs
+        # read these annotations as strings, and a private alias has no page to link to
+        inspect: Optional[Callable[[Any], Any]],
     ) -> None:
         self.model = model
         self.name = name
