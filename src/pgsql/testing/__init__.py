@@ -93,7 +93,8 @@ from __future__ import annotations
 from .. import protocol as protocol
 from ..connstr import ConnectionString as ConnectionString
 from ..protocol import Request as Request
-from ._juju import (
+from ._common import juju_keys, relation_of
+from ._model import (
     ActionOutcome,
     App,
     HookRun,
@@ -104,31 +105,7 @@ from ._juju import (
     SecretRecord,
     Unit,
 )
-from ._postgresql_client import (
-    ANSWERED,
-    KINDS,
-    MODEL_UUID,
-    NOT_ANSWERED,
-    PGBOUNCER_K8S,
-    PGBOUNCER_VM,
-    POSTGRESQL_K8S,
-    POSTGRESQL_VM,
-    PROVIDER_STATES,
-    SECRET_NOT_GRANTED,
-    TLS_CA,
-    Provider,
-    ProviderBags,
-    ProviderRelation,
-    ProviderRequest,
-    harness_provider_move,
-    harness_provider_relation,
-    harness_provider_requested,
-    provider_requested,
-    scenario_provider_apply,
-    scenario_provider_move,
-    scenario_provider_relation,
-)
-from ._relations import (
+from ._pgsql import (
     APP_BAGS,
     FAILOVER,
     FLAVOURS,
@@ -145,14 +122,38 @@ from ._relations import (
     harness_move,
     harness_relation,
     harness_requested,
-    juju_keys,
     peer_share,
-    relation_of,
     requested,
     scenario_apply,
     scenario_move,
     scenario_peer_relation,
     scenario_relation,
+)
+from ._postgresql_client import (
+    ANSWERED,
+    KINDS,
+    MODEL_UUID,
+    NOT_ANSWERED,
+    PGBOUNCER_K8S,
+    PGBOUNCER_VM,
+    POSTGRESQL_K8S,
+    POSTGRESQL_VM,
+    PROVIDER_STATES,
+    SECRET_NOT_GRANTED,
+    TLS_CA,
+    Provider,
+    ProviderBags,
+    ProviderRequest,
+)
+from ._postgresql_client_adapters import (
+    ProviderRelation,
+    harness_provider_move,
+    harness_provider_relation,
+    harness_provider_requested,
+    provider_requested,
+    scenario_provider_apply,
+    scenario_provider_move,
+    scenario_provider_relation,
 )
 
 __all__ = [

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 from .. import protocol
 from ..connstr import ConnectionString
 from ..protocol import Request
-from ._pick import PGSQL, POSTGRESQL_INTERFACES, pick_relation
+from ._common import (
+    endpoint_of,
+    juju_keys,
+    ops_testing,
+    relation_of,
+    run_bag_hooks,
+    set_bag,
+    unit_number,
+)
+from ._pick import PGSQL, pick_relation
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only; Scenario may be absent
     from ops.testing import Harness, PeerRelation, Relation, State
@@ -38,9 +47,7 @@ __all__ = [
     "harness_move",
     "harness_relation",
     "harness_requested",
-    "juju_keys",
     "peer_share",
-    "relation_of",
     "requested",
     "scenario_apply",
     "scenario_move",
@@ -63,22 +70,6 @@ FLAVOURS = (UNIT_BAGS, APP_BAGS)
 
 #: The password in every connection string the helpers make up.
 PASSWORD = "pgsql-testing-password"  # noqa: S105 - a test fixture value
-
-
-def juju_keys(address: str) -> Dict[str, str]:
-    """The keys Juju itself puts in every unit databag, for a unit at ``address``."""
-    return {
-        "egress-subnets": f"{address}/32",
-        "ingress-address": address,
-        "private-address": address,
-    }
-
-
-def _unit_number(name: str) -> int:
-    num = name.rpartition("/")[2]
-    if not num.isdigit():
-        raise ValueError(f"{name!r} is not a unit name like 'app/0'")
-    return int(num)
 
 
 @dataclass(frozen=True)
@@ -124,7 +115,7 @@ class Client:
 
     def unit_bag(self, name: str) -> Dict[str, str]:
         """Juju's keys for one of the application's units."""
-        return juju_keys(self.address(_unit_number(name)))
+        return juju_keys(self.address(unit_number(name)))
 
     def unit_bags(self) -> Dict[str, Dict[str, str]]:
         """Juju's keys for every unit of the application, by unit name."""
@@ -140,7 +131,7 @@ class ServerBags:
 
     def by_unit_id(self) -> Dict[int, Dict[str, str]]:
         """The unit bags keyed by unit number (Scenario's ``remote_units_data``)."""
-        return {_unit_number(name): dict(bag) for name, bag in self.units.items()}
+        return {unit_number(name): dict(bag) for name, bag in self.units.items()}
 
 
 @dataclass(frozen=True)
@@ -277,21 +268,6 @@ class Server:
 # ---------------------------------------------------------------------------------------------
 
 
-def _scenario() -> Any:
-    try:
-        import ops.testing
-    except ImportError:  # pragma: no cover - ops is a dependency, but say what is missing
-        ops_testing = None
-    else:
-        ops_testing = ops.testing
-    if getattr(ops_testing, "Relation", None) is None:
-        raise RuntimeError(
-            "pgsql.testing's scenario_* helpers need ops.testing's State API: "
-            "ops >= 2.17 with ops[testing] installed"
-        )
-    return ops_testing
-
-
 def _client_bags(client: Client, published: bool) -> Tuple[Dict[str, str], Dict[str, str]]:
     want = client.request.databag() if published else {}
     return dict(want), {**client.unit_bag(client.unit_name), **want}
@@ -321,7 +297,7 @@ def scenario_relation(
         db = scenario_relation(Server(units=3), Client(app="mycharm"))
         state = testing.State(leader=True, relations={db})
     """
-    testing = _scenario()
+    testing = ops_testing()
     client = client or Client()
     bags = server.databags(client)
     app_bag, unit_bag = _client_bags(client, published)
@@ -370,13 +346,13 @@ def scenario_peer_relation(
         peers = scenario_peer_relation("replicas", client, shared={"db": db})
         state = testing.State(leader=False, relations={db, peers})
     """
-    testing = _scenario()
+    testing = ops_testing()
     client = client or Client()
     app_bag: Dict[str, str] = {}
     for db_endpoint, rel in (shared or {}).items():
         app_bag.update(peer_share({rel.id: client.request}, db_endpoint))
     peers = {
-        _unit_number(name): client.unit_bag(name)
+        unit_number(name): client.unit_bag(name)
         for name in client.unit_names
         if name != client.unit_name
     }
@@ -389,23 +365,9 @@ def scenario_peer_relation(
     return relation
 
 
-def relation_of(state: State, endpoint: Optional[str] = None) -> Relation:
-    """The one ``ops.testing.Relation`` on ``endpoint`` in ``state`` (e.g. an output State).
-
-    Without ``endpoint``: the only one whose interface is ``pgsql`` or ``postgresql_client``
-    (else the only one on ``db`` or ``database`` built without ``interface=``).
-
-    Raises:
-        ValueError: not exactly one such relation; the message names the candidates.
-    """
-    unnamed = ("db", "database")
-    testing = _scenario()
-    return pick_relation(state, endpoint, POSTGRESQL_INTERFACES, unnamed, testing.Relation)
-
-
 def _pgsql_relation(state: State, endpoint: Optional[str]) -> Relation:
     """The relation on ``endpoint``, else the only ``pgsql`` one (``db`` without interface)."""
-    return pick_relation(state, endpoint, (PGSQL,), ("db",), _scenario().Relation)
+    return pick_relation(state, endpoint, (PGSQL,), ("db",), ops_testing().Relation)
 
 
 def requested(state: State, endpoint: Optional[str] = None) -> Request:
@@ -469,63 +431,7 @@ def scenario_apply(
     before = _pgsql_relation(state, endpoint)
     endpoint = str(before.endpoint)
     target = relation_of(scenario_move(state, server, client, endpoint=endpoint), endpoint)
-    return _run_bag_hooks(ctx, state, endpoint, before, target, server.leader)[0]
-
-
-def _run_bag_hooks(
-    ctx: Any,
-    state: State,
-    endpoint: str,
-    before: Any,
-    target: Any,
-    app_writer: Optional[int],
-) -> Tuple[State, bool]:
-    """The hooks Juju runs on your unit when the remote bags move from ``before`` to ``target``.
-
-    ``relation-departed`` for each remote unit gone, ``relation-joined`` for each new one, then
-    ``relation-changed`` for each remote unit whose bag changed, in unit order; an application
-    bag change last, as a ``relation-changed`` from ``app_writer`` (else the first unit).
-
-    Returns:
-        The State after the last hook, and whether any hook ran.
-    """
-    old_units: Mapping[int, Mapping[str, str]] = before.remote_units_data
-    new_units: Mapping[int, Mapping[str, str]] = target.remote_units_data
-    current = state
-    ran = False
-
-    def run(event_factory: Any, units: Mapping[int, Mapping[str, str]], **kw: Any) -> None:
-        nonlocal current, ran
-        # the units seen so far, with the remote application's new bag
-        rel = dataclasses.replace(
-            relation_of(current, endpoint),
-            remote_app_name=target.remote_app_name,
-            remote_app_data=dict(target.remote_app_data),
-            remote_units_data={k: dict(v) for k, v in units.items()},
-        )
-        others = [r for r in current.relations if r.id != rel.id]
-        current = dataclasses.replace(current, relations=[*others, rel])
-        current = ctx.run(event_factory(rel, **kw), current)
-        ran = True
-
-    remaining = {k: v for k, v in old_units.items() if k in new_units}
-    for uid in sorted(set(old_units) - set(new_units)):
-        run(ctx.on.relation_departed, remaining, remote_unit=uid, departing_unit=uid)
-    delivered: Dict[int, Mapping[str, str]] = dict(remaining)
-    for uid in sorted(new_units):
-        if uid not in old_units:
-            delivered[uid] = new_units[uid]
-            run(ctx.on.relation_joined, delivered, remote_unit=uid)
-        if uid not in old_units or old_units[uid] != new_units[uid]:
-            delivered[uid] = new_units[uid]
-            run(ctx.on.relation_changed, delivered, remote_unit=uid)
-    if dict(before.remote_app_data) != dict(target.remote_app_data):
-        if new_units:
-            writer = app_writer if app_writer in new_units else min(new_units)
-            run(ctx.on.relation_changed, new_units, remote_unit=writer)
-        else:
-            run(ctx.on.relation_changed, new_units)
-    return current, ran
+    return run_bag_hooks(ctx, state, endpoint, before, target, server.leader)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,9 +442,9 @@ def _run_bag_hooks(
 def _harness_client(harness: Harness[Any], client: Optional[Client]) -> Client:
     base = client or Client()
     unit = harness.model.unit.name
-    units = max(base.units, _unit_number(unit) + 1)
+    units = max(base.units, unit_number(unit) + 1)
     return dataclasses.replace(
-        base, app=harness.model.app.name, unit=_unit_number(unit), units=units
+        base, app=harness.model.app.name, unit=unit_number(unit), units=units
     )
 
 
@@ -547,14 +453,6 @@ def harness_requested(harness: Harness[Any], relation_id: int) -> Request:
     app_bag = dict(harness.get_relation_data(relation_id, harness.model.app.name))
     unit_bag = dict(harness.get_relation_data(relation_id, harness.model.unit.name))
     return protocol.read_request(app_bag, {"local/0": unit_bag})
-
-
-def _set_bag(harness: Harness[Any], relation_id: int, name: str, want: Mapping[str, str]) -> None:
-    current = dict(harness.get_relation_data(relation_id, name))
-    changes = {k: v for k, v in want.items() if current.get(k) != v}
-    changes.update({k: "" for k in current if k not in want})  # "" deletes
-    if changes:
-        harness.update_relation_data(relation_id, name, changes)
 
 
 def harness_relation(
@@ -590,19 +488,12 @@ def harness_move(
     client = _harness_client(harness, client)
     asked = harness_requested(harness, relation_id)
     bags = server.databags(client, asked if asked else None)
-    relation = harness.model.get_relation(_endpoint_of(harness, relation_id), relation_id)
+    relation = harness.model.get_relation(endpoint_of(harness, relation_id), relation_id)
     present: Set[str] = {u.name for u in relation.units} if relation is not None else set()
     for name in sorted(present - set(bags.units), key=protocol.unit_sort_key):
         harness.remove_relation_unit(relation_id, name)
     for name in sorted(set(bags.units) - present, key=protocol.unit_sort_key):
         harness.add_relation_unit(relation_id, name)
-    _set_bag(harness, relation_id, server.app, bags.app)
+    set_bag(harness, relation_id, server.app, bags.app)
     for name in sorted(bags.units, key=protocol.unit_sort_key):
-        _set_bag(harness, relation_id, name, bags.units[name])
-
-
-def _endpoint_of(harness: Harness[Any], relation_id: int) -> str:
-    for endpoint, relations in harness.model.relations.items():
-        if any(r.id == relation_id for r in relations):
-            return endpoint
-    raise ValueError(f"no relation with id {relation_id}")
+        set_bag(harness, relation_id, name, bags.units[name])
