@@ -458,6 +458,8 @@ class Run:
             pass
         if variant.pythonpath:
             self.base_env["PYTHONPATH"] = variant.pythonpath
+        if os.environ.get("FAKEJUJU_TRACE"):  # model/trace: each call with its arguments
+            self.base_env["FAKEJUJU_TRACE"] = "1"
 
     @property
     def juju4(self):
@@ -534,8 +536,18 @@ class Run:
         return ms, calls
 
     def stored(self, unit=None):
-        """The seed charm's StoredState of a unit: (db_uri, db_ro_uris)."""
-        db = os.path.join(self.charm_dirs[unit or self.measured], ".unit-state.db")
+        """What a unit's charm knows: (db_uri, db_ro_uris).
+
+        From the workload file the charm writes (``workload.json`` in its charm directory, for
+        the charms that keep no StoredState of their own), else from its StoredState.
+        """
+        charm_dir = self.charm_dirs[unit or self.measured]
+        workload = os.path.join(charm_dir, "workload.json")
+        if os.path.exists(workload):
+            with open(workload) as f:
+                data = json.load(f)
+            return data.get("db_uri"), list(data.get("db_ro_uris") or [])
+        db = os.path.join(charm_dir, ".unit-state.db")
         con = sqlite3.connect(db)
         try:
             row = con.execute("SELECT data FROM snapshot WHERE handle=?", (STATE_KEY,)).fetchone()
@@ -810,8 +822,17 @@ class Scenario:
         return r.results()
 
 
-#: postgresql_client: the hand-written requirer, and the seed charm with only its metadata changed
-MODERN_CHARMS = {"bare": ("bare-modern",), "pgsql": ("seed", "seed-modern")}
+#: postgresql_client: the hand-written requirer (the floor), data_interfaces' DatabaseRequires,
+#: this library in its recommended style, and the 1.x seed charm with only its metadata changed
+MODERN_CHARMS = {
+    "bare": ("bare-modern",),
+    "di": ("di-modern",),
+    "pgsql": ("modern",),
+    "pgsql-1x": ("seed", "seed-modern"),
+}
+MODERN_VARIANTS = tuple(MODERN_CHARMS)
+#: the pgsql-interface scenarios (di and pgsql-1x have no charm of their own there)
+PGSQL_VARIANTS = ("bare", "orig", "pgsql")
 
 SCENARIOS = {
     s.name: s
@@ -829,9 +850,9 @@ SCENARIOS = {
                  ("bare", "pgsql")),
         Scenario("modern-leader", "postgresql_client leader lifecycle against PostgreSQL 16 "
                  "(primary + 1 replica, secrets, 3 client units); 1.4 cannot speak it, so no orig",
-                 modern, True, 1, 3, JUJU3, ("bare", "pgsql"), charms=MODERN_CHARMS),
+                 modern, True, 1, 3, JUJU3, MODERN_VARIANTS, charms=MODERN_CHARMS),
         Scenario("modern-non-leader", "postgresql_client non-leader lifecycle (myapp/1; the "
                  "leader's hooks run too, unmeasured); no orig", modern, False, 1, 3, JUJU3,
-                 ("bare", "pgsql"), charms=MODERN_CHARMS),
+                 MODERN_VARIANTS, charms=MODERN_CHARMS),
     ]
 }  # fmt: skip

@@ -28,9 +28,24 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 WORK = os.path.join(HERE, ".work")
-VARIANTS = ("bare", "orig", "pgsql")
+VARIANTS = ("bare", "orig", "di", "pgsql", "pgsql-1x")
 OPS_SPEC = "ops>=3,<4"
 ORIG_SPEC = "ops-lib-pgsql==1.4"
+#: data_interfaces LIBPATCH 58 (single_kernel_postgresql/lib/charms/data_platform_libs/v0/)
+DI_SPEC = "postgresql-charms-single-kernel==16.3.20"
+DI_CLASS = (
+    "from single_kernel_postgresql.lib.charms.data_platform_libs.v0.data_interfaces "
+    "import DatabaseRequires"
+)
+#: ratios printed when both variants ran (a/b)
+PAIRS = (
+    ("pgsql", "bare"),
+    ("pgsql", "di"),
+    ("di", "bare"),
+    ("pgsql-1x", "bare"),
+    ("pgsql", "orig"),
+    ("orig", "bare"),
+)
 LIB = "import ops.lib; ops.lib.use('pgsql', 1, 'postgresql-charmers@lists.launchpad.net')"
 SHORT = {
     "relation-get": "rget",
@@ -149,8 +164,9 @@ def setup_variants(args):
         else:
             notes.append(f"pgsql: skipped, the library is not usable yet ({why})")
         ops_version = _ops_version(py)
-        if "orig" in args.variants:
-            notes.append("orig: skipped with --python (it needs its own venv)")
+        for name in ("orig", "di"):
+            if name in args.variants:
+                notes.append(f"{name}: skipped with --python (it needs its own venv)")
     else:
         os.makedirs(WORK, exist_ok=True)
         py_bare = _venv("venv-bare", args.ops, lambda v: _pip(v, args.ops))
@@ -176,6 +192,13 @@ def setup_variants(args):
                 variants["pgsql"] = harness.Variant("pgsql", py, os.path.join(charms, "seed"))
             else:
                 notes.append(f"pgsql: skipped, the library is not usable yet ({why})")
+        if "di" in args.variants:
+            py = _venv("venv-di", f"{pin}\n{DI_SPEC}", lambda v: _pip(v, pin, DI_SPEC))
+            variants["di"] = harness.Variant("di", py, os.path.join(charms, "di-modern"))
+    if "pgsql" in variants:
+        # the same interpreter, the 1.x-style seed charm (postgresql_client scenarios only)
+        new = variants["pgsql"]
+        variants["pgsql-1x"] = harness.Variant("pgsql-1x", new.python, new.charm, new.pythonpath)
     selected = {k: v for k, v in variants.items() if k in args.variants}
     return selected, notes, ops_version
 
@@ -200,9 +223,7 @@ def _stats(xs):
 
 def run_scenario(scenario, variants, runs, tool_python):
     names = [
-        n
-        for n in VARIANTS
-        if n in variants and (scenario.variants is None or n in scenario.variants)
+        n for n in VARIANTS if n in variants and n in (scenario.variants or harness.PGSQL_VARIANTS)
     ]
     raw = {n: [] for n in names}
     runs = min(runs, scenario.max_runs or runs)
@@ -262,7 +283,7 @@ def summarise(scenario, names, raw):
         }
     out["totals"] = totals
     ratios = {}
-    for a, b in (("pgsql", "bare"), ("pgsql", "orig"), ("orig", "bare")):
+    for a, b in PAIRS:
         if a in totals and b in totals:
             per_run = [x / y for x, y in zip(totals[a]["per_run_ms"], totals[b]["per_run_ms"])]
             ratios[f"{a}/{b}"] = {
@@ -283,11 +304,7 @@ def _ratio(a, b):
 
 def render(res):
     names = res["variants"]
-    pairs = [
-        p
-        for p in (("pgsql", "bare"), ("pgsql", "orig"), ("orig", "bare"))
-        if p[0] in names and p[1] in names
-    ]
+    pairs = [p for p in PAIRS if p[0] in names and p[1] in names]
     lines = [f"== {res['scenario']}: {res['title']} -- Juju {res['juju']}, {res['runs']} run(s) =="]
     width = max(len(s["step"]) for s in res["steps"]) + 2
     head = f"{'step':<{width}}{'hooks':>7}" + "".join(f"{n:>7}" for n in names)
@@ -365,6 +382,13 @@ def targets(res):
         if s["step"] == "changed: nothing new":
             p, b = (s["by_variant"][n]["total_calls"] for n in ("pgsql", "bare"))
             out.append(f"{'PASS' if p <= b + 1 else 'FAIL'} nothing-new calls {p} <= {b} + 1")
+    if res["scenario"].startswith("modern-"):
+        # issue #20: never costlier than data_interfaces, and within 1.1 x the floor
+        p, b = t["pgsql"]["total_calls"], t["bare"]["total_calls"]
+        out.append(f"{'PASS' if p <= 1.1 * b else 'FAIL'} calls pgsql/bare {p}/{b} <= 1.1")
+        if "di" in t:
+            d = t["di"]["total_calls"]
+            out.append(f"{'PASS' if p <= d else 'FAIL'} calls pgsql <= di: {p} <= {d}")
     return [f"  target: {x}" for x in out]
 
 
@@ -480,6 +504,22 @@ def render_imports(rows):
     return "\n".join(lines)
 
 
+def requirer_imports(variants, reps):
+    """``core.py --imports``: pgsql.PostgreSQLClient against data_interfaces' DatabaseRequires."""
+    new = variants["pgsql"]
+    env = dict(os.environ)
+    if new.pythonpath:
+        env["PYTHONPATH"] = new.pythonpath
+    di = variants["di"].python if "di" in variants else os.path.join(WORK, "venv-di/bin/python")
+    cmd = [new.python, os.path.join(HERE, "core.py"), "--imports", "--json", "--reps", str(reps)]
+    proc = subprocess.run(
+        [*cmd, "--di-python", di], capture_output=True, text=True, env=env, check=False
+    )
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(proc.stdout)
+
+
 def core_cost(variant, quick):
     env = dict(os.environ)
     if variant.pythonpath:
@@ -585,6 +625,13 @@ def main(argv=None):
         report["imports"] = import_cost(variants, reps)
         print("\n" + render_imports(report["imports"]))
         if "pgsql" in variants:
+            import core
+
+            req = report["requirer_imports"] = requirer_imports(variants, 15)
+            if "error" in req:
+                print(f"\n== requirer imports: not measured ({req['error']})")
+            else:
+                print("\n" + core.render_imports(req))
             report["core"] = core_cost(variants["pgsql"], args.quick)
             print("\n" + render_core(report["core"]))
     if args.json:

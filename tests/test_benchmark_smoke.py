@@ -2,8 +2,10 @@
 
 One run of the leader lifecycle, ``pgsql`` and ``postgresql_client`` (``modern-leader``), with
 the interpreter running the tests: ``bare`` (plain ops) and, once :mod:`pgsql.client` exists,
-``pgsql`` (the seed charm on this library). ``orig`` needs its own venv from PyPI and is left to
-the real benchmark. The harness itself fails a run whose charm stores anything but what the fake
+``pgsql`` (the seed charm on this library; on ``postgresql_client`` the charm in the library's
+recommended style, ``charms/modern``) and ``pgsql-1x`` (the seed charm on ``postgresql_client``).
+``orig`` and ``di`` (data_interfaces) need their own venvs from PyPI and are left to the real
+benchmark. The harness itself fails a run whose charm stores anything but what the fake
 server published, so a passing smoke run also means every variant's charm ended each step
 knowing the right master and standbys.
 """
@@ -49,7 +51,9 @@ def _client_available() -> bool:
     return True
 
 
-def _run_benchmark(tmp_path: Path, scenario: str = "leader") -> Dict[str, Any]:
+def _run_benchmark(
+    tmp_path: Path, scenario: str = "leader", variants: str = "bare,pgsql"
+) -> Dict[str, Any]:
     out = tmp_path / "bench.json"
     cmd = [
         sys.executable,
@@ -57,7 +61,7 @@ def _run_benchmark(tmp_path: Path, scenario: str = "leader") -> Dict[str, Any]:
         "--python",
         sys.executable,
         "--variants",
-        "bare,pgsql",
+        variants,
         "--scenario",
         scenario,
         "--runs",
@@ -115,15 +119,25 @@ ROTATED_PASSWORD = "Pf4sN8wJ2kV6hT9bM3xQ7rZ5"
 
 def test_modern_leader_lifecycle_smoke(tmp_path: Path) -> None:
     """postgresql_client: request, credentials from a Juju secret, rotation, a replica added."""
-    report = _run_benchmark(tmp_path, "modern-leader")
+    report = _run_benchmark(tmp_path, "modern-leader", "bare,pgsql,pgsql-1x")
     variants = cast(Dict[str, Any], report["variants"])
     if _client_available():
         assert "pgsql" in variants, report["notes"]
+        assert "pgsql-1x" in variants, report["notes"]
     scenarios = cast(List[Dict[str, Any]], report["scenarios"])
     assert [s["scenario"] for s in scenarios] == ["modern-leader"]
     modern = scenarios[0]
     assert "error" not in modern, modern.get("error")
-    assert modern["variants"] == [n for n in ("bare", "pgsql") if n in variants]
+    assert modern["variants"] == [n for n in ("bare", "pgsql", "pgsql-1x") if n in variants]
+    totals = cast(Dict[str, Any], modern["totals"])
+    if "pgsql" in totals:
+        # the recommended style (a declarative request) shares nothing through leadership
+        # settings; the 1.x setters still do, once (1.x charms' non-leaders read it)
+        assert "leader-set" not in totals["pgsql"]["calls"]
+        assert totals["pgsql-1x"]["calls"].get("leader-set") == 1
+        # every charm reports its status, each the way it would (collect-status)
+        assert totals["pgsql"]["calls"]["status-set"] == totals["pgsql"]["hooks"]
+        assert totals["bare"]["calls"]["status-set"] == totals["bare"]["hooks"]
     steps = {cast(str, s["step"]): cast(Dict[str, Any], s["by_variant"]) for s in modern["steps"]}
     for name in modern["variants"]:
         calls = cast(Dict[str, int], modern["totals"][name]["calls"])

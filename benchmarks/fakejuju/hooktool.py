@@ -363,8 +363,23 @@ def _update_meta(ctx, section, items):
         _save(path, meta)
 
 
+def _bool_flag(argv, name):
+    """Go's ``--flag=true|false`` spelling of a boolean flag (ops 3.x's hookcmds send it)."""
+    out = []
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        if key == name and eq:
+            if value.lower() not in ("true", "false", "1", "0", "t", "f"):
+                raise ToolError(f"ERROR invalid boolean value {value!r} for -{name}", 2)
+            if value.lower() in ("true", "1", "t"):
+                out.append(name)
+            continue
+        out.append(arg)
+    return out
+
+
 def status_set(ctx, argv):
-    flags, _opts, pos = _parse(argv, {"--application"}, set())
+    flags, _opts, pos = _parse(_bool_flag(argv, "--application"), {"--application"}, set())
     if not pos or pos[0] not in ("active", "blocked", "maintenance", "waiting"):
         raise ToolError(f"ERROR invalid status {pos[:1]}", 2)
     is_app = "--application" in flags
@@ -375,6 +390,7 @@ def status_set(ctx, argv):
 
 
 def status_get(ctx, argv):
+    argv = _bool_flag(argv, "--application")
     flags, opts, _pos = _parse(argv, {"--application", "--include-data"}, {"--format"})
     who = ctx.app if "--application" in flags else ctx.unit
     raw = ctx.meta.get("status", {}).get(who, "unknown: ")
@@ -495,6 +511,10 @@ def main(tool):
         sys.exit(1)
     with open(os.path.join(model, "calls"), "a") as f:
         f.write(tool + "\n")
+    if os.environ.get("FAKEJUJU_TRACE"):  # a debugging aid: every call with its arguments
+        with open(os.path.join(model, "trace"), "a") as f:
+            hook = os.environ.get("JUJU_HOOK_NAME", "?")
+            f.write(f"{os.environ.get('JUJU_UNIT_NAME')} {hook}: {tool} {' '.join(sys.argv[1:])}\n")
     try:
         handler = HANDLERS[tool]
         handler(Context(model), sys.argv[1:])

@@ -12,7 +12,10 @@ Plain ops, no data_interfaces. What a careful author does against Charmed Postgr
   "not ready", not a crash; the bag's plaintext fields serve providers without secrets;
 - on ``secret-changed`` for that secret (a rotated password, a new replica set): read the latest
   revision (``--refresh``) and recompute;
-- on ``db-relation-broken``: forget the connection details.
+- on ``db-relation-broken``: forget the connection details;
+- collect-status (ops >= 2.5, as the other variants' charms): blocked without the relation,
+  waiting until it knows a primary, else active, from what it stored (no hook tool but the
+  ``relation-ids`` ops needs to list the relation, and the ``status-set`` ops makes).
 
 It reads neither the ``secret-tls`` secret (it makes no use of TLS settings) nor unit bags
 (only PgBouncer's subordinate writes them), and takes the primary from the first ``endpoints``
@@ -55,6 +58,7 @@ class MyCharm(ops.charm.CharmBase):
         self.framework.observe(self.on.db_relation_changed, self._on_db_relation_changed)
         self.framework.observe(self.on.db_relation_broken, self._on_db_relation_broken)
         self.framework.observe(self.on.secret_changed, self._on_secret_changed)
+        self.framework.observe(self.on.collect_unit_status, self._on_collect_status)
 
     def _on_db_relation_created(self, event):
         if not self.unit.is_leader():
@@ -80,6 +84,15 @@ class MyCharm(ops.charm.CharmBase):
 
     def _on_db_relation_broken(self, event):
         self._store(None, [])
+
+    def _on_collect_status(self, event):
+        relation = self.model.get_relation("db")
+        if relation is None or not relation.active:
+            event.add_status(ops.BlockedStatus("needs a database relation"))
+        elif not self._state.db_uri:
+            event.add_status(ops.WaitingStatus("waiting for the database"))
+        else:
+            event.add_status(ops.ActiveStatus())
 
     def _credentials(self, bag, content):
         """The user secret's fields (the tracked revision), else the bag's plaintext ones."""
