@@ -128,7 +128,7 @@ def test_reads_a_v0_requirer_bag_with_keys_it_does_not_use() -> None:
         ({"database": "a,b"}, None, "ignored the database request"),
         ({"database": "bad\x00db"}, None, "ignored the database request"),
         ({"database": "bad\ndb"}, None, "ignored the database request"),
-        ({"database": "app_*"}, None, "prefix requests"),
+        ({"database": "ab*"}, None, "at least 3 characters"),
         ({"database": "app_", "prefix-matching": "all"}, None, "prefix requests"),
         ({"database": " mydb "}, DatabaseRequest("mydb"), None),
         (

@@ -58,7 +58,7 @@ def test_the_endpoint_entry_is_still_recognisable() -> None:
     "bag",
     [
         {"database": f"u:{PW}@h,x"},
-        {"database": f"u:{PW}@h*"},
+        {"database": f"u:{PW}@h,x*"},  # a prefix request with an unusable name
         {"database": "mydb", "extra-user-roles": f"ok,u:{PW}@h\nx"},
     ],
     ids=["database", "prefix", "role"],

@@ -340,7 +340,7 @@ def test_non_leader_publish_raises_and_no_event_fires() -> None:
         ({"database": ""}, False, None),
         ({"database": "a,b", "requested-secrets": "[]"}, False, "database"),
         ({"database": "bad\x00db"}, False, "database"),
-        ({"database": "app_*"}, False, "prefix"),
+        ({"database": "ab*"}, False, "prefix"),
         ({"database": "mydb", "requested-secrets": "{oops"}, True, "requested-secrets"),
         ({"database": "mydb", "requested-secrets": '[1, null, "password"]'}, True, "ignored"),
         ({"database": "mydb", "extra-user-roles": "ok,bad\nrole"}, True, "role"),

@@ -31,13 +31,22 @@ from ._postgresql_client import (
     SECRET_GROUPS,
     _parse_endpoint,  # pyright: ignore[reportPrivateUsage]
 )
+from ._provider_pg16 import (
+    check_answer_user,
+    prefix_databases,
+    prefix_fields,
+    prefix_problem,
+    requested_user,
+)
 from ._request import Request, RequestError
+from ._username import REQUESTED_ENTITY_SECRET
 
 #: The keys of the provider application bag :func:`provider_answer` manages (the fields it
 #: renders, and the secret references added by :meth:`ProviderAnswer.databag`). A provider that
 #: rewrites its bag leaves any other key alone.
 PROVIDER_KEYS: Tuple[str, ...] = (
     "database",
+    "prefix-databases",
     "endpoints",
     "read-only-endpoints",
     "version",
@@ -65,8 +74,8 @@ _NEVER_SECRET = frozenset(
 # PgBouncer charms write ``read-only-uris`` only when it is requested). A requirer requesting no
 # secret at all (Juju < 3.0.3, data_interfaces before secrets) reads them from the bag.
 _HOLDS_PASSWORD = frozenset({"password", "uris", "read-only-uris"})
-# A v0 ``database`` ending in "*" (with ``prefix-matching``) asks for every database with that
-# prefix (data_interfaces LIBPATCH 56): answered with ``prefix-databases``, which this is not.
+# A v0 ``database`` ending in "*" asks for every database with that prefix (PostgreSQL 16,
+# answered with ``prefix-databases``); ``prefix-matching`` without one is not served.
 _PREFIX_MARK = "*"
 _MAX_PROBLEM = 200
 
@@ -97,17 +106,38 @@ class DatabaseRequest:
             in its order, de-duplicated; empty when none (or unreadable).
         external_node_connectivity: the requirer runs outside the model's network
             (``external-node-connectivity: "true"``).
+        username: the user the requirer asks to be created (PostgreSQL 16: the
+            ``entity-name`` of its ``requested-entity-secret``); ``""`` when it leaves the
+            choice to the provider. Answer with exactly this user.
+        password: the password the requirer chose for that user, if its secret gives one
+            (never in the repr); None: the provider generates one.
+        entity_secret: the ``requested-entity-secret`` URI (``""`` when none).
     """
 
     database: str
     roles: Tuple[str, ...] = ()
     requested_secrets: Tuple[str, ...] = ()
     external_node_connectivity: bool = False
+    username: str = ""
+    password: Optional[str] = field(default=None, repr=False)
+    entity_secret: str = ""
+
+    @property
+    def prefix(self) -> str:
+        """For a prefix request (``database: mydb_*``, PostgreSQL 16) the prefix, ``"mydb_"``.
+
+        ``""`` for a plain request. Answer a prefix request with every existing database
+        starting with it (``publish(databases=[...])``).
+
+        >>> DatabaseRequest("mydb_*").prefix, DatabaseRequest("mydb").prefix
+        ('mydb_', '')
+        """
+        return self.database[:-1] if self.database.endswith(_PREFIX_MARK) else ""
 
     @property
     def request(self) -> Request:
         """The same request as a :class:`~pgsql.protocol.Request` (without extensions)."""
-        return Request(self.database, self.roles)
+        return Request(self.database, self.roles, username=self.username)
 
     def snapshot(self) -> Dict[str, str]:
         """The request as the requirer's bag spells it: what the provider echoes in ``data``.
@@ -122,6 +152,8 @@ class DatabaseRequest:
             out["requested-secrets"] = json.dumps(list(self.requested_secrets))
         if self.external_node_connectivity:
             out["external-node-connectivity"] = "true"
+        if self.entity_secret:
+            out[REQUESTED_ENTITY_SECRET] = self.entity_secret
         return out
 
 
@@ -131,7 +163,7 @@ def _text(bag: Databag, key: str) -> str:
 
 
 def read_database_request(
-    requirer_app_bag: Databag,
+    requirer_app_bag: Databag, requested_entity: Optional[Mapping[str, str]] = None
 ) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
     """Read what the requirer application asks for, leniently (never raises).
 
@@ -141,19 +173,26 @@ def read_database_request(
 
     >>> read_database_request({"database": "mydb", "extra-user-roles": "b, a",
     ...                        "requested-secrets": '["username", "password"]'})
-    (DatabaseRequest(database='mydb', roles=('a', 'b'), requested_secrets=('username', 'password'), external_node_connectivity=False), ())
+    (DatabaseRequest(database='mydb', roles=('a', 'b'), requested_secrets=('username', 'password'), external_node_connectivity=False, username='', entity_secret=''), ())
     >>> read_database_request({"requested-secrets": "[]"})
     (None, ())
     >>> read_database_request({"database": "mydb", "requested-secrets": "username"})[1]
     ("requested-secrets is not a JSON list of field names ('username'); every field is published in clear",)
 
+    PostgreSQL 16's requests are read too: a prefix request (``database: mydb_*``, see
+    :attr:`DatabaseRequest.prefix`) and a user name (``requested-entity-secret``, whose content
+    the caller reads and gives as ``requested_entity``).
+
     Args:
         requirer_app_bag: the requirer application's bag (``{}`` when empty or unreadable).
+        requested_entity: the content of the secret ``requested-entity-secret`` names; None
+            while it cannot be read (the request then waits, with a problem saying why).
 
     Returns:
-        The request (None while there is nothing to act on: no ``database``, or an unusable
-        one) and why parts of the bag were ignored (never holding a secret). Unusable roles are
-        dropped; an unreadable ``requested-secrets`` counts as none requested.
+        The request (None while there is nothing to act on: no ``database``, an unusable one,
+        a requested user not readable yet or refused) and why parts of the bag were ignored
+        (never holding a secret). Unusable roles are dropped; an unreadable
+        ``requested-secrets`` counts as none requested.
     """  # noqa: E501 (doctest lines)
     problems: List[str] = []
     database = _text(requirer_app_bag, "database")
@@ -166,7 +205,7 @@ def read_database_request(
         )
     if not database:
         return None, tuple(problems)
-    if database.endswith(_PREFIX_MARK) or _text(requirer_app_bag, "prefix-matching"):
+    if not database.endswith(_PREFIX_MARK) and _text(requirer_app_bag, "prefix-matching"):
         problems.append(f"prefix requests (database {_shown(database)}) are not supported")
         return None, tuple(problems)
     try:
@@ -174,7 +213,16 @@ def read_database_request(
     except RequestError as e:
         problems.append(_clip(f"ignored the database request: {mask_in_message(str(e), database)}"))
         return None, tuple(problems)
-    return DatabaseRequest(database, roles, requested, external), tuple(problems)
+    if database.endswith(_PREFIX_MARK) and (problem := prefix_problem(database)):
+        problems.append(_clip(problem))
+        return None, tuple(problems)
+    user = requested_user(requirer_app_bag, requested_entity, problems)
+    if user is None:
+        return None, tuple(_clip(p) for p in problems)
+    entity = _text(requirer_app_bag, REQUESTED_ENTITY_SECRET)
+    return DatabaseRequest(database, roles, requested, external, user[0], user[1], entity), tuple(
+        problems
+    )
 
 
 def _read_roles(raw: str, problems: List[str]) -> Tuple[str, ...]:
@@ -291,6 +339,7 @@ def provider_answer(
     read_only_uris: Optional[str] = None,
     subordinated: bool = False,
     secrets_available: bool = True,
+    databases: Optional[Iterable[str]] = None,
 ) -> ProviderAnswer:
     """Render the provider application bag answering ``request``.
 
@@ -324,6 +373,12 @@ def provider_answer(
             provider unit bag saying ``state: ready``.
         secrets_available: the model has Juju secrets (Juju >= 3.0.3); False publishes every
             field in clear.
+        databases: for a prefix request (:attr:`DatabaseRequest.prefix`, PostgreSQL 16) and
+            only then: the existing databases starting with the prefix, published sorted in
+            ``prefix-databases`` (``database`` echoes the request, ``uris`` names the first; an
+            empty list publishes neither ``prefix-databases`` nor the URIs).
+
+    A request with a :attr:`DatabaseRequest.username` is answered with that user only.
 
     Where the model has secrets and the requirer lists any field in ``requested-secrets``, a
     field holding the password (``password``, ``uris``, ``read-only-uris``) goes only into its
@@ -336,18 +391,30 @@ def provider_answer(
     Raises:
         TypeError: a value has the wrong type.
         ValueError: no endpoint, an endpoint entry a requirer cannot read, an invalid database
-            name, a blank username or password, or values a requirer would read back as
-            something else (surrounding whitespace, a NUL). Messages never hold the password.
+            name, a blank username or password, values a requirer would read back as
+            something else (surrounding whitespace, a NUL), ``databases`` missing for a prefix
+            request or given for another, a database not starting with the prefix, or a
+            username other than the requested one. Messages never hold the password.
     """
     if not isinstance(request, DatabaseRequest):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(
             f"request must be a pgsql.protocol.DatabaseRequest, not {type(request).__name__}"
         )
     masters, readonly = _endpoint_entries(endpoints, read_only_endpoints)
+    listed = prefix_databases(request.database, request.prefix, databases, database)
+    if listed:
+        database = listed[0]  # PostgreSQL 16's uris name the first
     db, ro_db = _databases(request, database, read_only_database)
     user = _check_value("username", username)
+    check_answer_user(request.username, user)
     secret = _check_value("password", password)
     fields = _connection_fields(masters, readonly, db, ro_db, user, secret, uris, read_only_uris)
+    if request.prefix:
+        fields["database"] = request.database  # the echo is the request
+        fields.update(prefix_fields(listed))
+        if not listed:  # no database matches: no URI names one (PostgreSQL 16 removes them)
+            fields.pop("uris", None)
+            fields.pop("read-only-uris", None)
     fields.update(_server_fields(version, tls, tls_ca, subordinated))
     fields["data"] = json.dumps(request.snapshot(), sort_keys=True)
     return _split(fields, request.requested_secrets if secrets_available else ())

@@ -26,7 +26,11 @@ The sibling of :class:`pgsql.PostgreSQLServer` (the ``pgsql`` interface). A serv
             )
 
 What the requirer asks for is its application bag (:func:`pgsql.protocol.read_database_request`:
-``database``, ``extra-user-roles``, ``requested-secrets``, ``external-node-connectivity``).
+``database``, ``extra-user-roles``, ``requested-secrets``, ``external-node-connectivity``), and
+PostgreSQL 16's requests: a prefix (``database: mydb_*``: ``request.prefix`` is ``"mydb_"``,
+answered with ``publish(..., databases=[...])``) and a user name chosen by the requirer
+(``request.username``, read from its ``requested-entity-secret``; the request waits, with a
+problem, while that secret is not readable).
 ``request_changed`` fires **on the leader** when that request appears or changes, and on a new
 leader for every relation with a request: only the leader can answer, in the application bag.
 
@@ -74,7 +78,12 @@ from ._endpoint import (
     read_bag,
     remote_app,
 )
-from ._provider_secrets import ProviderSecrets, secret_label, secrets_available
+from ._provider_secrets import (
+    ProviderSecrets,
+    requested_entity,
+    secret_label,
+    secrets_available,
+)
 
 __all__ = [
     "DatabaseProvider",
@@ -90,13 +99,14 @@ __all__ = [
 log = logging.getLogger("pgsql.server_postgresql_client")
 
 
-def _read(relation: Relation) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
-    return protocol.read_database_request(read_bag(relation, remote_app(relation)))
+def _read(model: Model, relation: Relation) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
+    bag = read_bag(relation, remote_app(relation))
+    return protocol.read_database_request(bag, requested_entity(model, relation, bag))
 
 
 def _digest(request: DatabaseRequest) -> str:
-    """Fingerprint of a request (it holds no secret), to emit only when it changes."""
-    return digest_of(request.snapshot())
+    """Fingerprint of a request, to emit only when it changes (never holding the password)."""
+    return digest_of({**request.snapshot(), "entity-name": request.username})
 
 
 class DatabaseRelationEvent(RelationEvent):
@@ -108,12 +118,12 @@ class DatabaseRelationEvent(RelationEvent):
     @property
     def request(self) -> Optional[DatabaseRequest]:
         """What the requirer application asks for now; None when it asks for nothing usable."""
-        return _read(self.relation)[0]
+        return _read(self.framework.model, self.relation)[0]
 
     @property
     def problems(self) -> Tuple[str, ...]:
         """Why parts of the requirer's bag were ignored (empty when all is well)."""
-        return _read(self.relation)[1]
+        return _read(self.framework.model, self.relation)[1]
 
 
 class DatabaseRequestChangedEvent(DatabaseRelationEvent):
@@ -208,7 +218,7 @@ class DatabaseProvider(Object):
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
         self._endpoint.check_relation(relation)
-        return _read(relation)[0]
+        return _read(self.model, relation)[0]
 
     def request_problems(self, relation: Relation) -> Tuple[str, ...]:
         """Why parts of the requirer's bag on ``relation`` were ignored (empty when fine).
@@ -217,7 +227,7 @@ class DatabaseProvider(Object):
             TypeError, ValueError: ``relation`` is not a relation of this endpoint.
         """
         self._endpoint.check_relation(relation)
-        return _read(relation)[1]
+        return _read(self.model, relation)[1]
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -236,6 +246,7 @@ class DatabaseProvider(Object):
         tls_ca: Optional[str] = None,
         subordinated: bool = False,
         request: Optional[DatabaseRequest] = None,
+        databases: Optional[Iterable[str]] = None,
     ) -> bool:
         """Answer the requirer on ``relation`` (leader only).
 
@@ -264,6 +275,14 @@ class DatabaseProvider(Object):
             subordinated: this is a subordinate provider (PgBouncer VM); requirers then wait
                 for this unit's bag to say ``state: ready``, which is the charm's to write.
             request: the request acted upon, echoed in ``data``; None: the current request.
+            databases: for a prefix request only (``request.prefix``, PostgreSQL 16): the
+                existing databases starting with the prefix, written sorted as
+                ``prefix-databases`` (``database`` echoes ``mydb_*``, ``uris`` names the first;
+                ``[]`` while none exists publishes neither). Call again when one appears.
+
+        A request with a ``username`` (the requirer chose its user, PostgreSQL 16) is answered
+        with exactly that user: create it (with ``request.password`` when the requirer gave
+        one) and pass ``username=request.username``.
 
         Returns:
             True when the bag or a secret was changed.
@@ -273,8 +292,10 @@ class DatabaseProvider(Object):
                 bag and its secrets are the application's: only the leader may write them).
             TypeError: a value has the wrong type.
             ValueError: ``relation`` belongs to another endpoint, the requirer has not asked
-                for a database (and no ``request`` is given), or a value is invalid (see
-                :func:`pgsql.protocol.provider_answer`). Messages never hold the password.
+                for a database (and no ``request`` is given), ``username`` is not the requested
+                one, ``databases`` is missing for a prefix request (or given for another), or a
+                value is invalid (see :func:`pgsql.protocol.provider_answer`). Messages never
+                hold the password.
         """
         self._endpoint.check_relation(relation)
         self._check_leader(relation, "publish")
@@ -291,6 +312,7 @@ class DatabaseProvider(Object):
             tls_ca=tls_ca,
             subordinated=subordinated,
             secrets_available=self.secrets_available,
+            databases=databases,
         )
         return self._answer(relation, answer)
 
@@ -322,7 +344,7 @@ class DatabaseProvider(Object):
         self, relation: Relation, request: Optional[DatabaseRequest]
     ) -> DatabaseRequest:
         """The request ``publish`` answers: the one given, else the requirer's current one."""
-        current = _read(relation)[0]
+        current = _read(self.model, relation)[0]
         if request is not None and not isinstance(request, DatabaseRequest):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 "request must be a pgsql.protocol.DatabaseRequest or None, "
@@ -384,7 +406,7 @@ class _PostgresqlClientInterface:
 
     def fingerprint(self, relation: Relation, departing: Optional[str], known: bool) -> Fingerprint:
         # the request is the requirer application's bag alone: no unit is read
-        request, problems = _read(relation)
+        request, problems = _read(self._model, relation)
         return Fingerprint(None if request is None else _digest(request), problems)
 
     def stale(self, relation: Relation) -> bool:

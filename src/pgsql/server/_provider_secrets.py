@@ -13,9 +13,9 @@ from typing import Dict, Mapping, Optional, Tuple
 from ops.jujuversion import JujuVersion
 from ops.model import Model, ModelError, Relation, Secret, SecretNotFoundError
 
-from ..protocol import SECRET_GROUPS, secret_id
+from ..protocol import REQUESTED_ENTITY_SECRET, SECRET_GROUPS, secret_id
 
-__all__ = ["ProviderSecrets", "secret_label", "secrets_available"]
+__all__ = ["ProviderSecrets", "requested_entity", "secret_label", "secrets_available"]
 
 # Juju 3.0.2's secrets had a bug with observer labels (juju/juju#14916): data_interfaces and
 # ops' JujuVersion.has_secrets (ops 3; ops 2.0.0 still said 3.0.2) use them from 3.0.3.
@@ -40,6 +40,36 @@ def secrets_available(model: Model) -> bool:
     if version is None:  # ops < 2.19 (where JujuVersion.from_environ is not deprecated)
         version = JujuVersion.from_environ()
     return (version.major, version.minor, version.patch) >= _SECRETS_SINCE
+
+
+def requested_entity(
+    model: Model, relation: Relation, bag: Mapping[str, str]
+) -> Optional[Dict[str, str]]:
+    """The content of the requirer's ``requested-entity-secret`` (PostgreSQL 16's user name).
+
+    None while it cannot be read (not granted yet). The requirer removes it once answered
+    (data_interfaces does, so does this library's client): the user this application published
+    is then kept, as PostgreSQL 16 keeps the user it created.
+    """
+    uri = (bag.get(REQUESTED_ENTITY_SECRET) or "").strip()
+    if not uri or not secrets_available(model):
+        return None
+    try:
+        return dict(model.get_secret(id=uri).get_content(refresh=True))
+    except (SecretNotFoundError, ModelError):
+        pass
+    published = _published_user(model, relation)
+    return {"entity-name": published} if published else None
+
+
+def _published_user(model: Model, relation: Relation) -> str:
+    """The user this application's answer on ``relation`` names ("" when none)."""
+    try:
+        content = model.get_secret(label=secret_label(relation.name, relation.id, "user"))
+        user = content.peek_content().get("username", "")
+    except (SecretNotFoundError, ModelError):
+        user = ""
+    return user or relation.data[model.app].get("username", "")
 
 
 class ProviderSecrets:
