@@ -35,7 +35,7 @@ Modules, each importing only those listed above it (and :mod:`pgsql.connstr`,
 - ``_group``: the items of all units matched into relations; which side is the server; each
   relation's unit and application databags under one reading of ``application-data``.
 - ``_mask``: how values from the input are shown: masked (:func:`target`); the passwords to
-  :func:`redact` are found by :mod:`pgsql._passwords` (shared with ``pgsql demo``).
+  :func:`redact` are found by ``pgsql._passwords`` (shared with ``pgsql demo``).
 - ``_judge``: one client unit on one ``pgsql`` relation: :func:`pgsql.protocol.evaluate`'s
   verdict plus the doctor-only findings and reason codes (:class:`UnitVerdict`).
 - ``_postgresql_client``: one ``postgresql_client`` relation: the request as written
