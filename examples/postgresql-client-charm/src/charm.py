@@ -28,6 +28,7 @@ class MyCharm(ops.CharmBase):
         else:
             ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
             ENV_FILE.touch(mode=0o600)
+            ENV_FILE.chmod(0o600)  # also when it existed: it holds the password
             ENV_FILE.write_text(f"DATABASE_URL={event.master.uri}\n")
         # (then restart the myapp service, so that it reads the file)
 

@@ -104,6 +104,14 @@ def test_ready_database_is_written_for_the_application(env_file: Path, kind: str
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600  # it holds the password
 
 
+def test_a_settings_file_that_existed_world_readable_is_made_private(env_file: Path) -> None:
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text("old\n")
+    env_file.chmod(0o644)
+    _ready(pgt.Provider())
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600  # it holds the password
+
+
 def test_non_leader_is_given_the_database_too(env_file: Path) -> None:
     provider = pgt.Provider()
     client = pgt.Client(app=APP, units=2, unit=1, request=MYDB)
