@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Generator, List, Tuple
+from typing import Dict, Generator, List, Set, Tuple
 
 import pytest
 
@@ -102,15 +102,17 @@ def test_demo_into_a_closed_pipe_exits_141_quietly_and_leaves_no_server_behind(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["connstr", "host=db user=u password=secret"], cli.PIPE_CLOSED),
-        # argparse's own printing ignores a failed write and exits 0: quiet as well
-        (["--help"], 0),
-        (["--version"], 0),
+        (["connstr", "host=db user=u password=secret"], {cli.PIPE_CLOSED}),
+        # argparse's own printing ignores a failed write and exits 0 on Python >= 3.11; before,
+        # its BrokenPipeError reaches our handler (141): quiet either way
+        (["--help"], {0, cli.PIPE_CLOSED}),
+        (["--version"], {0, cli.PIPE_CLOSED}),
     ],
     ids=["connstr", "help", "version"],
 )
 def test_any_command_into_a_closed_pipe_exits_quietly(
-    args: List[str], expected: int, traversable_tmp: Path
+    args: List[str], expected: Set[int], traversable_tmp: Path
 ) -> None:
     status, err = _run_closing_stdout([sys.executable, "-m", "pgsql", *args], traversable_tmp, 0)
-    assert (status, err) == (expected, "")
+    assert status in expected, err
+    assert err == ""
