@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -76,6 +77,10 @@ def _run_closing_stdout(command: List[str], tmpdir: Path, lines: int) -> Tuple[i
 
 
 @pytest.mark.postgres
+@pytest.mark.skipif(
+    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
+    reason="the demo needs ops.testing.Context (ops >= 2.17)",
+)
 @pytest.mark.parametrize(
     ("options", "lines"),
     [

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Dict, List, Set
 
 import pytest
 
 from pgsql import cli
+
+# Scenario (ops.testing.Context) came with ops 2.17; the oldest supported ops (2.0) has none
+pytestmark = pytest.mark.skipif(
+    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
+    reason="needs ops.testing.Context (ops >= 2.17)",
+)
 
 
 @pytest.mark.postgres

@@ -10,6 +10,7 @@ never advise an option that was given.
 from __future__ import annotations
 
 import copy
+import importlib
 from typing import Any, Dict, List, Tuple
 
 import ops
@@ -21,6 +22,12 @@ from test_doctor_support import DATA, build, codes, doctor_json, dump, run_docto
 
 import pgsql
 from pgsql import protocol
+
+# Scenario (ops.testing.Context) came with ops 2.17; the oldest supported ops (2.0) has none
+pytestmark = pytest.mark.skipif(
+    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
+    reason="needs ops.testing.Context (ops >= 2.17)",
+)
 
 testing: Any = pytest.importorskip("ops.testing")
 

@@ -14,6 +14,8 @@ import sys
 from typing import Any, Iterator, List
 
 import ops
+import ops.charm
+import ops.framework
 import ops.lib
 import pytest
 from ops.testing import Harness
@@ -81,8 +83,8 @@ def test_a_requirer_charm_never_imports_the_provides_side() -> None:
     assert out.strip() == "[]"
 
 
-class _Server(ops.CharmBase):
-    def __init__(self, framework: ops.Framework):
+class _Server(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework):
         super().__init__(framework)
         self.db = pgsql.PostgreSQLServer(self, "db")
         self.database = pgsql.DatabaseProvider(self, "database")
@@ -110,9 +112,12 @@ def test_decisions_are_logged_under_the_names_charms_configure(
     harness: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="pgsql")
-    rel_id = harness.add_relation("db", "myapp", app_data={"database": "mydb"})
+    # app data set after add_relation: ops 2.0's Harness has no app_data= argument
+    rel_id = harness.add_relation("db", "myapp")
+    harness.update_relation_data(rel_id, "myapp", {"database": "mydb"})
     harness.add_relation_unit(rel_id, "myapp/0")
-    harness.add_relation("database", "other", app_data={"database": "otherdb"})
+    other = harness.add_relation("database", "other")
+    harness.update_relation_data(other, "other", {"database": "otherdb"})
     by_logger = {r.name for r in caplog.records if "changed" in r.getMessage()}
     assert by_logger == {"pgsql.server", "pgsql.server_postgresql_client"}
 

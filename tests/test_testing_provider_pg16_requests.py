@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import ops
+import ops.charm
+import ops.framework
 import pytest
 
 import pgsql
@@ -24,14 +26,14 @@ META = {"name": "myapp", "requires": {"database": {"interface": "postgresql_clie
 DATABASES = ("mydb_b", "other", "mydb_a")
 
 
-class PrefixCharm(ops.CharmBase):
-    def __init__(self, framework: ops.Framework):
+class PrefixCharm(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework):
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "database", database="mydb_*")
 
 
-class UserCharm(ops.CharmBase):
-    def __init__(self, framework: ops.Framework):
+class UserCharm(ops.charm.CharmBase):
+    def __init__(self, framework: ops.framework.Framework):
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "database", database="mydb", username="app_user")
 
@@ -87,6 +89,9 @@ def test_provider_answers_the_requested_user_and_postgresql_14_its_own() -> None
 # -- Scenario ----------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
+)
 def test_scenario_prefix_request_is_answered_from_the_existing_databases() -> None:
     charm, _ = _scenario(PrefixCharm, pgt.Provider(existing_databases=DATABASES))
     r = charm.db.readiness()
@@ -95,6 +100,9 @@ def test_scenario_prefix_request_is_answered_from_the_existing_databases() -> No
     assert r.master.dbname == "mydb_a"
 
 
+@pytest.mark.skipif(
+    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
+)
 def test_scenario_user_request_is_answered_with_the_user_of_the_helper_secret() -> None:
     charm, out = _scenario(UserCharm, pgt.Provider())
     r = charm.db.readiness()
@@ -109,11 +117,17 @@ def test_scenario_user_request_is_answered_with_the_user_of_the_helper_secret() 
         assert mgr.charm.db.readiness().master.user == "app_user"
 
 
+@pytest.mark.skipif(
+    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
+)
 def test_scenario_postgresql_14_ignoring_the_user_is_user_mismatch() -> None:
     charm, _ = _scenario(UserCharm, pgt.Provider(version="14.12"))
     assert protocol.USER_MISMATCH in [x.code for x in charm.db.readiness().reasons]
 
 
+@pytest.mark.skipif(
+    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
+)
 def test_scenario_provider_relation_answers_the_client_request_user() -> None:
     client = pgt.Client(request=Request.build("mydb", username="app_user"))
     rel, secrets = pgt.scenario_provider_relation(pgt.Provider(), client)

@@ -374,7 +374,11 @@ def _harness_contents(
     if helper:
         # the charm under test owns it; removed once answered
         with contextlib.suppress(SecretNotFoundError, ModelError):
-            out[helper] = harness.model.get_secret(id=helper).get_content(refresh=True)
+            secret = harness.model.get_secret(id=helper)
+            try:
+                out[helper] = secret.get_content(refresh=True)
+            except ValueError:  # ops < 2.x: an owner may not refresh (it reads the latest)
+                out[helper] = secret.get_content()
     for uri, content in _HARNESS_CONTENT.get(harness, {}).items():
         out[uri] = content
     return out
