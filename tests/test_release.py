@@ -34,19 +34,7 @@ DIST_INFO = {
     "licenses/LICENSE",
 }
 # The sdist: the build inputs, the documents README.md links to, and setuptools' own files.
-SDIST_TOP = {
-    "PKG-INFO",
-    "setup.cfg",
-    "pyproject.toml",
-    "MANIFEST.in",
-    "README.md",
-    "LICENSE",
-    "CHANGELOG.md",
-    "src",
-    "examples",
-    "docs",
-    "benchmarks",
-}
+SDIST_TOP = {"PKG-INFO", "setup.cfg", *packaging.BUILD_INPUTS}
 
 
 @pytest.fixture(scope="session")
