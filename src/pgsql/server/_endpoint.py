@@ -4,8 +4,8 @@
 (``postgresql_client``) each own an :class:`Endpoint` and hand it their :class:`Interface`, the
 few things that differ between the two. The endpoint then:
 
-- checks that the charm's endpoint is a ``provides`` one (:func:`check_provides`) and lists its
-  live :attr:`~Endpoint.relations`;
+- checks that the charm's endpoint is a ``provides`` one whose interface this side serves
+  (:func:`check_provides`) and lists its live :attr:`~Endpoint.relations`;
 - observes the relation's hooks and emits ``request_changed`` once per change of what the answer
   depends on, by a digest kept in the owner's StoredState (``digests``, by relation id);
 - keeps a unit that is itself being removed from touching anything: relation-departed naming
