@@ -92,25 +92,27 @@ from ._judge import (
     CANNOT_TELL,
     EGRESS_FROM_PEER,
     EGRESS_UNKNOWN,
+    NOT_READY,
+    ORIENTATION_AMBIGUOUS,
+    READY,
+    READY_AS_SHOWN,
+    REQUEST_NOT_VISIBLE,
+    ROLES_UNKNOWN,
+    SERVER_APP_BAG_NOT_VISIBLE,
+    SERVER_UNITS_NOT_VISIBLE,
+    UnitVerdict,
+)
+from ._mask import target
+from ._migration import ENDPOINT_CONFLICT, ENDPOINT_SERVED
+from ._pgsql_findings import (
     EXTENSION_SYNTAX,
     LIKELY_BLOCKED_EXTENSIONS,
     LIKELY_BLOCKED_ROLES,
     LIKELY_NO_DATABASE,
     MASTERS_DISAGREE,
-    NOT_READY,
-    ORIENTATION_AMBIGUOUS,
-    READY,
-    READY_AS_SHOWN,
     REQUEST_INCONSISTENT,
-    REQUEST_NOT_VISIBLE,
-    ROLES_UNKNOWN,
-    SERVER_APP_BAG_NOT_VISIBLE,
-    SERVER_UNITS_NOT_VISIBLE,
     STALE_APP_BAG,
-    UnitVerdict,
 )
-from ._mask import target
-from ._migration import ENDPOINT_CONFLICT, ENDPOINT_SERVED
 from ._postgresql_client import (
     LIKELY_V1_REQUEST,
     PLAINTEXT_PASSWORD,

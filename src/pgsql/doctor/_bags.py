@@ -42,6 +42,11 @@ def is_server_bag(bag: Mapping[str, str]) -> bool:
     return bool(published_keys(bag) & _SERVER_MARKERS)
 
 
+def has_request(bag: Mapping[str, str]) -> bool:
+    """Whether ``bag`` requests something (as protocol.read_request: a blank key is absent)."""
+    return any(bag.get(k, "").strip() for k in REQUEST_KEYS)
+
+
 def is_request_bag(bag: Mapping[str, str]) -> bool:
     keys = published_keys(bag)
     return bool(keys) and keys <= set(REQUEST_KEYS)

@@ -3,31 +3,28 @@
 The verdict is :func:`pgsql.protocol.evaluate`'s, the very code the client library runs in the
 charm, over the databags ``_group`` assembled. The doctor adds what the client cannot see from
 its side, with its own reason codes: what is missing from the input (then the verdict is
-``cannot tell``), a server likely blocked on the request, an extension syntax the server
-misreads, masters that disagree, a stale application databag, unit requests that differ.
+``cannot tell``, here), and what ``_pgsql_findings`` finds: a server likely blocked on the
+request, an extension syntax the server misreads, masters that disagree, a stale application
+databag, unit requests that differ.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..protocol import (
     NO_REMOTE,
-    REQUEST_KEYS,
     Readiness,
     Reason,
     Request,
     evaluate,
-    parse_extension,
     read_request,
-    split_units,
     unit_sort_key,
 )
-from ._bags import Bag
+from ._bags import Bag, has_request
 from ._group import Assembled, Relation
-from ._mask import parse_target, request_text
+from ._pgsql_findings import doctor_checks, request_consistency
 from ._read import Item, app_of
 
 READY = "ready"
@@ -46,14 +43,7 @@ SERVER_APP_BAG_NOT_VISIBLE = "server-app-bag-not-visible"
 SERVER_UNITS_NOT_VISIBLE = "server-units-not-visible"
 ORIENTATION_AMBIGUOUS = "juju-version-ambiguous"
 ROLES_UNKNOWN = "roles-unknown"
-EXTENSION_SYNTAX = "extension-syntax"
-LIKELY_BLOCKED_EXTENSIONS = "likely-blocked-extensions"
-LIKELY_BLOCKED_ROLES = "likely-blocked-roles"
-LIKELY_NO_DATABASE = "likely-no-database"
-STALE_APP_BAG = "stale-app-bag"
-MASTERS_DISAGREE = "masters-disagree"
 EGRESS_FROM_PEER = "egress-from-peer-relation"
-REQUEST_INCONSISTENT = "request-inconsistent"
 
 #: protocol codes meaning "the server has not published (to this unit) yet"
 _WAITING = frozenset({"waiting-for-server", "no-remote-units"})
@@ -172,207 +162,15 @@ def client_request(ctx: Context) -> Tuple[Optional[Request], str]:
     unit_bags = {u: b for u, b in ctx.asm.unit_bags.items() if app_of(u) == ctx.client}
     if app_bag is not None:
         where = f"{ctx.client}'s application databag"
-        if not _has_request(app_bag):
-            with_request = [u for u, b in unit_bags.items() if _has_request(b)]
+        if not has_request(app_bag):
+            with_request = [u for u, b in unit_bags.items() if has_request(b)]
             if with_request:
                 where = f"{lowest(with_request)}'s databag"
         return read_request(app_bag, unit_bags), where
-    with_request = [u for u, b in unit_bags.items() if _has_request(b)]
+    with_request = [u for u, b in unit_bags.items() if has_request(b)]
     if with_request:
         return read_request({}, unit_bags), f"{lowest(with_request)}'s databag"
     return None, "not visible"
-
-
-def _has_request(bag: Mapping[str, str]) -> bool:
-    # as protocol.read_request: a blank request key is an absent one (pitfall 20)
-    return any(bag.get(k, "").strip() for k in REQUEST_KEYS)
-
-
-def _looks_like_colon_misreader(ctx: Context) -> Optional[str]:
-    """Name the server charm if its bags say it reads ``name(schema)`` (providers.md §1, §6)."""
-    bags = [b for u, b in ctx.asm.unit_bags.items() if app_of(u) == ctx.server]
-    app_bag = ctx.asm.app_bags.get(ctx.server)
-    if app_bag:
-        bags.append(app_bag)
-    for bag in bags:
-        master = bag.get("master", "")
-        if "sslmode=prefer" in master or any(
-            app_of(u) == ctx.server for u in split_units(bag.get("allowed-units"))
-        ):
-            return "the legacy postgresql-k8s charm (latest track)"
-        state = bag.get("state", "").strip()
-        user = bag.get("user", "").strip()
-        if (
-            "schema_user" in bag
-            and state in {"master", "standalone", "hot standby"}
-            and "fallback_application_name" not in master
-            and not re.match(r"^relation-\d+$", user)
-        ):
-            return "the legacy reactive postgresql charm (latest track)"
-    return None
-
-
-def _doctor_checks(
-    ctx: Context,
-    request: Optional[Request],
-    readiness: Readiness,
-    server_bags: Mapping[str, Bag],
-    server_units_visible: bool,
-) -> List[Reason]:
-    """The doctor-only findings on one ``pgsql`` relation, beside ``evaluate``'s reasons."""
-    out: List[Reason] = []
-    server = ctx.server
-    published = [
-        n
-        for n, b in [*server_bags.items(), (server, ctx.asm.app_bags.get(server) or {})]
-        if b.get("master", "").strip() or b.get("standbys", "").strip()
-    ]
-    if request is not None:
-        out.extend(_colon_syntax(ctx, request, readiness))
-    app_bag_known = ctx.asm.app_bags.get(server) is not None
-    if not published and server_units_visible and app_bag_known and request is not None:
-        # the server publishes nothing: what Canonical's charms are known to block on
-        app_bag = ctx.asm.app_bags.get(ctx.client)
-        causes = (
-            _blocked_extensions(ctx, request),
-            _blocked_roles(ctx, app_bag),
-            _no_database(ctx, request, app_bag),
-        )
-        out.extend(c for c in causes if c is not None)
-    out.extend(_master_findings(ctx, readiness, server_bags))
-    return out
-
-
-def _colon_syntax(ctx: Context, request: Request, readiness: Readiness) -> List[Reason]:
-    """Extensions requested as ``name:schema`` from a server that reads ``name(schema)``."""
-    server = ctx.server
-    colon: List[str] = []
-    for ext in request.extensions:
-        try:
-            if parse_extension(ext)[1] is not None and ":" in ext:
-                colon.append(ext)
-        except ValueError:
-            continue
-    misreader = _looks_like_colon_misreader(ctx) if colon else None
-    if misreader is None:
-        return []
-    return [
-        Reason(
-            EXTENSION_SYNTAX,
-            f"extensions {','.join(colon)} use the name:schema syntax, but the server "
-            f"looks like {misreader}, which reads name(schema) and would try to "
-            f"create an extension literally named {colon[0]!r}",
-            server,
-            blocking=not readiness.ready,
-            advice="request the extension without a schema (or as name(schema) for this "
-            f"server); check `juju status {server}` and `juju debug-log --include "
-            f"{server}` for a failed hook",
-        )
-    ]
-
-
-def _blocked_extensions(ctx: Context, request: Request) -> Optional[Reason]:
-    if not request.extensions:
-        return None
-    server = ctx.server
-    names = sorted(request.extension_names)
-    hyphen = [n for n in names if "-" in n]
-    config = " ".join(f"plugin_{n.replace('-', '_')}_enable=true" for n in names)
-    advice = (
-        f"run `juju status {server}`; if it says 'extensions requested through "
-        f"relation', enable them: `juju config {server} {config}`"
-    )
-    if hyphen:
-        advice += (
-            f" (Canonical charms never accept {','.join(hyphen)}: the hyphen does not "
-            "match their config key; drop it from the request)"
-        )
-    return Reason(
-        LIKELY_BLOCKED_EXTENSIONS,
-        f"likely cause: the server publishes nothing and extensions "
-        f"{','.join(names)} are requested; Canonical PostgreSQL and pgbouncer charms "
-        "block until each is enabled in their configuration",
-        server,
-        blocking=False,
-        advice=advice,
-    )
-
-
-def _blocked_roles(ctx: Context, app_bag: Optional[Bag]) -> Optional[Reason]:
-    if app_bag is None or "roles" not in app_bag:
-        return None
-    return Reason(
-        LIKELY_BLOCKED_ROLES,
-        f"likely cause: the server publishes nothing and {ctx.client}'s application "
-        "databag has a roles key; Canonical PostgreSQL blocks ('roles requested "
-        "through relation, use postgresql_client interface instead')",
-        ctx.server,
-        blocking=False,
-        advice=f"run `juju status {ctx.server}` to confirm; stop requesting roles (the "
-        "key must be absent, not empty) or use a server that supports them",
-    )
-
-
-def _no_database(ctx: Context, request: Request, app_bag: Optional[Bag]) -> Optional[Reason]:
-    if request.database and (app_bag is None or "database" in app_bag):
-        return None
-    where = (
-        "no database is requested"
-        if not request.database
-        else f"the database is requested only in unit databags, not in {ctx.client}'s "
-        "application databag (pgbouncer-k8s reads only the application databag)"
-    )
-    return Reason(
-        LIKELY_NO_DATABASE,
-        f"likely cause: the server publishes nothing and {where}; Canonical "
-        "postgresql-k8s and pgbouncer-k8s never provision a relation without an "
-        "explicit database",
-        ctx.server,
-        blocking=False,
-        advice=f"run `juju status {ctx.server}` and `juju debug-log --include {ctx.server}` "
-        "to confirm; make the client charm request a database name",
-    )
-
-
-def _master_findings(
-    ctx: Context, readiness: Readiness, server_bags: Mapping[str, Bag]
-) -> List[Reason]:
-    out: List[Reason] = []
-    by_target: Dict[str, List[str]] = {}
-    for name in sorted(server_bags, key=unit_sort_key):
-        t = parse_target(server_bags[name].get("master"))
-        if t is not None:
-            by_target.setdefault(t, []).append(name)
-    if len(by_target) > 1:
-        detail = "; ".join(f"{', '.join(n)}: {t}" for t, n in by_target.items())
-        chosen = readiness.source or "none"
-        out.append(
-            Reason(
-                MASTERS_DISAGREE,
-                # the targets last: a masked one hides the rest of the message (mask_value)
-                f"server units publish {len(by_target)} different masters and the client uses "
-                f"{chosen}'s: {detail}",
-                blocking=False,
-                advice="usually a failover in progress: units update their databags one by one "
-                f"(a dead unit keeps stale data); if it persists, check `juju status {ctx.server}`",
-            )
-        )
-    app_bag = ctx.asm.app_bags.get(ctx.server) or {}
-    app_target = parse_target(app_bag.get("master"))
-    flagged = any(r.code == STALE_APP_BAG for r in readiness.reasons)
-    if app_target is not None and by_target and app_target not in by_target and not flagged:
-        out.append(
-            Reason(
-                STALE_APP_BAG,
-                "the application databag's master, left over from an older charm revision, "
-                f"differs from every unit databag's ({', '.join(by_target)}): {app_target}",
-                ctx.server,
-                blocking=False,
-                advice="the client prefers ready unit databags; removing and re-adding the "
-                "relation clears the stale application databag",
-            )
-        )
-    return out
 
 
 def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
@@ -382,25 +180,11 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
     server_bags = visible_server_bags(ctx, unit)
     app_bag = ctx.asm.app_bags.get(ctx.server)
     readiness = evaluate(request, unit, local_bag or {}, ctx.server, app_bag or {}, server_bags)
-    reasons: List[Reason] = list(readiness.reasons)
     units_present = server_units_present(ctx)
-    server_units_visible = (
-        units_present is False
-        or any(i.app == ctx.client and i.related for i in ctx.rel.items)
-        or any(i.unit in server_units(ctx) and i.local is not None for i in ctx.rel.items)
-    )
-    if units_present is False and all(r.code != NO_REMOTE for r in reasons):
-        reasons.append(no_server_units_note(ctx))
-    peer = egress_source is not None and "peer relation" in egress_source
-    if local_bag is not None and peer and ctx.rel.cross_model:
-        reasons.append(
-            Reason(
-                EGRESS_FROM_PEER,
-                f"{unit}'s egress-subnets were taken from its peer relation; a cross-model "
-                "relation may use other egress subnets",
-                blocking=False,
-            )
-        )
+    server_units_visible = _server_units_visible(ctx, units_present)
+    reasons = [*readiness.reasons, *_topology_notes(ctx, unit, readiness, units_present)]
+    if local_bag is not None and egress_source is not None and "peer relation" in egress_source:
+        reasons.extend(_egress_from_peer(ctx, unit))
     unknown = _unseen(
         ctx,
         unit,
@@ -411,30 +195,71 @@ def judge(ctx: Context, unit: str, juju_hint: str) -> UnitVerdict:
         no_app_bag=app_bag is None and not readiness.ready,
         no_server_units=not server_units_visible and not readiness.ready,
     )
-    if request is None:  # said above, with the command to run
+    if request is None:  # said in ``unknown``, with the command to run
         reasons = [r for r in reasons if r.code != "request-unknown"]
-    reasons.extend(_doctor_checks(ctx, request, readiness, server_bags, server_units_visible))
+    reasons.extend(doctor_checks(ctx, request, readiness, server_bags, server_units_visible))
     if request is not None and readiness.ready:
-        reasons.extend(_request_consistency(ctx))
-    waiting_only = all(r.code in _WAITING for r in readiness.reasons if r.blocking)
-    if readiness.ready:
-        verdict = CANNOT_TELL if unknown else READY
-    else:
-        verdict = CANNOT_TELL if unknown and waiting_only else NOT_READY
+        reasons.extend(request_consistency(ctx))
+    verdict = _verdict(readiness, bool(unknown))
     run: List[str] = []
     if verdict == CANNOT_TELL:
-        if not readiness.ready:  # "waiting" only because the server's data is not in the input
-            reasons = [r for r in reasons if r.code not in _WAITING]
-        reasons = unknown + reasons
+        reasons = unknown + _not_waiting(readiness, reasons)
         if units_present is not False:  # else no server unit to show
             run.append(
                 f"juju show-unit {unit} {_any_server_unit(ctx)} --format json "
                 f"| pgsql doctor{juju_hint}"
             )
-    elif unknown:
+    else:
         reasons.extend(unknown)
     egress = (local_bag or {}).get("egress-subnets") if local_bag is not None else None
     return UnitVerdict(unit, verdict, readiness, reasons, egress, egress_source, run)
+
+
+def _server_units_visible(ctx: Context, units_present: Optional[bool]) -> bool:
+    """Whether the input shows the server's unit databags (or that it has no unit)."""
+    return (
+        units_present is False
+        or any(i.app == ctx.client and i.related for i in ctx.rel.items)
+        or any(i.unit in server_units(ctx) and i.local is not None for i in ctx.rel.items)
+    )
+
+
+def _topology_notes(
+    ctx: Context, unit: str, readiness: Readiness, units_present: Optional[bool]
+) -> List[Reason]:
+    """The server scaled to zero, when ``evaluate`` could not say it."""
+    if units_present is False and all(r.code != NO_REMOTE for r in readiness.reasons):
+        return [no_server_units_note(ctx)]
+    return []
+
+
+def _egress_from_peer(ctx: Context, unit: str) -> List[Reason]:
+    """A cross-model relation may use other egress subnets than the peer relation's."""
+    if not ctx.rel.cross_model:
+        return []
+    return [
+        Reason(
+            EGRESS_FROM_PEER,
+            f"{unit}'s egress-subnets were taken from its peer relation; a cross-model "
+            "relation may use other egress subnets",
+            blocking=False,
+        )
+    ]
+
+
+def _verdict(readiness: Readiness, unknown: bool) -> str:
+    """``evaluate``'s verdict, weighed by what the input does not show (``unknown``)."""
+    waiting_only = all(r.code in _WAITING for r in readiness.reasons if r.blocking)
+    if readiness.ready:
+        return CANNOT_TELL if unknown else READY
+    return CANNOT_TELL if unknown and waiting_only else NOT_READY
+
+
+def _not_waiting(readiness: Readiness, reasons: List[Reason]) -> List[Reason]:
+    """``reasons`` without "waiting": only so because the server's data is not in the input."""
+    if readiness.ready:
+        return reasons
+    return [r for r in reasons if r.code not in _WAITING]
 
 
 def _any_server_unit(ctx: Context) -> str:
@@ -496,27 +321,4 @@ def _unseen(
                 advice=f"run `juju show-unit {unit}` too",
             )
         )
-    return out
-
-
-def _request_consistency(ctx: Context) -> List[Reason]:
-    app_bag = ctx.asm.app_bags.get(ctx.client)
-    if not app_bag or not _has_request(app_bag):
-        return []
-    wanted = Request.from_databag(app_bag)
-    out: List[Reason] = []
-    for name, bag in sorted(ctx.asm.unit_bags.items(), key=lambda kv: unit_sort_key(kv[0])):
-        if app_of(name) != ctx.client or not _has_request(bag):
-            continue
-        if Request.from_databag(bag) != wanted:
-            out.append(
-                Reason(
-                    REQUEST_INCONSISTENT,
-                    f"{name}'s databag requests {request_text(Request.from_databag(bag))}, the "
-                    f"application databag {request_text(wanted)}; servers reading unit "
-                    "databags (reactive postgresql, pgbouncer) see the former",
-                    name,
-                    blocking=False,
-                )
-            )
     return out

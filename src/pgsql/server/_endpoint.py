@@ -4,8 +4,8 @@
 (``postgresql_client``) each own an :class:`Endpoint` and hand it their :class:`Interface`, the
 few things that differ between the two. The endpoint then:
 
-- checks that the charm's endpoint is a ``provides`` one (:func:`check_provides`) and lists its
-  live :attr:`~Endpoint.relations`;
+- checks that the charm's endpoint is a ``provides`` one whose interface this side serves
+  (:func:`check_provides`) and lists its live :attr:`~Endpoint.relations`;
 - observes the relation's hooks and emits ``request_changed`` once per change of what the answer
   depends on, by a digest kept in the owner's StoredState (``digests``, by relation id);
 - keeps a unit that is itself being removed from touching anything: relation-departed naming
@@ -103,6 +103,16 @@ class Interface(Protocol):
     """The part of a provides endpoint that depends on its interface."""
 
     @property
+    def name(self) -> str:
+        """The interface served (``interface:`` in the charm's metadata)."""
+        ...
+
+    @property
+    def served_elsewhere(self) -> Mapping[str, str]:
+        """Interfaces an endpoint of this side must not speak, each with the class serving it."""
+        ...
+
+    @property
     def managed_keys(self) -> Tuple[str, ...]:
         """The bag keys an answer manages; any other key is left alone."""
         ...
@@ -128,11 +138,14 @@ class Interface(Protocol):
         ...
 
 
-def check_provides(charm: CharmBase, relation_name: str, owner: str) -> RelationMeta:
-    """The metadata of ``relation_name``, which must be a ``provides`` endpoint of ``charm``.
+def check_provides(
+    charm: CharmBase, relation_name: str, owner: str, interface: Interface
+) -> RelationMeta:
+    """The metadata of ``relation_name``, a ``provides`` endpoint ``interface`` may serve.
 
     Raises:
-        ValueError: it is not an endpoint of the charm, or not a ``provides`` one.
+        ValueError: it is not an endpoint of the charm, not a ``provides`` one, or it speaks an
+            interface another class serves (``interface.served_elsewhere``).
     """
     meta: CharmMeta = charm.meta
     relation_meta = meta.relations.get(relation_name)
@@ -143,6 +156,13 @@ def check_provides(charm: CharmBase, relation_name: str, owner: str) -> Relation
         raise ValueError(
             f"{relation_name!r} is {role} of {meta.name}; {owner} needs a "
             "'provides' endpoint (for the requires side use PostgreSQLClient)"
+        )
+    spoken = relation_meta.interface_name
+    other = interface.served_elsewhere.get(spoken or "")
+    if other is not None:
+        raise ValueError(
+            f"{relation_name!r} speaks {spoken}: serve it with {other}; "
+            f"{owner} speaks {interface.name}"
         )
     return relation_meta
 

@@ -47,6 +47,7 @@ malformed extension) are dropped from :attr:`ClientRequestChangedEvent.request` 
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ops.charm import CharmBase, RelationEvent
@@ -212,13 +213,14 @@ class PostgreSQLServer(Object):
 
     def __init__(self, charm: CharmBase, relation_name: str):
         super().__init__(charm, relation_name)
-        check_provides(charm, relation_name, "PostgreSQLServer")
+        interface = _PgsqlInterface()
+        check_provides(charm, relation_name, "PostgreSQLServer", interface)
         self._relation_name = relation_name
         self._endpoint = Endpoint(
             self,
             charm,
             relation_name,
-            interface=_PgsqlInterface(),
+            interface=interface,
             stored=self._stored,
             request_changed=self.on.request_changed,
             relation_broken=self.on.relation_broken,
@@ -313,29 +315,13 @@ class PostgreSQLServer(Object):
                 of another application, or ``database`` is not a valid name.
         """
         self._endpoint.check_relation(relation)
-        if master is not None and not isinstance(master, ConnectionString):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"master must be a pgsql.ConnectionString or None, not {type(master).__name__}; "
-                "wrap the value: pgsql.ConnectionString(text) or pgsql.ConnectionString(host=...)"
-            )
+        _check_master(master)
         standby_list = self._check_standbys(standbys)
-        for name, value in (("version", version), ("database", database), ("state", state)):
-            if value is not None and not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
-        if database:
-            try:
-                Request.build(database=database)
-            except RequestError as e:  # a ValueError; the name quoted masked, as everywhere
-                raise RequestError(mask_in_message(str(e), database)) from None
-        if request is None:
-            request = self.request(relation)
-        elif not isinstance(request, Request):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"request must be a pgsql.Request or None, not {type(request).__name__}"
-            )
+        _check_texts(version=version, database=database, state=state)
+        acted = self._acted_request(relation, request)
         granted = self._granted_bags(relation, granted_units)
         bag = protocol.server_databag(
-            request,
+            acted,
             master=master,
             standbys=standby_list,
             version=version or None,
@@ -359,6 +345,16 @@ class PostgreSQLServer(Object):
         return self._endpoint.apply(relation, Answer(unit={}, app={}))
 
     # ---- internals ------------------------------------------------------------------------
+
+    def _acted_request(self, relation: Relation, request: Optional[Request]) -> Request:
+        """The request ``publish`` echoes: the one given, else the client's current one."""
+        if request is None:
+            return self.request(relation)
+        if not isinstance(request, Request):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"request must be a pgsql.Request or None, not {type(request).__name__}"
+            )
+        return request
 
     @staticmethod
     def _check_standbys(standbys: Iterable[ConnectionString]) -> List[ConnectionString]:
@@ -385,27 +381,50 @@ class PostgreSQLServer(Object):
             return {name: read_bag(relation, unit) for name, unit in present.items()}
         if isinstance(granted, (str, Unit)):
             raise TypeError("granted_units must be an iterable of units or unit names; pass [unit]")
-        app = remote_app(relation)
-        app_name = app.name if app is not None else None
         out: Dict[str, Dict[str, str]] = {}
         for item in granted:
-            name = item.name if isinstance(item, Unit) else item
-            if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise TypeError(
-                    f"granted_units items must be units or str, not {type(item).__name__}"
-                )
-            if app_name is not None and name.rpartition("/")[0] != app_name:
-                raise ValueError(
-                    f"cannot grant {mask_userinfo(name)!r} on relation "
-                    f"{relation.name}:{relation.id}: "
-                    f"the client application is {app_name!r}"
-                )
+            name = _granted_name(relation, item)
             unit = present.get(name)
             if unit is None:
                 log.debug("not granting %s: no longer on relation %s", name, relation.id)
                 continue
             out[name] = read_bag(relation, unit)
         return out
+
+
+def _granted_name(relation: Relation, item: Union[Unit, str]) -> str:
+    """The name of a granted unit, which must be one of the client application's."""
+    name = item.name if isinstance(item, Unit) else item
+    if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"granted_units items must be units or str, not {type(item).__name__}")
+    app = remote_app(relation)
+    if app is not None and name.rpartition("/")[0] != app.name:
+        raise ValueError(
+            f"cannot grant {mask_userinfo(name)!r} on relation {relation.name}:{relation.id}: "
+            f"the client application is {app.name!r}"
+        )
+    return name
+
+
+def _check_master(master: Optional[ConnectionString]) -> None:
+    if master is not None and not isinstance(master, ConnectionString):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(
+            f"master must be a pgsql.ConnectionString or None, not {type(master).__name__}; "
+            "wrap the value: pgsql.ConnectionString(text) or pgsql.ConnectionString(host=...)"
+        )
+
+
+def _check_texts(**values: Optional[str]) -> None:
+    """``version``, ``database`` and ``state`` are str or None, and ``database`` a valid name."""
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    database = values.get("database")
+    if database:
+        try:
+            Request.build(database=database)
+        except RequestError as e:  # a ValueError; the name quoted masked, as everywhere
+            raise RequestError(mask_in_message(str(e), database)) from None
 
 
 class _PgsqlInterface:
@@ -415,6 +434,9 @@ class _PgsqlInterface:
     and ``allowed-subnets`` follow them joining and departing.
     """
 
+    name = "pgsql"
+    #: none: it serves whatever ``provides`` endpoint it is given, as it always has
+    served_elsewhere: Mapping[str, str] = MappingProxyType({})
     managed_keys: Tuple[str, ...] = PUBLISHED_KEYS
     answers_from = AnswersFrom.EVERY_UNIT
 

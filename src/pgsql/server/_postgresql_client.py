@@ -59,7 +59,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Iterable, List, Optional, Tuple, Union
+from types import MappingProxyType
+from typing import Iterable, List, Mapping, Optional, Tuple, Union
 
 from ops.charm import CharmBase, RelationEvent, SecretRemoveEvent
 from ops.framework import EventSource, Object, ObjectEvents, StoredState
@@ -171,19 +172,15 @@ class DatabaseProvider(Object):
 
     def __init__(self, charm: CharmBase, relation_name: str = "database"):
         super().__init__(charm, relation_name)
-        meta = check_provides(charm, relation_name, "DatabaseProvider")
-        if meta.interface_name == "pgsql":
-            raise ValueError(
-                f"{relation_name!r} speaks pgsql: serve it with PostgreSQLServer; "
-                "DatabaseProvider speaks postgresql_client"
-            )
-        self._relation_name = relation_name
         self._secrets = ProviderSecrets(self.model, relation_name, log)
+        interface = _PostgresqlClientInterface(self.model, self._secrets)
+        check_provides(charm, relation_name, "DatabaseProvider", interface)
+        self._relation_name = relation_name
         self._endpoint = Endpoint(
             self,
             charm,
             relation_name,
-            interface=_PostgresqlClientInterface(self.model, self._secrets),
+            interface=interface,
             stored=self._stored,
             request_changed=self.on.request_changed,
             relation_broken=self.on.relation_broken,
@@ -250,20 +247,20 @@ class DatabaseProvider(Object):
     ) -> bool:
         """Answer the requirer on ``relation`` (leader only).
 
-        Credentials the requirer listed in ``requested-secrets`` go in Juju secrets owned by
-        the application and granted to the relation (created on first use, their content
-        updated when it changes: a rotated password is a new revision, the bag stays as it
-        is); the rest goes in the application bag, except a field holding the password
-        (``password``, ``uris``, ``read-only-uris``) the requirer did not request while it
-        requests others: that one is not published at all. Only keys whose value differs are
-        written; keys this method manages (:data:`pgsql.protocol.PROVIDER_KEYS`) that no longer
-        apply are deleted, and secrets no longer needed are removed; other keys are kept.
+        Fields the requirer listed in ``requested-secrets`` go in Juju secrets of the
+        application granted to the relation (a rotated password is a new revision, not a bag
+        change); the rest in the application bag, but not a field holding the password
+        (``password``, ``uris``, ``read-only-uris``) left out of a list naming others. Only keys
+        whose value differs are written; managed keys (:data:`pgsql.protocol.PROVIDER_KEYS`)
+        no longer applying are deleted, unneeded secrets removed; other keys are kept.
 
         Args:
             relation: a relation of this endpoint.
             endpoints: where the primary is reached: ``host:port`` entries (``[v6]:port``, a
                 unix socket directory ``/dir:port``), a list or a comma-separated string.
-            username: the login role created for the requirer.
+            username: the login role created for the requirer; for a request with a
+                ``username`` (the requirer chose it, PostgreSQL 16), exactly that user, created
+                with ``request.password`` when the requirer gave one.
             password: its password.
             read_only_endpoints: where standbys are reached, the same way (may be empty).
             database: the database served; None serves the requested one.
@@ -279,10 +276,6 @@ class DatabaseProvider(Object):
                 existing databases starting with the prefix, written sorted as
                 ``prefix-databases`` (``database`` echoes ``mydb_*``, ``uris`` names the first;
                 ``[]`` while none exists publishes neither). Call again when one appears.
-
-        A request with a ``username`` (the requirer chose its user, PostgreSQL 16) is answered
-        with exactly that user: create it (with ``request.password`` when the requirer gave
-        one) and pass ``username=request.username``.
 
         Returns:
             True when the bag or a secret was changed.
@@ -397,6 +390,8 @@ class _PostgresqlClientInterface:
     The leader answers the requirer application in the application bag and its secrets.
     """
 
+    name = "postgresql_client"
+    served_elsewhere: Mapping[str, str] = MappingProxyType({"pgsql": "PostgreSQLServer"})
     managed_keys: Tuple[str, ...] = PROVIDER_KEYS
     answers_from = AnswersFrom.LEADER
 
