@@ -1,0 +1,116 @@
+"""Events the charm defers on ``postgresql_client``: re-run later with what is current
+then, past a rotation or the relation's removal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, Iterator
+
+import ops
+import pytest
+from fix_client_postgresql_client import (
+    DEFERRED_ONCE,
+    HARNESS_META,
+    JUJU_36,
+    KEEP_DEFERRING,
+    META,
+    ROTATED_CA,
+    TLS_PROVIDER,
+    answered,
+    changed,
+    charm_class,
+    deferring,
+    provide,
+    reads,
+    reset_deferrals,
+    rotate,
+    run,
+    spy_run,
+    started,
+    testing,
+)
+from provider_double import (
+    NEW_CA,
+    NEW_PASSWORD,
+    PASSWORD,
+    TLS_SECRET,
+    USER_SECRET,
+    Provider,
+)
+
+
+@pytest.fixture(autouse=True)
+def _reset_defer() -> Iterator[None]:
+    reset_deferrals()
+    yield
+    reset_deferrals()
+
+
+def test_a_master_changed_deferred_past_the_removal_runs_without_an_exception() -> None:
+    ctx = testing.Context(deferring("MasterChangedEvent"), meta=META, juju_version=JUJU_36)
+    state, rel_id = started(ctx)
+    state, _ = changed(ctx, provide(state, rel_id, Provider()), rel_id)
+    assert len(state.deferred) == 1
+    KEEP_DEFERRING.append(True)  # the workload is not up yet: it keeps deferring
+    state, charm = run(ctx, ctx.on.relation_broken(state.get_relation(rel_id)), state)
+    assert len(state.deferred) == 2  # the first master_changed, and the gone one
+    KEEP_DEFERRING.clear()  # the workload is up: the deferred event is handled now
+    gone = dataclasses.replace(state, relations=set(), secrets=[])
+    state, charm = run(ctx, ctx.on.update_status(), gone)
+    assert not state.deferred
+    rerun = [s for s in charm.seen if s[0] == "MasterChangedEvent"]
+    assert len(rerun) == 2
+    assert all(s[1] is None and s[2] == [] and s[3] == "mydbname" for s in rerun)
+    assert state.unit_status == ops.BlockedStatus("needs a database relation")
+
+
+@pytest.mark.parametrize("leader", [True, False])
+def test_harness_rotation_while_master_changed_is_deferred(leader: bool) -> None:
+    DEFERRED_ONCE.clear()
+    harness: Any = testing.Harness(deferring("MasterChangedEvent"), meta=HARNESS_META)
+    harness.set_leader(leader)
+    harness.begin()
+    provider = Provider()
+    rel_id = harness.add_relation("database", provider.name)
+    harness.add_relation_unit(rel_id, "postgresql/0")
+    ids: Dict[str, str] = {}
+    bag = provider.app_bag()
+    for uri, content in provider.secret_contents().items():
+        ids[uri] = harness.add_model_secret(provider.name, content)
+        harness.grant_secret(ids[uri], "myapp")
+        bag = {k: (ids[uri] if v == uri else v) for k, v in bag.items()}
+    harness.update_relation_data(rel_id, provider.name, bag)
+    charm = harness.charm
+    assert [s[1].password for s in charm.seen if s[0] == "MasterChangedEvent" and s[1]] == [
+        PASSWORD
+    ]
+    charm.seen.clear()
+    harness.set_secret_content(ids[USER_SECRET], Provider(password=NEW_PASSWORD).user_content())
+    masters = [s[1] for s in charm.seen if s[0] == "MasterChangedEvent"]
+    assert masters
+    assert all(m is not None and m.password == NEW_PASSWORD for m in masters)
+    master = charm.db.master()
+    assert master is not None
+    assert master.password == NEW_PASSWORD
+    harness.cleanup()
+
+
+def test_a_deferred_master_changed_rerun_in_the_ca_secret_changed_hook_sees_the_new_ca() -> None:
+    """docs/protocol.md §11: "A deferred event re-run at the start of that hook sees the new
+    revision too" -- for the TLS secret as for the user secret.
+
+    Sequence: master_changed deferred (the workload is not up); the provider rotates its CA; the
+    secret-changed hook re-runs the deferred event first.
+    """
+    ctx = testing.Context(
+        charm_class(DEFER=("MasterChangedEvent",)), meta=META, juju_version=JUJU_36
+    )
+    state, _, charm = answered(ctx)
+    assert len(state.deferred) == 1
+    state = rotate(state, TLS_PROVIDER, ROTATED_CA)
+    state, charm, spy = spy_run(ctx, ctx.on.secret_changed(state.get_secret(id=TLS_SECRET)), state)
+    cas = [s[2] for s in charm.seen if s[0] == "MasterChangedEvent"]
+    assert cas
+    assert all(ca == NEW_CA for ca in cas), cas
+    assert reads(spy).get(TLS_SECRET) == 1
