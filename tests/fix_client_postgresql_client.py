@@ -22,7 +22,16 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
-from provider_double import CA, NEW_CA, NEW_PASSWORD, PASSWORD, TLS_SECRET, USER_SECRET, Provider
+from provider_double import (
+    CA,
+    NEW_CA,
+    NEW_PASSWORD,
+    PASSWORD,
+    TLS_SECRET,
+    USER_SECRET,
+    Provider,
+    relate_harness,
+)
 
 import pgsql
 from pgsql import protocol
@@ -273,25 +282,15 @@ requires:
 """
 
 
-def declared_harness(
-    leader: bool, provider: Provider, grant: bool = True
+def provider_harness(
+    charm: type, provider: Provider, *, leader: bool = True, grant: bool = True
 ) -> Tuple[Any, int, Dict[str, str]]:
-    harness: Any = testing.Harness(Declared, meta=HARNESS_META)
+    """A begun Harness of ``charm`` on ``database``, related to ``provider`` (secrets granted
+    unless ``grant`` is False): the harness, the relation id, the Harness id of each secret."""
+    harness: Any = testing.Harness(charm, meta=HARNESS_META)
     harness.set_leader(leader)
     harness.begin()
-    rel_id = harness.add_relation("database", provider.name)
-    harness.add_relation_unit(rel_id, f"{provider.name}/0")
-    ids: Dict[str, str] = {}
-    bag = provider.app_bag()
-    for uri, content in provider.secret_contents().items():
-        secret_id = harness.add_model_secret(provider.name, content)
-        if grant:
-            harness.grant_secret(secret_id, "myapp")
-        ids[uri] = secret_id
-        for key, value in list(bag.items()):
-            if value == uri:
-                bag[key] = secret_id
-    harness.update_relation_data(rel_id, provider.name, bag)
+    rel_id, ids = relate_harness(harness, "database", provider, grant)
     return harness, rel_id, ids
 
 
@@ -359,25 +358,6 @@ def answered(ctx: Any, provider: Provider = TLS_PROVIDER) -> Tuple[Any, int, Any
 
 def rotate(state: Any, old: Provider, new: Provider) -> Any:
     return dataclasses.replace(state, secrets=secrets_of(old, latest=new))
-
-
-def ca_harness(
-    provider: Provider, grant: bool = True, leader: bool = True
-) -> Tuple[Any, int, Dict[str, str]]:
-    harness: Any = testing.Harness(CaRecorder, meta=HARNESS_META)
-    harness.set_leader(leader)
-    harness.begin()
-    rel_id = harness.add_relation("database", provider.name)
-    harness.add_relation_unit(rel_id, f"{provider.name}/0")
-    ids: Dict[str, str] = {}
-    bag = provider.app_bag()
-    for uri, content in provider.secret_contents().items():
-        ids[uri] = harness.add_model_secret(provider.name, content)
-        if grant:
-            harness.grant_secret(ids[uri], "myapp")
-        bag = {k: (ids[uri] if v == uri else v) for k, v in bag.items()}
-    harness.update_relation_data(rel_id, provider.name, bag)
-    return harness, rel_id, ids
 
 
 ANSWER = Provider(request={"database": "mydbname", "extra-user-roles": "charmed_read"})

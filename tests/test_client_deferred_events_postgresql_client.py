@@ -5,13 +5,12 @@ then, past a rotation or the relation's removal.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Iterator
+from typing import Iterator
 
 import ops
 import pytest
 from fix_client_postgresql_client import (
     DEFERRED_ONCE,
-    HARNESS_META,
     JUJU_36,
     KEEP_DEFERRING,
     META,
@@ -22,6 +21,7 @@ from fix_client_postgresql_client import (
     charm_class,
     deferring,
     provide,
+    provider_harness,
     reads,
     reset_deferrals,
     rotate,
@@ -68,19 +68,7 @@ def test_a_master_changed_deferred_past_the_removal_runs_without_an_exception() 
 @pytest.mark.parametrize("leader", [True, False])
 def test_harness_rotation_while_master_changed_is_deferred(leader: bool) -> None:
     DEFERRED_ONCE.clear()
-    harness: Any = testing.Harness(deferring("MasterChangedEvent"), meta=HARNESS_META)
-    harness.set_leader(leader)
-    harness.begin()
-    provider = Provider()
-    rel_id = harness.add_relation("database", provider.name)
-    harness.add_relation_unit(rel_id, "postgresql/0")
-    ids: Dict[str, str] = {}
-    bag = provider.app_bag()
-    for uri, content in provider.secret_contents().items():
-        ids[uri] = harness.add_model_secret(provider.name, content)
-        harness.grant_secret(ids[uri], "myapp")
-        bag = {k: (ids[uri] if v == uri else v) for k, v in bag.items()}
-    harness.update_relation_data(rel_id, provider.name, bag)
+    harness, _, ids = provider_harness(deferring("MasterChangedEvent"), Provider(), leader=leader)
     charm = harness.charm
     assert [s[1].password for s in charm.seen if s[0] == "MasterChangedEvent" and s[1]] == [
         PASSWORD

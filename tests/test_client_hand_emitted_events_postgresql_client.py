@@ -8,8 +8,7 @@ from fix_client_postgresql_client import (
     TLS_PROVIDER,
     CaRecorder,
     Declared,
-    ca_harness,
-    declared_harness,
+    provider_harness,
 )
 from provider_double import (
     PASSWORD,
@@ -19,7 +18,7 @@ from provider_double import (
 
 def test_harness_events_emitted_by_hand_read_the_relation_as_1x_tests_do() -> None:
     """compat.md: tests emit client events by hand with four positional arguments."""
-    harness, rel_id, _ = declared_harness(False, Provider(secrets=False))
+    harness, rel_id, _ = provider_harness(Declared, Provider(secrets=False), leader=False)
     charm: Declared = harness.charm
     charm.seen.clear()
     relation_ = harness.model.get_relation("database", rel_id)
@@ -37,7 +36,7 @@ def test_harness_events_emitted_by_hand_read_the_relation_as_1x_tests_do() -> No
 def test_harness_an_event_emitted_by_hand_after_a_late_grant_carries_the_master() -> None:
     """1.x tests emit events by hand (compat.md) and read ``event.master``: after the grant,
     the event must see the secret as ``readiness()`` does."""
-    harness, rel_id, ids = ca_harness(TLS_PROVIDER, grant=False)
+    harness, rel_id, ids = provider_harness(CaRecorder, TLS_PROVIDER, grant=False)
     charm: CaRecorder = harness.charm
     assert not charm.db.is_ready()
     for secret_id in ids.values():

@@ -14,14 +14,13 @@ from fix_client_postgresql_client import (
     TLS_PROVIDER,
     CaRecorder,
     Declared,
-    ca_harness,
     changed,
     charm_class,
-    declared_harness,
     everything,
     kinds,
     no_password,
     provide,
+    provider_harness,
     reads,
     run,
     spy_run,
@@ -55,7 +54,7 @@ def test_a_grant_that_arrives_without_a_relation_hook_is_told_at_the_next_hook()
 
 
 def test_harness_a_late_grant_is_seen_by_readiness_and_the_next_update_status() -> None:
-    harness, _, ids = declared_harness(True, Provider(), grant=False)
+    harness, _, ids = provider_harness(Declared, Provider(), grant=False)
     charm: Declared = harness.charm
     assert not charm.db.is_ready()
     for secret_id in ids.values():
@@ -69,7 +68,7 @@ def test_harness_a_late_grant_is_seen_by_readiness_and_the_next_update_status() 
 
 
 def test_harness_readiness_after_a_revoke_is_not_ready() -> None:
-    harness, _, ids = ca_harness(TLS_PROVIDER)
+    harness, _, ids = provider_harness(CaRecorder, TLS_PROVIDER)
     charm: CaRecorder = harness.charm
     assert charm.db.is_ready()
     for secret_id in ids.values():

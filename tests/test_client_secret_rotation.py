@@ -17,13 +17,13 @@ from fix_client_postgresql_client import (
     CaRecorder,
     Declared,
     answered,
-    ca_harness,
     changed,
     charm_class,
     everything,
     kinds,
     no_password,
     provide,
+    provider_harness,
     reads,
     rotate,
     run,
@@ -112,7 +112,7 @@ def test_ca_rotation_is_master_changed_with_the_new_ca() -> None:
 
 
 def test_harness_ca_rotation_is_master_changed_with_the_new_ca() -> None:
-    harness, _, ids = ca_harness(TLS_PROVIDER)
+    harness, _, ids = provider_harness(CaRecorder, TLS_PROVIDER)
     charm: CaRecorder = harness.charm
     assert charm.db.tls_ca() == CA
     charm.seen.clear()
