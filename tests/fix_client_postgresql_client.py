@@ -83,7 +83,8 @@ class Declared(ops.charm.CharmBase):
         super().__init__(framework)
         self._before_client(framework)
         self.db = pgsql.PostgreSQLClient(self, self.ENDPOINTS, **self.KW)
-        self.seen: List[Tuple[str, Optional[pgsql.ConnectionString], List[Any], Any]] = []
+        # (kind, master, standbys, database); CaRecorder: (kind, master, CA, relation id)
+        self.seen: List[Tuple[Any, ...]] = []
         self.reprs: List[str] = []
         for name in ALL_EVENTS:
             framework.observe(getattr(self.db.on, name), self._record)
@@ -298,26 +299,20 @@ TLS_PROVIDER = Provider(tls=True, ca=CA)
 ROTATED_CA = Provider(tls=True, ca=NEW_CA)
 
 
-class CaRecorder(ops.charm.CharmBase):
-    """Declarative request; records each event with its master, CA and TLS flag."""
+class CaRecorder(Declared):
+    """A :class:`Declared` recording each event with its master, CA and relation id.
 
-    ENDPOINTS: ClassVar[Any] = "database"
-    KW: ClassVar[Dict[str, Any]] = {"database": "mydbname"}
-    DEFER: ClassVar[Tuple[str, ...]] = ()
+    With ``OWN_SECRET_HANDLER``, the charm observes secret-changed itself, before it builds the
+    client, and reads ``tls_ca()`` there. ``DEFER`` defers the first of these events only.
+    """
+
     OWN_SECRET_HANDLER: ClassVar[bool] = False
 
-    def __init__(self, framework: ops.framework.Framework) -> None:
-        super().__init__(framework)
+    def _before_client(self, framework: ops.framework.Framework) -> None:
         self.own_secret_reads: List[Optional[str]] = []
         if self.OWN_SECRET_HANDLER:
             # registered before the client: runs first in secret-changed
             framework.observe(self.on.secret_changed, self._on_secret_changed)
-        self.db = pgsql.PostgreSQLClient(self, self.ENDPOINTS, **self.KW)
-        self.seen: List[Tuple[str, Optional[pgsql.ConnectionString], Optional[str], int]] = []
-        self.reprs: List[str] = []
-        for name in ALL_EVENTS:
-            framework.observe(getattr(self.db.on, name), self._record)
-        framework.observe(self.on.update_status, self._on_update_status)
 
     def _on_secret_changed(self, event: ops.SecretChangedEvent) -> None:
         self.own_secret_reads.append(self.db.tls_ca())
@@ -329,15 +324,6 @@ class CaRecorder(ops.charm.CharmBase):
         if kind in self.DEFER and not getattr(type(self), "_deferred_once", False):
             type(self)._deferred_once = True  # type: ignore[attr-defined]
             event.defer()
-
-    def _on_update_status(self, event: ops.UpdateStatusEvent) -> None:
-        r = self.db.readiness()
-        if r is None:
-            self.unit.status = ops.BlockedStatus("needs a database relation")
-        elif not r.ready:
-            self.unit.status = ops.WaitingStatus(f"database: {r.why}")
-        else:
-            self.unit.status = ops.ActiveStatus()
 
 
 def charm_class(**attrs: Any) -> type:
