@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple
+from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple, Type
 
 import ops
 import ops.charm
@@ -41,12 +41,6 @@ if getattr(testing, "Context", None) is None:
     pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
 
 
-def reset_deferrals() -> None:
-    """Forget which event kinds :func:`deferring` charms deferred (call around each test)."""
-    DEFERRED_ONCE.clear()
-    KEEP_DEFERRING.clear()
-
-
 JUJU_36 = "3.6.4"
 JUJU_29 = "2.9.50"
 JUJU_4 = "4.0.0"
@@ -68,8 +62,6 @@ META_BOTH: Dict[str, Any] = {
 }
 ALL_EVENTS = (*protocol.EVENT_NAMES, "database_relation_joined", "database_relation_broken")
 SECRETS = (PASSWORD, NEW_PASSWORD)
-DEFERRED_ONCE: Set[str] = set()  # event kinds already deferred once in this test
-KEEP_DEFERRING: List[bool] = []  # non-empty: defer every time (a charm waiting for its workload)
 
 
 class Declared(ops.charm.CharmBase):
@@ -78,6 +70,8 @@ class Declared(ops.charm.CharmBase):
     ENDPOINTS: ClassVar[Any] = "database"
     KW: ClassVar[Dict[str, Any]] = {"database": "mydbname"}
     DEFER: ClassVar[Tuple[str, ...]] = ()  # event class names deferred the first time
+    DEFERRED_ONCE: ClassVar[Set[str]] = set()  # of DEFER, those deferred once already
+    KEEP_DEFERRING: ClassVar[bool] = False  # defer every time (a charm waiting for its workload)
 
     def __init__(self, framework: ops.framework.Framework) -> None:
         super().__init__(framework)
@@ -97,8 +91,8 @@ class Declared(ops.charm.CharmBase):
         kind = type(event).__name__
         self.seen.append((kind, event.master, event.standbys, event.database))
         self.reprs += [repr(event), repr(event.readiness), repr(event.master), repr(event.standbys)]
-        if kind in self.DEFER and (KEEP_DEFERRING or kind not in DEFERRED_ONCE):
-            DEFERRED_ONCE.add(kind)
+        if kind in self.DEFER and (self.KEEP_DEFERRING or kind not in self.DEFERRED_ONCE):
+            self.DEFERRED_ONCE.add(kind)
             event.defer()
 
     def _on_update_status(self, event: ops.UpdateStatusEvent) -> None:
@@ -214,9 +208,12 @@ def no_password(text: str) -> None:
         assert secret not in text
 
 
-def deferring(*kinds: str, **kw: Any) -> type:
-    """A Declared charm that defers each of these events once (the first time it sees it)."""
-    attrs: Dict[str, Any] = {"DEFER": kinds}
+def deferring(*kinds: str, **kw: Any) -> Type[Declared]:
+    """A Declared charm that defers each of these events once (the first time it sees it).
+
+    Each call makes a new class, with its own record of what it deferred.
+    """
+    attrs: Dict[str, Any] = {"DEFER": kinds, "DEFERRED_ONCE": set()}
     if kw:
         attrs["KW"] = kw
     return type("Deferring", (Declared,), attrs)

@@ -5,14 +5,11 @@ then, past a rotation or the relation's removal.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
 
 import ops
 import pytest
 from fix_client_postgresql_client import (
-    DEFERRED_ONCE,
     JUJU_36,
-    KEEP_DEFERRING,
     META,
     ROTATED_CA,
     TLS_PROVIDER,
@@ -23,7 +20,6 @@ from fix_client_postgresql_client import (
     provide,
     provider_harness,
     reads,
-    reset_deferrals,
     rotate,
     run,
     spy_run,
@@ -40,22 +36,16 @@ from provider_double import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _reset_defer() -> Iterator[None]:
-    reset_deferrals()
-    yield
-    reset_deferrals()
-
-
 def test_a_master_changed_deferred_past_the_removal_runs_without_an_exception() -> None:
-    ctx = testing.Context(deferring("MasterChangedEvent"), meta=META, juju_version=JUJU_36)
+    charm_cls = deferring("MasterChangedEvent")
+    ctx = testing.Context(charm_cls, meta=META, juju_version=JUJU_36)
     state, rel_id = started(ctx)
     state, _ = changed(ctx, provide(state, rel_id, Provider()), rel_id)
     assert len(state.deferred) == 1
-    KEEP_DEFERRING.append(True)  # the workload is not up yet: it keeps deferring
+    charm_cls.KEEP_DEFERRING = True  # the workload is not up yet: it keeps deferring
     state, charm = run(ctx, ctx.on.relation_broken(state.get_relation(rel_id)), state)
     assert len(state.deferred) == 2  # the first master_changed, and the gone one
-    KEEP_DEFERRING.clear()  # the workload is up: the deferred event is handled now
+    charm_cls.KEEP_DEFERRING = False  # the workload is up: the deferred event is handled now
     gone = dataclasses.replace(state, relations=set(), secrets=[])
     state, charm = run(ctx, ctx.on.update_status(), gone)
     assert not state.deferred
@@ -67,7 +57,6 @@ def test_a_master_changed_deferred_past_the_removal_runs_without_an_exception() 
 
 @pytest.mark.parametrize("leader", [True, False])
 def test_harness_rotation_while_master_changed_is_deferred(leader: bool) -> None:
-    DEFERRED_ONCE.clear()
     harness, _, ids = provider_harness(deferring("MasterChangedEvent"), Provider(), leader=leader)
     charm = harness.charm
     assert [s[1].password for s in charm.seen if s[0] == "MasterChangedEvent" and s[1]] == [

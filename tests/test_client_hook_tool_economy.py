@@ -6,7 +6,7 @@ relation-set but what a requirer needs.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Iterator, List, Optional
+from typing import Any, ClassVar, List, Optional
 
 import ops
 import ops.framework
@@ -31,7 +31,6 @@ from fix_client_postgresql_client import (
     provide,
     reads,
     relation,
-    reset_deferrals,
     rotate,
     run,
     secrets_of,
@@ -46,13 +45,6 @@ from provider_double import (
     USER_SECRET,
     Provider,
 )
-
-
-@pytest.fixture(autouse=True)
-def _reset_defer() -> Iterator[None]:
-    reset_deferrals()
-    yield
-    reset_deferrals()
 
 
 def test_a_deferred_event_rerun_then_the_hook_reads_each_secret_once() -> None:
