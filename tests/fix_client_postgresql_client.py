@@ -157,11 +157,13 @@ def run(
     state: Any,
     spy: Optional[List[str]] = None,
     writes: Optional[List[str]] = None,
+    dispatch: Optional[str] = None,
 ) -> Tuple[Any, Any]:
     """Run one hook; returns (output state, charm).
 
-    ``spy`` collects secret-get ids, ``writes`` every relation-set (relation id, app or unit,
-    keys).
+    ``spy`` collects secret-get ids (``<id>|refresh=<bool>``), ``writes`` every relation-set
+    (relation id, app or unit, keys); ``dispatch`` overrides JUJU_DISPATCH_PATH as another
+    runner spells it.
     """
     with ctx(event, state) as mgr:
         backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
@@ -182,6 +184,8 @@ def run(
                 return real_set(relation_id, data, is_app, **kw)
 
             backend.relation_set = relation_set
+        if dispatch is not None:
+            os.environ["JUJU_DISPATCH_PATH"] = dispatch
         out = mgr.run()
         return out, mgr.charm
 
@@ -397,31 +401,12 @@ def setter_run(
     spy: Optional[List[str]] = None,
     dispatch: Optional[str] = None,
 ) -> Tuple[Any, Any]:
-    """Run one hook: (output state, charm); ``writes`` collects relation-set calls, ``spy``
-    secret-get ids, ``dispatch`` overrides JUJU_DISPATCH_PATH as another runner spells it."""
-    with ctx(event, state) as mgr:
-        backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
-        if writes is not None:
-            real_set = backend.relation_set
-
-            def relation_set(relation_id: int, data: Any, is_app: bool, **kw: Any) -> Any:
-                where = "app" if is_app else "unit"
-                writes.append(f"{relation_id}:{where}:{','.join(sorted(data))}")
-                return real_set(relation_id, data, is_app, **kw)
-
-            backend.relation_set = relation_set
-        if spy is not None:
-            real_get = backend.secret_get
-
-            def secret_get(*args: Any, **kw: Any) -> Any:
-                spy.append(str(kw.get("id")))
-                return real_get(*args, **kw)
-
-            backend.secret_get = secret_get
-        if dispatch is not None:
-            os.environ["JUJU_DISPATCH_PATH"] = dispatch
-        out = mgr.run()
-        return out, mgr.charm
+    """:func:`run` with the arguments in this order; ``spy`` collects secret-get ids only."""
+    calls: Optional[List[str]] = None if spy is None else []
+    out = run(ctx, event, state, calls, writes, dispatch)
+    if spy is not None and calls is not None:
+        spy.extend(call.split("|")[0] for call in calls)
+    return out
 
 
 def setter_changed(ctx: Any, state: Any, rel_id: int, writes: Optional[List[str]] = None) -> Any:
