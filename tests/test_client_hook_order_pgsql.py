@@ -127,7 +127,7 @@ def test_joined_after_lost_state_names_a_remote_unit(hook: str) -> None:
 
 
 @pytest.mark.scenario
-def test_scenario_app_bag_change_is_seen() -> None:
+def test_a_server_answering_in_its_app_bag_only_is_seen_ready() -> None:
     # Fixed: relation-changed always re-reads the server's application bag.
     # caught by test_chaos_client (app_bag_written): a server that publishes in its application
     # bag only (K8s PostgreSQL non-leaders write nothing) was never seen as ready

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pgsql import protocol
 
 
-def test_unit_sort_key_superscript_digit() -> None:
+def test_a_unit_named_with_a_superscript_digit_sorts_and_is_judged_without_raising() -> None:
     # caught by test_fuzz_inputs::test_evaluate_never_raises_and_is_consistent: a unit named
     # "²" (str.isdigit() is True, int() rejects it) made evaluate() raise ValueError
     assert protocol.unit_sort_key("pg/²") == ("pg/²", -1, "pg/²")
