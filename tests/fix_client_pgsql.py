@@ -134,3 +134,13 @@ class ConfigSetter(ops.charm.CharmBase):
     def _on_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
         for relation in self.model.relations["db"]:
             self.db.set_request(relation, database=str(self.config["database"]))
+
+
+def served_relation(testing: Any, database: str, **kw: Any) -> Any:
+    """The ``db`` relation (id 5) to ``postgresql``, whose unit 0 serves ``database``.
+
+    ``kw`` overrides any field (by default this unit's addresses, nothing in the app bags).
+    """
+    kw.setdefault("local_unit_data", dict(CLIENT_ADDRESSES))
+    kw.setdefault("remote_units_data", {0: server_answer(database)})
+    return testing.Relation("db", interface="pgsql", remote_app_name="postgresql", id=5, **kw)

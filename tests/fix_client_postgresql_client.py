@@ -129,6 +129,12 @@ def secrets_of(provider: Provider, latest: Optional[Provider] = None) -> List[An
     ]
 
 
+def with_secret_content(state: Any, uri: str, content: Dict[str, str]) -> Any:
+    """The state with the provider's secret ``uri`` holding ``content`` instead."""
+    secrets = [s if s.id != uri else testing.Secret(content, id=uri) for s in state.secrets]
+    return dataclasses.replace(state, secrets=secrets)
+
+
 def provide(state: Any, rel_id: int, provider: Provider, granted: bool = True) -> Any:
     rel = state.get_relation(rel_id)
     new = dataclasses.replace(

@@ -12,13 +12,12 @@ import ops.charm
 import ops.framework
 import pytest
 from fix_client_pgsql import (
-    CLIENT_ADDRESSES,
     META_PGSQL,
     ConfigSetter,
     bag_for,
     db_relation,
     scenario,
-    server_answer,
+    served_relation,
     stored_content,
 )
 from ops.testing import Harness
@@ -330,14 +329,7 @@ def test_set_request_emits_the_transition_it_causes() -> None:
     meta = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
     config = {"options": {"database": {"type": "string", "default": "first"}}}
     ctx = testing.Context(ConfigSetter, meta=meta, config=config, unit_id=0)
-    rel = testing.Relation(
-        "db",
-        interface="pgsql",
-        remote_app_name="postgresql",
-        id=5,
-        local_unit_data=dict(CLIENT_ADDRESSES),
-        remote_units_data={0: server_answer("second")},
-    )
+    rel = served_relation(testing, "second")
     state = testing.State(leader=True, relations={rel})
     state = ctx.run(ctx.on.relation_joined(rel, remote_unit=0), state)
     state = ctx.run(ctx.on.relation_changed(state.get_relation(5), remote_unit=0), state)

@@ -21,6 +21,7 @@ from fix_client_pgsql import (
     bag_for,
     db_relation,
     scenario,
+    served_relation,
     server_answer,
     stored_content,
 )
@@ -133,14 +134,12 @@ def test_a_server_answering_in_its_app_bag_only_is_seen_ready() -> None:
     # bag only (K8s PostgreSQL non-leaders write nothing) was never seen as ready
     testing = scenario()
     ctx = testing.Context(LeaderRequestsFirst, meta=META_PGSQL_PEERS, unit_id=0)
-    rel = testing.Relation(
-        "db",
-        interface="pgsql",
-        remote_app_name="postgresql",
-        id=5,
+    rel = served_relation(
+        testing,
+        "first",
         local_app_data={"database": "first"},
         local_unit_data={**CLIENT_ADDRESSES, "database": "first"},
-        remote_units_data={0: {"ingress-address": "10.0.1.0"}},
+        remote_units_data={0: {"ingress-address": "10.0.1.0"}},  # nothing in its unit bag
     )
     state = testing.State(leader=True, relations={rel})
     state = ctx.run(ctx.on.relation_changed(rel, remote_unit=0), state)

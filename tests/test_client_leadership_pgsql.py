@@ -17,7 +17,6 @@ import ops.framework
 import pytest
 import yaml
 from fix_client_pgsql import (
-    CLIENT_ADDRESSES,
     META_PGSQL,
     META_PGSQL_PEERS,
     ConfigSetter,
@@ -25,6 +24,7 @@ from fix_client_pgsql import (
     bag_for,
     db_relation,
     scenario,
+    served_relation,
     server_answer,
     stored_content,
     with_db_relation,
@@ -158,14 +158,7 @@ def test_ex_leader_follows_the_new_leaders_request() -> None:
     # reported ready for the old database while the application asked for another one
     testing = scenario()
     ctx = testing.Context(LeaderRequestsFirst, meta=META_PGSQL_PEERS, unit_id=0)
-    rel = testing.Relation(
-        "db",
-        interface="pgsql",
-        remote_app_name="postgresql",
-        id=5,
-        local_unit_data=dict(CLIENT_ADDRESSES),
-        remote_units_data={0: server_answer("first")},
-    )
+    rel = served_relation(testing, "first")
     peer = testing.PeerRelation("peers", interface="myapp-peers", id=1, peers_data={1: {}})
     # as leader, myapp/0 requests "first" (database_relation_joined) and shares it
     state = testing.State(leader=True, relations={rel, peer})
@@ -221,14 +214,7 @@ def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
     config = {"options": {"database": {"type": "string", "default": "mydbname"}}}
     ctx = testing.Context(_LeaderConfigCharm, meta=META_PGSQL_PEERS, config=config, unit_id=1)
     share = {"pgsql-db": json.dumps({"5": {"database": "mydbname"}}, separators=(",", ":"))}
-    rel = testing.Relation(
-        "db",
-        interface="pgsql",
-        remote_app_name="postgresql",
-        id=5,
-        local_unit_data=dict(CLIENT_ADDRESSES),
-        remote_units_data={0: server_answer("mydbname")},
-    )
+    rel = served_relation(testing, "mydbname")
     peer = testing.PeerRelation(
         "peers", interface="myapp-peers", id=1, local_app_data=share, peers_data={0: {}}
     )

@@ -33,6 +33,7 @@ from fix_client_postgresql_client import (
     spy_run,
     started,
     testing,
+    with_secret_content,
 )
 from provider_double import (
     CA,
@@ -121,12 +122,7 @@ def test_only_the_tls_flag_and_ca_of_the_tls_secret_are_kept_in_stored_state() -
     state, rel_id = started(ctx)
     state = provide(state, rel_id, TLS_PROVIDER)
     odd = {**TLS_PROVIDER.tls_content(), "password": PASSWORD, "tls-key": "PRIVATE-KEY-x"}
-    state = dataclasses.replace(
-        state,
-        secrets=[
-            s if s.id != TLS_SECRET else testing.Secret(odd, id=TLS_SECRET) for s in state.secrets
-        ],
-    )
+    state = with_secret_content(state, TLS_SECRET, odd)
     state, charm = changed(ctx, state, rel_id)
     assert charm.db.tls_ca() == CA
     kept = repr([s.content for s in state.stored_states])
@@ -173,12 +169,7 @@ def test_the_tls_secret_is_kept_only_as_tls_and_tls_ca() -> None:
     state, rel_id, _ = setter_started(ctx, leader=True)
     state = provide(state, rel_id, TLS_ANSWER)
     odd = {**TLS_ANSWER.tls_content(), "password": PASSWORD, "uris": f"postgresql://u:{PASSWORD}@h"}
-    state = dataclasses.replace(
-        state,
-        secrets=[
-            s if s.id != TLS_SECRET else testing.Secret(odd, id=TLS_SECRET) for s in state.secrets
-        ],
-    )
+    state = with_secret_content(state, TLS_SECRET, odd)
     state, c = setter_changed(ctx, state, rel_id)
     assert c.db.tls_ca() == CA
     for stored in state.stored_states:
