@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 PASSWORD = "s3cr3t-Pa55"  # a test vector
 NEW_PASSWORD = "r0tated-Pa55"
@@ -145,3 +145,26 @@ def plaintext(provider: Provider) -> Provider:
 
 def secret_spec(provider: Provider, uri: str) -> Optional[Dict[str, str]]:
     return provider.secret_contents().get(uri)
+
+
+def relate_harness(
+    harness: Any, endpoint: str, provider: Provider, grant: bool = True
+) -> Tuple[int, Dict[str, str]]:
+    """Relate a begun Harness to ``provider``: one unit, its secrets and its application bag.
+
+    Each secret is added as the provider's (and granted to ``myapp`` unless ``grant`` is
+    False); the bag names it by the id Harness gave it. Returns the relation id and the Harness
+    secret id of each of the provider's secret URIs.
+    """
+    rel_id = harness.add_relation(endpoint, provider.name)
+    harness.add_relation_unit(rel_id, f"{provider.name}/0")
+    ids: Dict[str, str] = {}
+    bag = provider.app_bag()
+    for uri, content in provider.secret_contents().items():
+        secret_id = harness.add_model_secret(provider.name, content)
+        if grant:
+            harness.grant_secret(secret_id, "myapp")
+        ids[uri] = secret_id
+        bag = {key: (secret_id if value == uri else value) for key, value in bag.items()}
+    harness.update_relation_data(rel_id, provider.name, bag)
+    return rel_id, ids

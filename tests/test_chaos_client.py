@@ -493,7 +493,7 @@ class ClientMachine(RuleBasedStateMachine):
             self.cluster.app_frozen = dataclasses.replace(self.cluster.units[num])
         # Juju runs relation-changed naming no unit; Scenario names one (whose bag did not
         # change), which the client must take for an app-bag change
-        # (test_regressions::test_scenario_app_bag_change_is_seen).
+        # (test_client_hook_order_pgsql::test_a_server_answering_in_its_app_bag_only_is_seen_ready).
         for u in self.units:
             if u.in_scope:
                 self._reread(u)
@@ -510,7 +510,7 @@ class ClientMachine(RuleBasedStateMachine):
                 u,
                 "config",
                 # seed mode: set_request() from config-changed emits nothing yet (known bug,
-                # test_regressions::test_set_request_emits_the_transition_it_causes)
+                # test_client_declared_requests::test_set_request_emits_the_transition_it_causes)
                 updates=True,
             )
 

@@ -54,8 +54,9 @@ SERVER_CONFIG: Dict[str, Any] = {
 }
 RELID = 9
 MAX_RUNS_TO_SETTLE = 60
-# Known client bug (test_regressions::test_set_request_emits_the_transition_it_causes): a request
-# changed through set_request() from config-changed emits no event, so a seed-style charm's own
+# Known client bug (test_client_declared_requests::
+# test_set_request_emits_the_transition_it_causes): a request changed through set_request()
+# from config-changed emits no event, so a seed-style charm's own
 # record can lag; checked in declarative mode only until it is fixed (then set this to True).
 SET_REQUEST_EMITS = True
 

@@ -13,7 +13,7 @@ import ops.charm
 import ops.framework
 import pytest
 from ops.testing import Harness
-from provider_double import NEW_PASSWORD, PASSWORD, USER_SECRET, Provider
+from provider_double import NEW_PASSWORD, PASSWORD, USER_SECRET, Provider, relate_harness
 
 import pgsql
 from pgsql import protocol
@@ -43,19 +43,7 @@ def _setup(leader: bool, provider: Provider, grant: bool = True) -> Tuple[Any, i
     harness: Any = Harness(Charm, meta=META)
     harness.set_leader(leader)
     harness.begin()
-    rel_id = harness.add_relation("db", provider.name)
-    harness.add_relation_unit(rel_id, f"{provider.name}/0")
-    ids: Dict[str, str] = {}
-    bag = provider.app_bag()
-    for uri, content in provider.secret_contents().items():
-        secret_id = harness.add_model_secret(provider.name, content)
-        if grant:
-            harness.grant_secret(secret_id, "myapp")
-        ids[uri] = secret_id
-        for key, value in list(bag.items()):
-            if value == uri:
-                bag[key] = secret_id
-    harness.update_relation_data(rel_id, provider.name, bag)
+    rel_id, ids = relate_harness(harness, "db", provider, grant)
     return harness, rel_id, ids
 
 

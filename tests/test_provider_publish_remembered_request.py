@@ -1,4 +1,5 @@
-"""Fresh-eyes review of issue #17: attacks through the public API, as charm authors would.
+"""``DatabaseProvider.publish(request=...)`` with a remembered request, attacked through the
+public API as charm authors would.
 
 Each test is a situation a provider or requirer charm meets in a real model; the ones still
 failing are marked ``xfail(strict=True)`` with the reason.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,6 +10,7 @@ from typing import Any, Dict, List, Optional
 import ops
 import ops.testing
 import pytest
+from fix_no_scenario import run_without_scenario
 
 import pgsql
 from pgsql import Request, protocol
@@ -183,14 +182,8 @@ def test_client_misuse() -> None:
 
 
 def test_imports_without_scenario() -> None:
-    code = textwrap.dedent(
+    run_without_scenario(
         """
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name == "scenario" or name.startswith("scenario."):
-                    raise ImportError("blocked")
-        sys.meta_path.insert(0, Block())
         from pgsql import testing as pgt
         bags = pgt.Server().databags(pgt.Client())
         assert "master" in bags.units["postgresql/0"]
@@ -202,7 +195,6 @@ def test_imports_without_scenario() -> None:
             raise AssertionError("scenario_relation worked without Scenario")
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # ---- the helpers with the real client -------------------------------------------------------
@@ -682,14 +674,8 @@ def test_model_storm_fails_instead_of_hanging() -> None:
 
 
 def test_model_imports_and_says_what_it_needs_without_scenario() -> None:
-    code = textwrap.dedent(
+    run_without_scenario(
         """
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name == "scenario" or name.startswith("scenario."):
-                    raise ImportError("blocked")
-        sys.meta_path.insert(0, Block())
         from pgsql import testing as pgt
         model = pgt.Model()
         try:
@@ -700,7 +686,6 @@ def test_model_imports_and_says_what_it_needs_without_scenario() -> None:
             raise AssertionError("add_app made units without Scenario")
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def _doc_example(heading: str) -> str:

@@ -8,9 +8,6 @@ Scenario and Harness helpers against what a charm reading the relation and its s
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple, Type
@@ -18,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple, Type
 import ops
 import ops.testing
 import pytest
+from fix_no_scenario import run_without_scenario
 
 import pgsql
 from pgsql import ConnectionString, Request, protocol
@@ -410,14 +408,8 @@ def test_provider_request_reads_the_requirer_bag() -> None:
 
 
 def test_imports_without_scenario() -> None:
-    code = textwrap.dedent(
+    run_without_scenario(
         """
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name == "scenario" or name.startswith("scenario."):
-                    raise ImportError("blocked")
-        sys.meta_path.insert(0, Block())
         from pgsql import Request
         from pgsql import testing as pgt
         client = pgt.Client(request=Request.build(database="mydb"))
@@ -430,7 +422,6 @@ def test_imports_without_scenario() -> None:
             raise AssertionError("scenario_provider_relation worked without Scenario")
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # ---- the helpers, seen by a charm that reads the relation itself ----------------------------
