@@ -43,7 +43,6 @@ TLS_ENABLED = "tls-enabled"
 # when "<db>_readonly" would be longer.
 _MAX_IDENTIFIER = 63
 _READONLY_SUFFIX = "_readonly"
-_shown = shown_in_reason
 
 
 class _Findings:
@@ -251,8 +250,8 @@ def _database_reasons(
         return None, [
             Reason(
                 DATABASE_MISMATCH,
-                f"the provider serves another database: {_shown(echo)}, not the requested "
-                f"{_shown(wanted)}",
+                f"the provider serves another database: {shown_in_reason(echo)}, not the requested "
+                f"{shown_in_reason(wanted)}",
                 name,
                 advice="providers fix the database when the relation is created: "
                 "remove the relation and relate again",
@@ -300,7 +299,7 @@ def _database_changed(request: Request, snap: Mapping[object, object], name: str
         Reason(
             REQUEST_CHANGED,
             f"the database request changed after the provider answered: "
-            f"{_shown(then_db)} then, {_shown(request.database)} now",
+            f"{shown_in_reason(then_db)} then, {shown_in_reason(request.database)} now",
             name,
             advice="providers do not act on a changed request: remove the relation and "
             "relate again",
@@ -317,8 +316,8 @@ def _roles_changed(request: Request, snap: Mapping[object, object], name: str) -
     return [
         Reason(
             REQUEST_CHANGED,
-            f"extra-user-roles changed after the provider answered: {_shown(then)} then, "
-            f"{_shown(now)} now; providers keep the roles given at creation",
+            f"extra-user-roles changed after the provider answered: {shown_in_reason(then)} then, "
+            f"{shown_in_reason(now)} now; providers keep the roles given at creation",
             name,
             False,
             advice="remove the relation and relate again to get other roles",
@@ -542,7 +541,7 @@ def _notes(request: Optional[Request], name: str) -> List[Reason]:
         notes.append(
             Reason(
                 EXTENSIONS_BY_CONFIG,
-                f"extension {_shown(ext)} cannot be requested over postgresql_client: the "
+                f"extension {shown_in_reason(ext)} cannot be requested over postgresql_client: the "
                 f"server enables it with its {option} option",
                 name,
                 False,
