@@ -22,6 +22,9 @@ from ..connstr import (
 
 Databag = Mapping[str, str]
 
+# How much of a remote value a reason quotes.
+_SHOWN = 60
+
 #: Keys Juju itself writes into every unit databag.
 JUJU_KEYS = frozenset({"egress-subnets", "ingress-address", "private-address"})
 
@@ -71,6 +74,12 @@ def mask_userinfo(value: str) -> str:
     """
     parts = mask_value(value).split(",")
     return ",".join(f"{MASK}@{p.rpartition('@')[2]}" if "@" in p else p for p in parts)
+
+
+def shown_in_reason(value: str) -> str:
+    """A remote value as a reason quotes it: :func:`mask_userinfo`, shortened, as a repr."""
+    text = mask_userinfo(value)
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
 
 
 def mask_in_message(message: str, value: object) -> str:

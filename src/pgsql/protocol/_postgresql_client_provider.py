@@ -23,23 +23,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..connstr import ConnectionString, ConnectionStringError, mask_value
-from ._common import Databag, mask_in_message, mask_userinfo, parse_connstr, split_list
-from ._postgresql_client import (
-    SECRET_GROUPS,
-    _parse_endpoint,  # pyright: ignore[reportPrivateUsage]
+from ._postgresql_client_secrets import SECRET_GROUPS, group_of
+from ._provider_checks import (
+    check_database,
+    check_endpoints,
+    check_optional,
+    check_value,
+    connection,
 )
-from ._provider_pg16 import (
-    check_answer_user,
-    prefix_databases,
-    prefix_fields,
-    prefix_problem,
-    requested_user,
-)
-from ._request import Request, RequestError
-from ._username import REQUESTED_ENTITY_SECRET
+from ._provider_pg16 import check_answer_user, prefix_databases, prefix_fields
+from ._provider_request import DatabaseRequest, read_database_request, requested_secrets
+
+# The parts, each importing only those above it: _provider_checks (values checked as a
+# requirer reads them back), _provider_request (the request read), then the answer, here.
+__all__ = [
+    "PROVIDER_KEYS",
+    "DatabaseRequest",
+    "ProviderAnswer",
+    "provider_answer",
+    "read_database_request",
+    "requested_secrets",
+]
 
 #: The keys of the provider application bag :func:`provider_answer` manages (the fields it
 #: renders, and the secret references added by :meth:`ProviderAnswer.databag`). A provider that
@@ -74,214 +80,16 @@ _NEVER_SECRET = frozenset(
 # PgBouncer charms write ``read-only-uris`` only when it is requested). A requirer requesting no
 # secret at all (Juju < 3.0.3, data_interfaces before secrets) reads them from the bag.
 _HOLDS_PASSWORD = frozenset({"password", "uris", "read-only-uris"})
-# A v0 ``database`` ending in "*" asks for every database with that prefix (PostgreSQL 16,
-# answered with ``prefix-databases``); ``prefix-matching`` without one is not served.
-_PREFIX_MARK = "*"
-_MAX_PROBLEM = 200
-
-
-def _clip(text: str) -> str:
-    text = mask_value(text)
-    return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."
-
-
-def _shown(value: str) -> str:
-    # a scheme-less user:password@ too (an endpoints entry with credentials in it)
-    return repr(_clip(mask_userinfo(value)))
-
-
-# ---------------------------------------------------------------------------------------------
-# The request
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DatabaseRequest:
-    """What a requirer application asks for on a ``postgresql_client`` relation.
-
-    Attributes:
-        database: the database name (never empty: without one there is no request).
-        roles: ``extra-user-roles``, sorted and de-duplicated.
-        requested_secrets: the fields the requirer wants in Juju secrets (``requested-secrets``),
-            in its order, de-duplicated; empty when none (or unreadable).
-        external_node_connectivity: the requirer runs outside the model's network
-            (``external-node-connectivity: "true"``).
-        username: the user the requirer asks to be created (PostgreSQL 16: the
-            ``entity-name`` of its ``requested-entity-secret``); ``""`` when it leaves the
-            choice to the provider. Answer with exactly this user.
-        password: the password the requirer chose for that user, if its secret gives one
-            (never in the repr); None: the provider generates one.
-        entity_secret: the ``requested-entity-secret`` URI (``""`` when none).
-    """
-
-    database: str
-    roles: Tuple[str, ...] = ()
-    requested_secrets: Tuple[str, ...] = ()
-    external_node_connectivity: bool = False
-    username: str = ""
-    password: Optional[str] = field(default=None, repr=False)
-    entity_secret: str = ""
-
-    @property
-    def prefix(self) -> str:
-        """For a prefix request (``database: mydb_*``, PostgreSQL 16) the prefix, ``"mydb_"``.
-
-        ``""`` for a plain request. Answer a prefix request with every existing database
-        starting with it (``publish(databases=[...])``).
-
-        >>> DatabaseRequest("mydb_*").prefix, DatabaseRequest("mydb").prefix
-        ('mydb_', '')
-        """
-        return self.database[:-1] if self.database.endswith(_PREFIX_MARK) else ""
-
-    @property
-    def request(self) -> Request:
-        """The same request as a :class:`~pgsql.protocol.Request` (without extensions)."""
-        return Request(self.database, self.roles, username=self.username)
-
-    def snapshot(self) -> Dict[str, str]:
-        """The request as the requirer's bag spells it: what the provider echoes in ``data``.
-
-        >>> DatabaseRequest("mydb", ("charmed_dml",), ("username", "password")).snapshot()
-        {'database': 'mydb', 'extra-user-roles': 'charmed_dml', 'requested-secrets': '["username", "password"]'}
-        """  # noqa: E501 (a doctest line)
-        out = {"database": self.database}
-        if self.roles:
-            out["extra-user-roles"] = ",".join(self.roles)
-        if self.requested_secrets:
-            out["requested-secrets"] = json.dumps(list(self.requested_secrets))
-        if self.external_node_connectivity:
-            out["external-node-connectivity"] = "true"
-        if self.entity_secret:
-            out[REQUESTED_ENTITY_SECRET] = self.entity_secret
-        return out
-
-
-def _text(bag: Databag, key: str) -> str:
-    value: object = bag.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def read_database_request(
-    requirer_app_bag: Databag, requested_entity: Optional[Mapping[str, str]] = None
-) -> Tuple[Optional[DatabaseRequest], Tuple[str, ...]]:
-    """Read what the requirer application asks for, leniently (never raises).
-
-    A v0 requirer leader writes its application bag: ``database`` (the provider acts once it is
-    set), ``extra-user-roles`` (comma list), ``requested-secrets`` (a JSON list of field names)
-    and ``external-node-connectivity``.
-
-    >>> read_database_request({"database": "mydb", "extra-user-roles": "b, a",
-    ...                        "requested-secrets": '["username", "password"]'})
-    (DatabaseRequest(database='mydb', roles=('a', 'b'), requested_secrets=('username', 'password'), external_node_connectivity=False, username='', entity_secret=''), ())
-    >>> read_database_request({"requested-secrets": "[]"})
-    (None, ())
-    >>> read_database_request({"database": "mydb", "requested-secrets": "username"})[1]
-    ("requested-secrets is not a JSON list of field names ('username'); every field is published in clear",)
-
-    PostgreSQL 16's requests are read too: a prefix request (``database: mydb_*``, see
-    :attr:`DatabaseRequest.prefix`) and a user name (``requested-entity-secret``, whose content
-    the caller reads and gives as ``requested_entity``).
-
-    Args:
-        requirer_app_bag: the requirer application's bag (``{}`` when empty or unreadable).
-        requested_entity: the content of the secret ``requested-entity-secret`` names; None
-            while it cannot be read (the request then waits, with a problem saying why).
-
-    Returns:
-        The request (None while there is nothing to act on: no ``database``, an unusable one,
-        a requested user not readable yet or refused) and why parts of the bag were ignored
-        (never holding a secret). Unusable roles are dropped; an unreadable
-        ``requested-secrets`` counts as none requested.
-    """  # noqa: E501 (doctest lines)
-    problems: List[str] = []
-    database = _text(requirer_app_bag, "database")
-    roles = _read_roles(_text(requirer_app_bag, "extra-user-roles"), problems)
-    requested = _read_requested_secrets(_text(requirer_app_bag, "requested-secrets"), problems)
-    external = _text(requirer_app_bag, "external-node-connectivity").lower() == "true"
-    if _text(requirer_app_bag, "entity-type"):
-        problems.append(
-            "entity requests (entity-type) are not supported: answering with a database user"
-        )
-    if not database:
-        return None, tuple(problems)
-    if not database.endswith(_PREFIX_MARK) and _text(requirer_app_bag, "prefix-matching"):
-        problems.append(f"prefix requests (database {_shown(database)}) are not supported")
-        return None, tuple(problems)
-    try:
-        Request.build(database=database)
-    except RequestError as e:
-        problems.append(_clip(f"ignored the database request: {mask_in_message(str(e), database)}"))
-        return None, tuple(problems)
-    if database.endswith(_PREFIX_MARK) and (problem := prefix_problem(database)):
-        problems.append(_clip(problem))
-        return None, tuple(problems)
-    user = requested_user(requirer_app_bag, requested_entity, problems)
-    if user is None:
-        return None, tuple(_clip(p) for p in problems)
-    entity = _text(requirer_app_bag, REQUESTED_ENTITY_SECRET)
-    return DatabaseRequest(database, roles, requested, external, user[0], user[1], entity), tuple(
-        problems
-    )
-
-
-def _read_roles(raw: str, problems: List[str]) -> Tuple[str, ...]:
-    roles: List[str] = []
-    for role in split_list(raw):
-        try:
-            Request.build(roles=[role])
-        except RequestError as e:
-            problems.append(_clip(f"ignored a role: {mask_in_message(str(e), role)}"))
-        else:
-            roles.append(role)
-    return tuple(sorted(set(roles)))
-
-
-def requested_secrets(requirer_app_bag: Mapping[str, str]) -> Tuple[str, ...]:
-    """The fields a requirer lists in ``requested-secrets``, whatever else its bag says.
-
-    A requirer whose ``database`` is momentarily withdrawn or unusable still reads its
-    credentials from secrets: a provider answering a request it remembered asks this.
-
-    >>> requested_secrets({"requested-secrets": '["username", "password"]'})
-    ('username', 'password')
-    >>> requested_secrets({})
-    ()
-    """
-    return _read_requested_secrets(requirer_app_bag.get("requested-secrets", "").strip(), [])
-
-
-def _read_requested_secrets(raw: str, problems: List[str]) -> Tuple[str, ...]:
-    if not raw:
-        return ()
-    try:
-        loaded: object = json.loads(raw)
-    except ValueError:
-        loaded = None
-    if not isinstance(loaded, list):
-        problems.append(
-            f"requested-secrets is not a JSON list of field names ({_shown(raw)}); "
-            "every field is published in clear"
-        )
-        return ()
-    names: List[str] = []
-    for item in cast(List[object], loaded):
-        name = item.strip() if isinstance(item, str) else ""
-        if not name:
-            problems.append(f"requested-secrets: ignored {_shown(repr(item))}, not a field name")
-        elif name not in names:
-            names.append(name)
-    return tuple(names)
-
-
-# ---------------------------------------------------------------------------------------------
-# The answer
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ProviderAnswer:
     """The provider application bag, split between what goes in clear and what in secrets.
+
+    Where the model has secrets and the requirer lists any field in ``requested-secrets``, a
+    field holding the password (``password``, ``uris``, ``read-only-uris``) goes only into its
+    group's secret: one it did not list is withheld (:attr:`withheld`), never published in
+    clear. A requirer listing none reads every field from the bag.
 
     Attributes:
         bag: the keys published in clear (never a ``secret-<group>`` reference).
@@ -356,7 +164,8 @@ def provider_answer(
             fields go in secrets.
         endpoints: where the primary is reached: ``host:port`` entries (``[v6]:port``, a unix
             socket directory ``/dir:port``), as a list or a comma-separated string.
-        username: the login role created for the requirer.
+        username: the login role created for the requirer; a request's
+            :attr:`DatabaseRequest.username` when it names one.
         password: its password.
         read_only_endpoints: where standbys are reached, the same way (may be empty).
         database: the database served; None serves the requested one.
@@ -378,15 +187,9 @@ def provider_answer(
             ``prefix-databases`` (``database`` echoes the request, ``uris`` names the first; an
             empty list publishes neither ``prefix-databases`` nor the URIs).
 
-    A request with a :attr:`DatabaseRequest.username` is answered with that user only.
-
-    Where the model has secrets and the requirer lists any field in ``requested-secrets``, a
-    field holding the password (``password``, ``uris``, ``read-only-uris``) goes only into its
-    group's secret: one it did not list is withheld (:attr:`ProviderAnswer.withheld`), never
-    published in clear. A requirer listing none reads every field from the bag.
-
     Returns:
-        The bag in clear, the content of each secret group, and the fields withheld.
+        The bag in clear, the content of each secret group, and the fields withheld (see
+        :class:`ProviderAnswer`).
 
     Raises:
         TypeError: a value has the wrong type.
@@ -396,48 +199,63 @@ def provider_answer(
             request or given for another, a database not starting with the prefix, or a
             username other than the requested one. Messages never hold the password.
     """
-    if not isinstance(request, DatabaseRequest):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(
-            f"request must be a pgsql.protocol.DatabaseRequest, not {type(request).__name__}"
-        )
+    _check_request(request)
     masters, readonly = _endpoint_entries(endpoints, read_only_endpoints)
     listed = prefix_databases(request.database, request.prefix, databases, database)
-    if listed:
-        database = listed[0]  # PostgreSQL 16's uris name the first
-    db, ro_db = _databases(request, database, read_only_database)
-    user = _check_value("username", username)
-    check_answer_user(request.username, user)
-    secret = _check_value("password", password)
+    db, ro_db = _databases(request, listed[0] if listed else database, read_only_database)
+    user, secret = _login(request, username, password)
     fields = _connection_fields(masters, readonly, db, ro_db, user, secret, uris, read_only_uris)
-    if request.prefix:
-        fields["database"] = request.database  # the echo is the request
-        fields.update(prefix_fields(listed))
-        if not listed:  # no database matches: no URI names one (PostgreSQL 16 removes them)
-            fields.pop("uris", None)
-            fields.pop("read-only-uris", None)
+    _answer_prefix(fields, request, listed)
     fields.update(_server_fields(version, tls, tls_ca, subordinated))
     fields["data"] = json.dumps(request.snapshot(), sort_keys=True)
     return _split(fields, request.requested_secrets if secrets_available else ())
+
+
+def _check_request(request: object) -> None:
+    if not isinstance(request, DatabaseRequest):
+        raise TypeError(
+            f"request must be a pgsql.protocol.DatabaseRequest, not {type(request).__name__}"
+        )
+
+
+def _login(request: DatabaseRequest, username: str, password: str) -> Tuple[str, str]:
+    """The user (the requested one, when the request names one) and its password, checked."""
+    user = check_value("username", username)
+    check_answer_user(request.username, user)
+    return user, check_value("password", password)
+
+
+def _answer_prefix(
+    fields: Dict[str, str], request: DatabaseRequest, listed: Tuple[str, ...]
+) -> None:
+    """For a prefix request: echo it, list the databases; no URI while none matches."""
+    if not request.prefix:
+        return
+    fields["database"] = request.database  # the echo is the request
+    fields.update(prefix_fields(listed))
+    if not listed:  # no database matches: no URI names one (PostgreSQL 16 removes them)
+        fields.pop("uris", None)
+        fields.pop("read-only-uris", None)
 
 
 def _endpoint_entries(
     endpoints: Union[str, Iterable[str]], read_only_endpoints: Union[str, Iterable[str]]
 ) -> Tuple[List[str], List[str]]:
     """The primary's entries (at least one) and the standbys' (maybe none), checked."""
-    masters = _check_endpoints("endpoints", endpoints)
+    masters = check_endpoints("endpoints", endpoints)
     if not masters:
         raise ValueError("endpoints must name at least one host:port")
-    return masters, _check_endpoints("read_only_endpoints", read_only_endpoints)
+    return masters, check_endpoints("read_only_endpoints", read_only_endpoints)
 
 
 def _databases(
     request: DatabaseRequest, database: Optional[str], read_only_database: Optional[str]
 ) -> Tuple[str, str]:
     """The database served (the requested one by default) and the one standbys serve."""
-    db = _check_database("database", request.database if database is None else database)
+    db = check_database("database", request.database if database is None else database)
     if read_only_database is None:
         return db, db
-    return db, _check_database("read_only_database", read_only_database)
+    return db, check_database("read_only_database", read_only_database)
 
 
 def _connection_fields(
@@ -462,15 +280,15 @@ def _connection_fields(
         "username": user,
         "password": password,
     }
-    master = _connection(masters, db, user, password)
-    fields["uris"] = master.uri if uris is None else _check_value("uris", uris)
+    master = connection(masters, db, user, password)
+    fields["uris"] = master.uri if uris is None else check_value("uris", uris)
     if readonly:
         fields["read-only-endpoints"] = ",".join(readonly)
         for entry in readonly:  # a requirer builds one standby per entry
-            _connection([entry], ro_db, user, password)
-        fields["read-only-uris"] = _connection(readonly, ro_db, user, password).uri
+            connection([entry], ro_db, user, password)
+        fields["read-only-uris"] = connection(readonly, ro_db, user, password).uri
     if read_only_uris is not None:
-        fields["read-only-uris"] = _check_value("read_only_uris", read_only_uris)
+        fields["read-only-uris"] = check_value("read_only_uris", read_only_uris)
     return fields
 
 
@@ -480,7 +298,7 @@ def _server_fields(
     """What the provider says of itself: ``version``, ``tls``, ``tls-ca``, ``subordinated``."""
     fields: Dict[str, str] = {}
     if version is not None:
-        text = _check_optional("version", version)
+        text = check_optional("version", version)
         if text:
             fields["version"] = text
     fields.update(_tls_fields(tls, tls_ca))
@@ -517,97 +335,9 @@ def _split(fields: Mapping[str, str], requested: Sequence[str]) -> ProviderAnswe
     withheld: List[str] = []
     for key, value in fields.items():
         if key in wanted and key not in _NEVER_SECRET:
-            secrets.setdefault(_group_of(key), {})[key] = value
+            secrets.setdefault(group_of(key), {})[key] = value
         elif wanted and key in _HOLDS_PASSWORD:
             withheld.append(key)
         else:
             bag[key] = value
     return ProviderAnswer(bag, secrets, tuple(withheld))
-
-
-def _group_of(key: str) -> str:
-    for group, members in SECRET_GROUPS.items():
-        if key in members:
-            return group
-    return "extra"
-
-
-def _check_endpoints(name: str, value: Union[str, Iterable[str]]) -> List[str]:
-    """The entries of an endpoints argument, each one a requirer can read, de-duplicated."""
-    if isinstance(value, str):
-        items: Iterable[object] = split_list(value)
-    else:
-        try:
-            items = list(cast(Iterable[object], value))
-        except TypeError:
-            raise TypeError(
-                f"{name} must be a str or an iterable of str, not {type(value).__name__}"
-            ) from None
-    out: List[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"{name} items must be str, not {type(item).__name__}")
-        entry = item.strip()
-        if "," in entry or _parse_endpoint(entry) is None:
-            raise ValueError(
-                f"{name}: {_shown(item)} is not a host:port entry a requirer can read "
-                "(host:port, [ipv6]:port, or a unix socket directory /dir:port)"
-            )
-        if entry not in out:
-            out.append(entry)
-    return out
-
-
-def _check_database(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name} must not be empty")
-    try:
-        Request.build(database=value)
-    except RequestError as e:  # a ValueError; quoting the name, which the caller may have mixed up
-        raise RequestError(f"{name}: {mask_in_message(str(e), value)}") from None
-    return value
-
-
-def _check_optional(name: str, value: object) -> str:
-    """A value requirers strip: it must not have surrounding whitespace, nor a NUL."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
-    if value != value.strip():
-        raise ValueError(f"{name} has surrounding whitespace, which requirers strip")
-    if "\x00" in value:
-        raise ValueError(f"{name} contains a NUL")
-    return value
-
-
-def _check_value(name: str, value: object) -> str:
-    text = _check_optional(name, value)
-    if not text:
-        raise ValueError(f"{name} must not be empty")
-    return text
-
-
-def _connection(entries: Sequence[str], dbname: str, user: str, password: str) -> ConnectionString:
-    """The connection string a requirer builds from ``entries``, checked to read back the same.
-
-    Raises:
-        ValueError: libpq cannot take a value, or it reads back as something else.
-    """
-    parsed = [_parse_endpoint(e) for e in entries]
-    hosts = [p.host for p in parsed if p is not None]
-    ports = [p.port for p in parsed if p is not None]
-    try:
-        cs = ConnectionString(
-            host=",".join(hosts),
-            port=",".join(ports) if any(ports) else None,
-            dbname=dbname,
-            user=user,
-            password=password,
-        )
-        same = parse_connstr(str(cs)) == cs and parse_connstr(cs.uri) == cs
-    except ConnectionStringError as e:
-        raise ValueError(f"unusable connection details: {e}") from None
-    if not same:
-        raise ValueError("unusable connection details: they do not read back as given")
-    return cs

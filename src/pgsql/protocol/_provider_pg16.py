@@ -11,7 +11,8 @@ Read from Charmed PostgreSQL 16 (``src/relations/postgresql_provider.py``, ``16/
   ``"password"``). PostgreSQL 16 creates that user; it blocks, never answering, when it cannot
   read the secret.
 
-Pure functions, used by :mod:`._postgresql_client_provider`; they never raise on remote data.
+Pure functions, used by the provider side (``_provider_request``, ``_postgresql_client_provider``);
+they never raise on remote data.
 """
 
 from __future__ import annotations

@@ -1,0 +1,77 @@
+"""The one masking rule: what of a value may be shown, and what is a secret to hide.
+
+:func:`mask_value` is what every printer uses (repr, errors, ``pgsql connstr``, the doctor, the
+demo); :data:`SECRET_ASSIGNMENT` is also the rule by which the client refuses a value that holds
+a secret keyword's assignment (``dbname=x|host=y|password=z`` is one dbname to libpq).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List
+
+from ._grammar import MASK, SECRET_KEYWORDS, WS
+
+#: A secret keyword and its ``=`` inside a value, whatever precedes it (``|``, ``;``, ``,``, ``&``,
+#: a blank, the start...): what a string with mangled separators leaves in one value
+#: (``dbname=x|host=y|password=z`` is one dbname to libpq). The client refuses such values, and
+#: :func:`mask_value` hides everything after the match.
+SECRET_ASSIGNMENT = re.compile(
+    f"(?<![A-Za-z0-9_])(?:{'|'.join(sorted(SECRET_KEYWORDS))})[{WS}]*=", re.IGNORECASE
+)
+# The password of a "scheme://user:password@" userinfo inside a value, up to the last "@" (a
+# password holding an "@" or a "/" stays hidden).
+_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
+
+
+def _shown_parts(value: str) -> List[str]:
+    """The parts of ``value`` that may be shown; a secret sits between each two (if any)."""
+    secret = SECRET_ASSIGNMENT.search(value)
+    end = len(value) if secret is None else secret.start()
+    parts: List[str] = []
+    start = 0
+    # Ending the search at the last "@" keeps it linear: no failed scan runs past it.
+    for m in _USERINFO_PASSWORD.finditer(value, 0, value.rfind("@", 0, end) + 1):
+        parts.append(value[start : m.start(1)])
+        start = m.end(1)
+    if secret is None:
+        parts.append(value[start:])
+    else:
+        parts.extend((value[start : secret.end()], ""))
+    return parts
+
+
+def mask_value(value: str, mask: str = MASK) -> str:
+    """``value`` with any secret it holds replaced by ``mask``, for showing or logging it.
+
+    A secret keyword (``password``, ``sslpassword``, ... in any case) followed by ``=`` anywhere
+    in the value hides everything after the ``=``, to the end: the password of a string whose
+    separators were mangled could hold separators itself. The password of a
+    ``scheme://user:password@`` userinfo is hidden too. Apply it to one value, not to a whole
+    connection string (where it would also hide the keywords after a password).
+
+    >>> mask_value("mydb|host=10.0.0.20|password=s3cret|port=5432")
+    'mydb|host=10.0.0.20|password=********'
+    >>> mask_value("see postgresql://u:s3cret@db/x")
+    'see postgresql://u:********@db/x'
+    >>> mask_value("mydb")
+    'mydb'
+    """
+    return mask.join(_shown_parts(value))
+
+
+def token(text: str) -> str:
+    """Keyword-like text from the input, quoted for a message.
+
+    Secrets are masked, the text is shortened, and control characters are escaped so the
+    one-line message stays one line.
+    """
+    text = mask_value(text)
+    if len(text) > 40:
+        text = text[:40] + "..."
+    return '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+
+
+def holds_secret(key: str, value: str) -> bool:
+    """Whether ``key=value`` is, or holds, a secret: an error must not echo what follows it."""
+    return key in SECRET_KEYWORDS or SECRET_ASSIGNMENT.search(value) is not None
