@@ -8,14 +8,16 @@ patch live in :mod:`pgsql.client` and are looked up there when used
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import json
 import logging
-import os
 from typing import (
     Any,
     Callable,
     Dict,
+    Generator,
     Iterable,
     List,
     Mapping,
@@ -23,6 +25,7 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    TypeVar,
     Union,
     cast,
 )
@@ -45,23 +48,22 @@ from ..protocol import (
     secret_fields,
 )
 from ._compat import legacy
+from ._context import HookContext
 from ._events import CLIENTS, PostgreSQLClientEvents
 from ._records import (
     ACCESS_CODES,
     GONE_KEPT,
-    RECORD_VERSION,
     Bag,
     broken_readiness,
     catch_up,
-    dispatched_hook,
     leader_entry,
-    migrate,
     plain,
     read_remote,
     refresh_changed,
     shared_form,
     write_request_keys,
 )
+from ._scope import HookScope
 from ._sharing import RequestSharing
 
 
@@ -93,13 +95,18 @@ _MODERN_KEYS = ("database", "extra-user-roles", "requested-secrets", "external-n
 _secret_key = protocol.secret_id
 
 
-def _under_juju() -> bool:
-    """Whether a hook dispatch runs this (Juju, ops.testing), one charm per hook.
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-    Not so under Harness, which drives one charm across events: what one event cached is stale
-    at the next.
-    """
-    return "JUJU_DISPATCH_PATH" in os.environ
+
+def _entry(method: _F) -> _F:
+    """Run a handler or accessor inside the client's scope (:meth:`PostgreSQLClient._entered`)."""
+
+    @functools.wraps(method)
+    def entered(self: PostgreSQLClient, *args: Any, **kwargs: Any) -> Any:
+        with self._entered():  # pyright: ignore[reportPrivateUsage]
+            return method(self, *args, **kwargs)
+
+    return cast("_F", entered)
 
 
 class PostgreSQLClient(ops.framework.Object):
@@ -221,6 +228,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._observing_all = False  # every hook event observed, for a pending declaration
         self._secrets: Dict[str, Optional[Dict[str, str]]] = {}  # secret contents, this hook
         self._watching_grants = False
+        self._scope: Optional[HookScope] = None
         observe = self.framework.observe
         for name in self.relation_names:
             CLIENTS[(id(self.framework), name)] = self
@@ -256,6 +264,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     # -- public accessors ---------------------------------------------------------------------
 
+    @_entry
     def request(
         self,
         database: Optional[str] = None,
@@ -384,24 +393,26 @@ class PostgreSQLClient(ops.framework.Object):
         r = self.readiness(relation)
         return None if r is None else r.tls_ca
 
+    @_entry
     def _event_readiness(self, relation: Relation) -> Readiness:
         """What an event reads: cached while we emit, live for events emitted by others."""
-        if not self._emitting and (self._handled or not _under_juju()):
+        if not self._emitting and (self._handled or not self._context().under_juju):
             # 1.x read the relation each time an event property was read. (A deferred event
             # re-run at the start of a real hook is caught up from the hook's own change.)
             self._evals.pop(relation.id, None)
-            if not _under_juju():
+            if not self._context().under_juju:
                 self._secrets.clear()  # Harness: a grant may have come since
             rec = self._rec(relation.id)
             if rec.pop("remote", None) is not None:
                 self._put_rec(relation.id, rec)
         return self.readiness_of(relation)
 
+    @_entry
     def readiness_of(self, relation: Relation) -> Readiness:
         """The verdict for a given relation, computed once per hook from cached databags."""
         cached = self._evals.get(relation.id)
         if cached is not None:
-            if self._emitting or not self._modern(relation) or _under_juju():
+            if self._emitting or not self._modern(relation) or self._context().under_juju:
                 return cached
             # Harness: one charm across events, some of which run none of our handlers (a
             # grant, update-status): secrets and the provider's bag are read afresh
@@ -462,7 +473,7 @@ class PostgreSQLClient(ops.framework.Object):
             if (
                 group == "tls"
                 and key not in self._secrets
-                and key != self._changed_secret()  # its secret-changed: the new revision
+                and key != self._context().secret_id  # its secret-changed: the new revision
                 and kept.get("id") == key
                 and isinstance(kept.get("content"), dict)
             ):
@@ -494,7 +505,7 @@ class PostgreSQLClient(ops.framework.Object):
             return self._secrets[key]
         content: Optional[Dict[str, str]]
         try:
-            if not self._handled and self._changed_secret() == key:
+            if not self._handled and self._context().secret_id == key:
                 # secret-changed for it, read before our handler (a deferred event re-run
                 # first): see the new revision, as the handler will
                 content = self._refreshed(uri)
@@ -519,13 +530,6 @@ class PostgreSQLClient(ops.framework.Object):
         except TypeError:  # pragma: no cover - an ops whose Secret takes other arguments
             secret = self.model.get_secret(id=uri)
         return dict(secret.get_content(refresh=True))
-
-    @staticmethod
-    def _changed_secret() -> str:
-        """The secret this hook is the secret-changed hook of ("" in other hooks)."""
-        if dispatched_hook() != "secret-changed":
-            return ""
-        return _secret_key(os.environ.get("JUJU_SECRET_ID", ""))
 
     def _served(self, relation: Relation, readiness: Readiness) -> Readiness:
         """With several endpoints related at once, only the oldest relation is served."""
@@ -554,6 +558,7 @@ class PostgreSQLClient(ops.framework.Object):
             bags=readiness.bags,
         )
 
+    @_entry
     def requested(self, relation: Relation) -> Optional[Request]:
         """What the application requested on a relation, as far as this unit can know.
 
@@ -597,6 +602,7 @@ class PostgreSQLClient(ops.framework.Object):
         request = requirer_request(bag)
         return request if request.database else None
 
+    @_entry
     def is_gone(self, relation: Relation) -> bool:
         """Whether a relation is being removed or was removed (relation-broken seen)."""
         if str(relation.id) in self._state.gone:
@@ -605,6 +611,7 @@ class PostgreSQLClient(ops.framework.Object):
             return True
         return relation.id not in {r.id for r in self.model.relations[relation.name]}
 
+    @_entry
     def last_database(self, relation: Relation) -> Optional[str]:
         """The last database this unit knew for a relation, even once the relation is gone.
 
@@ -618,6 +625,7 @@ class PostgreSQLClient(ops.framework.Object):
         db = self._rec(relation.id).get("db")
         return db if isinstance(db, str) and db else None
 
+    @_entry
     def set_request(
         self,
         relation: Relation,
@@ -713,7 +721,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._handled = True
         self._evals.clear()
         self._fresh_egress.clear()
-        if not _under_juju():
+        if not self._context().under_juju:
             # Harness: one charm across events. Under Juju a hook sees one revision of each
             # secret (what it read before our handler ran still holds)
             self._secrets.clear()
@@ -753,6 +761,7 @@ class PostgreSQLClient(ops.framework.Object):
                 self.framework.observe(bound, self._handle_any)
         self.framework.observe(self.framework.on.pre_commit, self._handle_any)
 
+    @_entry
     def _handle_any(self, event: ops.framework.EventBase) -> None:
         self._handled = True
         self._flush_declared()
@@ -767,14 +776,17 @@ class PostgreSQLClient(ops.framework.Object):
             self._mirror_appdata(relation)
             self._retell(relation)
 
+    @_entry
     def _handle_created(self, event: ops.charm.RelationCreatedEvent) -> None:
         self._begin()
         self._mirror_appdata(event.relation)
 
+    @_entry
     def _handle_joined(self, event: ops.charm.RelationJoinedEvent) -> None:
         self._begin()
         self._on_joined(event)
 
+    @_entry
     def _handle_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         self._begin()
         self._on_changed(event)
@@ -795,6 +807,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._ensure_joined(relation, event.app, event.unit)
         self._update(relation, event.app, event.unit)
 
+    @_entry
     def _handle_departed(self, event: ops.charm.RelationDepartedEvent) -> None:
         self._begin()
         departing = getattr(event, "departing_unit", None)
@@ -815,14 +828,19 @@ class PostgreSQLClient(ops.framework.Object):
             self._put_rec(relation.id, rec)
         self._update(relation, event.app, event.unit)
 
+    @_entry
     def _handle_broken(self, event: ops.charm.RelationBrokenEvent) -> None:
         self._begin()
         self._on_broken(event)
 
     def _on_broken(self, event: ops.charm.RelationBrokenEvent) -> None:
         relid = event.relation.id
-        raw = self._state.rels.get(relid)
-        prev = None if raw is None else Snapshot.from_dict(migrate(raw).get("snap") or {})
+        scope = self._current()
+        prev = (
+            Snapshot.from_dict(scope.record(relid).get("snap") or {})
+            if scope.exists(relid)
+            else None
+        )
         self._evals[relid] = broken_readiness()
         request = self.requested(event.relation)
         known = request.database if request is not None else None
@@ -832,8 +850,7 @@ class PostgreSQLClient(ops.framework.Object):
         gone[str(relid)] = known or ""
         # a few recent ones are enough for deferred events that run after the removal
         self._state.gone = dict(list(gone.items())[-GONE_KEPT:])
-        if relid in self._state.rels:
-            del self._state.rels[relid]
+        scope.drop(relid)
         self._evals.pop(relid, None)
         if len(self.relation_names) > 1:
             # a charm migrating endpoints: the relation it was not served may be now
@@ -842,6 +859,7 @@ class PostgreSQLClient(ops.framework.Object):
                     self._evals.pop(other.id, None)
                     self._tell(other)
 
+    @_entry
     def _handle_upgrade_charm(self, event: ops.charm.UpgradeCharmEvent) -> None:
         self._begin()
         self._on_upgrade_charm(event)
@@ -862,17 +880,20 @@ class PostgreSQLClient(ops.framework.Object):
             self._mirror_appdata(relation)
             self._tell(relation)
 
+    @_entry
     def _handle_leader_elected(self, event: ops.charm.LeaderElectedEvent) -> None:
         self._begin()
         self._state.was_leader = True
         self._relearn_all()
 
+    @_entry
     def _handle_leader_settings_changed(self, event: ops.charm.LeaderSettingsChangedEvent) -> None:
         self._begin()
         self._state.was_leader = False
         if self._declared is None and self._peer_name is None:
             self._relearn_all()
 
+    @_entry
     def _handle_peer_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         self._begin()
         if self._declared is not None:
@@ -903,6 +924,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._watching_grants = True
             self.framework.observe(self._owner.on.update_status, self._handle_update_status)
 
+    @_entry
     def _handle_update_status(self, event: ops.charm.UpdateStatusEvent) -> None:
         self._begin()
         self._tell_granted()
@@ -914,6 +936,7 @@ class PostgreSQLClient(ops.framework.Object):
             if self._modern(relation) and protocol.SECRET_NOT_GRANTED in codes:
                 self._tell(relation)
 
+    @_entry
     def _handle_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
         self._begin()  # a declaration computed from config is published and told there
         if self._watching_grants:
@@ -950,22 +973,44 @@ class PostgreSQLClient(ops.framework.Object):
             return False
         return bool(relation.units)
 
+    @contextlib.contextmanager
+    def _entered(self) -> Generator[HookScope, None, None]:
+        """The scope of one entry (handler or accessor); a nested entry joins the outer one.
+
+        The outermost exit saves the records that changed, once (:class:`HookScope`).
+        """
+        if self._scope is not None:
+            yield self._scope
+            return
+        self._scope = scope = HookScope(self._state.rels, HookContext.from_environ())
+        try:
+            yield scope
+        finally:
+            self._scope = None
+            scope.save()
+
+    def _current(self) -> HookScope:
+        if self._scope is None:  # pragma: no cover - every entry point enters a scope
+            raise RuntimeError("PostgreSQLClient: internal call outside an entry point")
+        return self._scope
+
+    def _context(self) -> HookContext:
+        """The running hook (read once per entry)."""
+        return self._current().context
+
     def _rec(self, relid: int) -> Dict[str, Any]:
-        raw = self._state.rels.get(relid)
-        return {"v": RECORD_VERSION} if raw is None else migrate(raw)
+        return self._current().record(relid)
 
     def _put_rec(self, relid: int, rec: Dict[str, Any]) -> None:
-        # Assign only real changes: every StoredState write is a commit (state-set on some
-        # substrates).
-        raw = self._state.rels.get(relid)
-        if raw is None or plain(raw) != rec:
-            self._state.rels[relid] = rec
+        self._current().put(relid, rec)
 
     def _catch_up(self, relation: Relation, rec: Dict[str, Any]) -> None:
         """Fold in what the running hook brings before our own handler has seen it."""
         remote = rec.get("remote")
         if remote is not None:
-            catch_up(self.model, relation.name, relation, cast("Dict[str, Any]", remote))
+            catch_up(
+                self._context(), self.model, relation.name, relation, cast("Dict[str, Any]", remote)
+            )
 
     def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
         remote = rec.get("remote")
@@ -1087,8 +1132,8 @@ class PostgreSQLClient(ops.framework.Object):
         """
         if self._emitting:
             return
-        raw = self._state.rels.get(relation.id)
-        if raw is not None and plain(raw).get("snap") is not None:
+        scope = self._current()
+        if scope.exists(relation.id) and scope.record(relation.id).get("snap") is not None:
             self._update(relation, relation.app, None)
 
     def _migrate_unit_request(self, relation: Relation) -> None:
@@ -1189,6 +1234,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._put_rec(relation.id, rec)
         return True
 
+    @_entry
     def _handle_secret_changed(self, event: ops.charm.SecretChangedEvent) -> None:
         """A provider rotated a password or CA inside its secret: follow it."""
         self._begin()
