@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import json
 import logging
 from typing import (
     Any,
@@ -20,11 +19,10 @@ from typing import (
     Generator,
     Iterable,
     List,
-    Mapping,
     Optional,
     Sequence,
-    Set,
     Tuple,
+    Type,
     TypeVar,
     Union,
     cast,
@@ -42,29 +40,24 @@ from ..protocol import (
     Reason,
     Request,
     Snapshot,
-    evaluate_client,
-    requirer_databag,
-    requirer_request,
-    secret_fields,
 )
 from ._compat import legacy
 from ._context import HookContext
 from ._events import CLIENTS, PostgreSQLClientEvents
+from ._pgsql import PgsqlWire
+from ._postgresql_client import PostgresqlClientWire
 from ._records import (
-    ACCESS_CODES,
     GONE_KEPT,
     Bag,
     broken_readiness,
-    catch_up,
     leader_entry,
     plain,
-    read_remote,
     refresh_changed,
     shared_form,
-    write_request_keys,
 )
 from ._scope import HookScope
 from ._sharing import RequestSharing
+from ._wire import Wire, WireHost
 
 
 class NotLeaderError(ops.model.RelationDataError):
@@ -88,9 +81,10 @@ POSTGRESQL_CLIENT = "postgresql_client"
 #: Reason code of a relation on one endpoint while another endpoint of the same client is
 #: related (a charm migrating from ``db`` to ``database``): the older relation is served.
 ENDPOINT_CONFLICT = "endpoint-conflict"
-# What a postgresql_client requirer writes (its application bag only)
-_MODERN_KEYS = ("database", "extra-user-roles", "requested-secrets", "external-node-connectivity")
 
+
+#: The wire of each interface (see :mod:`pgsql.client._wire`); another interface is a line here
+WIRES: Dict[str, Type[Wire]] = {PGSQL: PgsqlWire, POSTGRESQL_CLIENT: PostgresqlClientWire}
 
 _secret_key = protocol.secret_id
 
@@ -218,15 +212,27 @@ class PostgreSQLClient(ops.framework.Object):
             relations=self._relations,
             own_request=self._own_request,
         )
+        self._host = WireHost(
+            self.model,
+            self.log,
+            self._state,
+            self._sharing,
+            scope=self._current,
+            handled=lambda: self._handled,
+            declared=lambda: self._declared is not None,
+        )
+        # One wire per endpoint, chosen here from its interface and never asked again
+        self._default_wire = PgsqlWire(self._host)
+        self._wires: Dict[str, Wire] = {
+            name: self._make_wire(interface) for name, interface in self._interfaces.items()
+        }
         # Per-hook caches: every handler starts afresh (Harness keeps one charm across events).
         self._evals: Dict[int, Readiness] = {}
-        self._fresh_egress: Set[int] = set()
         self._emitting = 0
         self._handled = False  # has one of our handlers run in this process yet?
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
         self._observing_all = False  # every hook event observed, for a pending declaration
-        self._secrets: Dict[str, Optional[Dict[str, str]]] = {}  # secret contents, this hook
         self._watching_grants = False
         self._scope: Optional[HookScope] = None
         observe = self.framework.observe
@@ -238,7 +244,7 @@ class PostgreSQLClient(ops.framework.Object):
             observe(on.relation_changed, self._handle_changed)
             observe(on.relation_departed, self._handle_departed)
             observe(on.relation_broken, self._handle_broken)
-        if POSTGRESQL_CLIENT in self._interfaces.values():
+        if any("secret-changed" in wire.hooks for wire in self._wires.values()):
             observe(charm.on.secret_changed, self._handle_secret_changed)
             if self._waiting_for_grant():
                 self._watch_grants()
@@ -250,6 +256,9 @@ class PostgreSQLClient(ops.framework.Object):
             observe(charm.on[self._peer_name].relation_changed, self._handle_peer_changed)
         if self._declared_pending():
             self._tell_at_first_event()
+
+    def _make_wire(self, interface: str) -> Wire:
+        return WIRES.get(interface, PgsqlWire)(self._host, external=self._external)
 
     @staticmethod
     def _pick_peer(charm: ops.charm.CharmBase, peer: Optional[str]) -> Optional[str]:
@@ -333,21 +342,19 @@ class PostgreSQLClient(ops.framework.Object):
         """The interface a relation of this client speaks: ``pgsql`` or ``postgresql_client``."""
         return self._interfaces.get(relation.name, PGSQL)
 
-    def _modern(self, relation: Relation) -> bool:
-        return self._interfaces.get(relation.name) == POSTGRESQL_CLIENT
-
     def _relations(self) -> List[Relation]:
         """Every relation of this client's endpoints."""
         if len(self.relation_names) == 1:
             return list(self.model.relations[self.relation_name])
         return [r for name in self.relation_names for r in self.model.relations[name]]
 
+    def _wire(self, relation: Relation) -> Wire:
+        """The interface of a relation's endpoint, chosen once in ``__init__``."""
+        return self._wires.get(relation.name, self._default_wire)
+
     def _own_request(self, relation: Relation) -> Request:
         """What this application's bag requests (the leader reads it back)."""
-        bag = relation.data[self.model.app]
-        if self._modern(relation):
-            return requirer_request(bag)
-        return Request.from_databag(bag)
+        return self._wire(relation).own_request(relation.data[self.model.app])
 
     def readiness(self, relation: RelationArg = None) -> Optional[Readiness]:
         """The verdict for a relation (default: the only one), or None when there is none.
@@ -401,7 +408,7 @@ class PostgreSQLClient(ops.framework.Object):
             # re-run at the start of a real hook is caught up from the hook's own change.)
             self._evals.pop(relation.id, None)
             if not self._context().under_juju:
-                self._secrets.clear()  # Harness: a grant may have come since
+                self._host.secrets.clear()  # Harness: a grant may have come since
             rec = self._rec(relation.id)
             if rec.pop("remote", None) is not None:
                 self._put_rec(relation.id, rec)
@@ -412,124 +419,18 @@ class PostgreSQLClient(ops.framework.Object):
         """The verdict for a given relation, computed once per hook from cached databags."""
         cached = self._evals.get(relation.id)
         if cached is not None:
-            if self._emitting or not self._modern(relation) or self._context().under_juju:
+            wire = self._wire(relation)
+            if self._emitting or not wire.rereads_under_harness or self._context().under_juju:
                 return cached
             # Harness: one charm across events, some of which run none of our handlers (a
             # grant, update-status): secrets and the provider's bag are read afresh
-            self._secrets.clear()
+            self._host.secrets.clear()
         if not getattr(relation, "active", True) or str(relation.id) in self._state.gone:
             return broken_readiness()
         request = self.requested(relation)
-        if self._modern(relation):
-            readiness = self._compute_modern(relation, request)
-        else:
-            readiness = self._readiness_pgsql(relation, request)
-        readiness = self._served(relation, readiness)
+        readiness = self._served(relation, self._wire(relation).readiness(relation, request))
         self._evals[relation.id] = readiness
         return readiness
-
-    def _readiness_pgsql(self, relation: Relation, request: Optional[Request]) -> Readiness:
-        rec = self._rec(relation.id)
-        if not self._handled:
-            self._catch_up(relation, rec)
-        remote = self._remote(relation, rec)
-        readiness = self._compute(relation, rec, remote, request)
-        if (
-            not readiness.ready
-            and relation.id not in self._fresh_egress
-            and any(r.code in ACCESS_CODES for r in readiness.reasons)
-        ):
-            # Our egress may have changed (a re-created pod): re-read it once before blaming
-            # the server.
-            egress = self._read_egress(relation)
-            if egress != rec.get("egress"):
-                rec["egress"] = egress
-                readiness = self._compute(relation, rec, remote, request)
-        self._put_rec(relation.id, rec)
-        return readiness
-
-    def _compute_modern(self, relation: Relation, request: Optional[Request]) -> Readiness:
-        """postgresql_client: the provider's application bag, read live (one relation-get).
-
-        Nothing of it is kept: the bag may hold credentials (plaintext providers) and Juju
-        hands it to every hook anyway. Unit bags matter only behind a subordinate PgBouncer.
-        The content of the TLS secret (a flag and a public CA) is kept, with its id: it is read
-        again only when the provider references another secret or rotates this one.
-        """
-        rel_app = cast("Optional[Application]", relation.app)
-        app_bag: Dict[str, str] = dict(relation.data[rel_app]) if rel_app is not None else {}
-        unit_bags: Dict[str, Dict[str, str]] = {}
-        rec = self._rec(relation.id)
-        subordinated = app_bag.get("subordinated", "").strip().lower() == "true"
-        if subordinated:
-            unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}
-        if bool(rec.get("sub")) != subordinated:
-            rec["sub"] = subordinated  # departed hooks matter only behind a subordinate
-        refs = secret_fields(app_bag)
-        secrets: Dict[str, Optional[Dict[str, str]]] = {}
-        for group, uri in refs.items():
-            key = _secret_key(uri)
-            kept = cast("Dict[str, Any]", rec.get("tls") or {})
-            if (
-                group == "tls"
-                and key not in self._secrets
-                and key != self._context().secret_id  # its secret-changed: the new revision
-                and kept.get("id") == key
-                and isinstance(kept.get("content"), dict)
-            ):
-                secrets[uri] = cast("Dict[str, str]", kept["content"])
-                continue
-            secrets[uri] = content = self._secret(uri)
-            if group == "tls" and content is not None:
-                # the flag and the (public) CA only: a provider may put more in that secret
-                kept_fields = {k: str(content[k]) for k in ("tls", "tls-ca") if k in content}
-                rec["tls"] = {"id": key, "content": kept_fields}
-        self._put_rec(relation.id, rec)
-        return evaluate_client(
-            request,
-            app_bag,
-            unit_bags,
-            secrets,
-            remote_app=rel_app.name if rel_app is not None else None,
-            units_present=bool(relation.units),
-        )
-
-    def _secret(self, uri: str) -> Optional[Dict[str, str]]:
-        """A provider secret's content, read at most once per hook; None when not readable.
-
-        The revision this unit tracks: secret-changed (:meth:`_handle_secret_changed`) moves
-        it to the latest one.
-        """
-        key = _secret_key(uri)
-        if key in self._secrets:
-            return self._secrets[key]
-        content: Optional[Dict[str, str]]
-        try:
-            if not self._handled and self._context().secret_id == key:
-                # secret-changed for it, read before our handler (a deferred event re-run
-                # first): see the new revision, as the handler will
-                content = self._refreshed(uri)
-            else:
-                content = dict(self.model.get_secret(id=uri).get_content())
-        except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
-            # not granted yet ("permission denied"), or removed: not ready, not an error
-            self.log.debug("secret %s not readable: %s", key, type(e).__name__)
-            content = None
-        self._secrets[key] = content
-        return content
-
-    def _refreshed(self, uri: str) -> Dict[str, str]:
-        """The latest revision of a secret, now tracked: one ``secret-get --refresh``.
-
-        ``Model.get_secret`` reads the tracked revision first (a second call); ops builds the
-        secret of a secret-changed event the same lazy way as here.
-        """
-        backend = getattr(self.model, "_backend", None)
-        try:
-            secret = ops.model.Secret(backend, id=uri)  # pyright: ignore[reportArgumentType]
-        except TypeError:  # pragma: no cover - an ops whose Secret takes other arguments
-            secret = self.model.get_secret(id=uri)
-        return dict(secret.get_content(refresh=True))
 
     def _served(self, relation: Relation, readiness: Readiness) -> Readiness:
         """With several endpoints related at once, only the oldest relation is served."""
@@ -573,34 +474,13 @@ class PostgreSQLClient(ops.framework.Object):
         if str(relation.id) in self._state.gone:
             return None  # its databags are unreadable now
         rec = self._rec(relation.id)
-        modern = self._modern(relation)
         if "req" not in rec:
             rec["req"] = self._sharing.learn(relation)
             self._put_rec(relation.id, rec)
         req = rec["req"]
-        if req is None and modern:
-            return self._echoed_request(relation)
+        if req is None:
+            return self._wire(relation).echoed_request(relation)
         return None if req is None else Request.from_databag(cast("Bag", req))
-
-    def _echoed_request(self, relation: Relation) -> Optional[Request]:
-        """postgresql_client: the request as the provider snapshotted it (``data``), if any.
-
-        What a non-leader knows of the request once the provider answered when nothing else
-        tells it (no peer relation, no leadership settings: Juju 4), from the provider's bag,
-        which is read in that hook anyway.
-        """
-        rel_app = cast("Optional[Application]", relation.app)
-        raw = relation.data[rel_app].get("data", "") if rel_app is not None else ""
-        try:
-            loaded: object = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            return None
-        if not isinstance(loaded, dict):
-            return None
-        snapshot = {str(k): v for k, v in cast("Dict[object, object]", loaded).items()}
-        bag = {k: v for k, v in snapshot.items() if isinstance(v, str)}
-        request = requirer_request(bag)
-        return request if request.database else None
 
     @_entry
     def is_gone(self, relation: Relation) -> bool:
@@ -684,18 +564,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _write_request(self, relation: Relation, request: Request) -> None:
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
-        if self._modern(relation):
-            self._publish_modern(relation, request)
-            self._sharing.share(relation.id, request, declared=self._declared is not None)
-            return
-        want = request.databag()
-        rec = self._rec(relation.id)
-        write_request_keys(relation.data[self.model.app], want)
-        write_request_keys(relation.data[self.model.unit], want)
-        rec["pub_app"] = want
-        rec["pub_unit"] = want
-        self._put_rec(relation.id, rec)
-        self._sharing.share(relation.id, request, declared=self._declared is not None)
+        self._wire(relation).write_request(relation, request)
 
     # -- 1.x names that tests patch -----------------------------------------------------------
 
@@ -720,11 +589,11 @@ class PostgreSQLClient(ops.framework.Object):
     def _begin(self) -> None:
         self._handled = True
         self._evals.clear()
-        self._fresh_egress.clear()
+        self._host.fresh_egress.clear()
         if not self._context().under_juju:
             # Harness: one charm across events. Under Juju a hook sees one revision of each
             # secret (what it read before our handler ran still holds)
-            self._secrets.clear()
+            self._host.secrets.clear()
         self._flush_declared()
         if (
             self._state.was_leader is True
@@ -815,13 +684,8 @@ class PostgreSQLClient(ops.framework.Object):
             return  # this unit is leaving; its access is going, not the server's data
         relation = event.relation
         rec = self._rec(relation.id)
-        if (
-            self._modern(relation)
-            and not rec.get("sub")
-            and rec.get("snap") is not None
-            and relation.units
-        ):
-            return  # postgresql_client answers in the app bag: a leaving unit changes nothing
+        if not self._wire(relation).departure_matters(rec, relation):
+            return  # e.g. postgresql_client answers in the app bag: a leaving unit changes nothing
         remote = rec.get("remote")
         if remote is not None:
             cast("Dict[str, Bag]", remote["units"]).pop(event.unit.name, None)
@@ -875,7 +739,7 @@ class PostgreSQLClient(ops.framework.Object):
         if self._declared is None and self.model.unit.is_leader():
             self._state.was_leader = True
             for relation in relations:
-                self._migrate_unit_request(relation)
+                self._wire(relation).migrate_unit_request(relation)
         for relation in relations:
             self._mirror_appdata(relation)
             self._tell(relation)
@@ -933,7 +797,7 @@ class PostgreSQLClient(ops.framework.Object):
         """Tell the charm about relations that waited for a grant (it may have come)."""
         for relation in self._relations():
             codes: List[str] = self._rec(relation.id).get("codes") or []
-            if self._modern(relation) and protocol.SECRET_NOT_GRANTED in codes:
+            if protocol.SECRET_NOT_GRANTED in codes:
                 self._tell(relation)
 
     @_entry
@@ -1004,61 +868,6 @@ class PostgreSQLClient(ops.framework.Object):
     def _put_rec(self, relid: int, rec: Dict[str, Any]) -> None:
         self._current().put(relid, rec)
 
-    def _catch_up(self, relation: Relation, rec: Dict[str, Any]) -> None:
-        """Fold in what the running hook brings before our own handler has seen it."""
-        remote = rec.get("remote")
-        if remote is not None:
-            catch_up(
-                self._context(), self.model, relation.name, relation, cast("Dict[str, Any]", remote)
-            )
-
-    def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
-        remote = rec.get("remote")
-        if remote is None:
-            remote = rec["remote"] = read_remote(relation)
-        if not rec.get("egress"):
-            # Juju writes egress-subnets before the first relation hook; "" means "not yet"
-            # (tests set it late), so it is read again until there is one.
-            rec["egress"] = self._read_egress(relation)
-        return cast("Dict[str, Any]", remote)
-
-    def _read_egress(self, relation: Relation) -> str:
-        self._fresh_egress.add(relation.id)
-        return relation.data[self.model.unit].get("egress-subnets", "")
-
-    def _compute(
-        self,
-        relation: Relation,
-        rec: Dict[str, Any],
-        remote: Dict[str, Any],
-        request: Optional[Request],
-    ) -> Readiness:
-        rel_app = cast("Optional[Application]", relation.app)
-        app_name = rel_app.name if rel_app is not None else str(remote.get("name", ""))
-        local = {"egress-subnets": str(rec.get("egress") or "")}
-        accept: Optional[Callable[[str, Mapping[str, str]], bool]] = None
-        if legacy("_patched")("_is_ready"):
-            # 1.x tests patch _is_ready to force a verdict: let it judge every server bag
-            is_ready = cast("Callable[..., bool]", legacy("_is_ready"))
-            appdata = shared_form(request) if request is not None else {}
-            locdata = relation.data[self.model.unit]
-            log = self.log
-
-            def _accept(name: str, data: Mapping[str, str]) -> bool:
-                return bool(is_ready(log, appdata, locdata, data))
-
-            accept = _accept
-
-        return protocol.evaluate(
-            request,
-            self.model.unit.name,
-            local,
-            app_name,
-            cast("Bag", remote.get("app") or {}),
-            cast("Dict[str, Bag]", remote.get("units") or {}),
-            accept=accept,
-        )
-
     def _ensure_joined(
         self, relation: Relation, app: Optional[Application], unit: Optional[Unit]
     ) -> None:
@@ -1083,7 +892,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._watch_grants()
         if codes != rec.get("codes"):
             if readiness.ready:
-                if not self._modern(relation):  # which server bag was chosen: a decision
+                if self._wire(relation).logs_source:  # which server bag was chosen: a decision
                     self.log.debug("relation %s ready (from %s)", relation.id, readiness.source)
             else:
                 self.log.debug("relation %s not ready: %s", relation.id, ", ".join(codes))
@@ -1136,26 +945,10 @@ class PostgreSQLClient(ops.framework.Object):
         if scope.exists(relation.id) and scope.record(relation.id).get("snap") is not None:
             self._update(relation, relation.app, None)
 
-    def _migrate_unit_request(self, relation: Relation) -> None:
-        """Pre-ops charms requested through the leader's unit databag; 1.x moved it up."""
-        if self._modern(relation):
-            return  # no charm ever requested postgresql_client that way
-        app_bag = relation.data[self.model.app]
-        if any(k in app_bag for k in protocol.REQUEST_KEYS):
-            return
-        unit_req = Request.from_databag(relation.data[self.model.unit])
-        if unit_req:
-            self.log.debug("moving the request of relation %s to the app databag", relation.id)
-            write_request_keys(app_bag, unit_req.databag())
-            rec = self._rec(relation.id)
-            rec["req"] = unit_req.databag()
-            rec["pub_app"] = unit_req.databag()
-            self._put_rec(relation.id, rec)
-
     def _publish(self, relation: Relation) -> None:
         """Write the known request where it is not yet: own unit bag, app bag and shared copy."""
-        if self._modern(relation):
-            # postgresql_client: only the leader writes (its application bag)
+        wire = self._wire(relation)
+        if wire.leader_only:
             if self._state.was_leader is False:
                 return
             if not self.model.unit.is_leader():
@@ -1174,65 +967,7 @@ class PostgreSQLClient(ops.framework.Object):
                 request = None if entry is None else Request.from_databag(entry)
         else:
             request = self.requested(relation)
-        if self._modern(relation):
-            self._state.was_leader = True
-            if request is not None and self._publish_modern(relation, request):
-                self._sharing.share(relation.id, request, declared=self._declared is not None)
-            return
-        rec = self._rec(relation.id)
-        if request is None:
-            if rec.get("pub_unit"):
-                # an ex-leader that can no longer know the request stops advertising its own
-                write_request_keys(relation.data[self.model.unit], {})
-                rec["pub_unit"] = {}
-                self._put_rec(relation.id, rec)
-            return
-        want = request.databag()
-        if rec.get("pub_unit") != want:
-            unit_bag = relation.data[self.model.unit]
-            write_request_keys(unit_bag, want)
-            rec["pub_unit"] = want
-            self._fresh_egress.add(relation.id)
-            rec["egress"] = unit_bag.get("egress-subnets", "")
-        if app_too and rec.get("pub_app") != want and self._state.was_leader is not False:
-            if self.model.unit.is_leader():
-                self._state.was_leader = True
-                write_request_keys(relation.data[self.model.app], want)
-                rec["pub_app"] = want
-                self._put_rec(relation.id, rec)
-                self._sharing.share(relation.id, request, declared=self._declared is not None)
-                return
-            self._state.was_leader = False
-        self._put_rec(relation.id, rec)
-
-    def _publish_modern(self, relation: Relation, request: Request) -> bool:
-        """postgresql_client: the leader's application bag says ``request`` (True: it wrote).
-
-        Nothing is written before a database name is known: providers act on the first
-        ``database`` they see and never on a changed one.
-        """
-        if not request.database:
-            self.log.debug("relation %s: no database requested yet, nothing published", relation.id)
-            return False
-        asked = requirer_databag(request, external=self._external)
-        rec = self._rec(relation.id)
-        if rec.get("pub_app") == asked:
-            return False
-        bag = relation.data[self.model.app]
-        want = asked
-        if "extra-user-roles" in bag or "extra-user-roles" in want:
-            rel_app = cast("Optional[Application]", relation.app)
-            theirs: Mapping[str, str] = relation.data[rel_app] if rel_app is not None else {}
-            if theirs.get("endpoints") or theirs.get("data"):
-                # PostgreSQL's hook fails on roles changed after it answered: keep those it
-                # acted on (readiness says request-changed)
-                want = {k: v for k, v in want.items() if k != "extra-user-roles"}
-                if bag.get("extra-user-roles"):
-                    want["extra-user-roles"] = bag["extra-user-roles"]
-        write_request_keys(bag, want, _MODERN_KEYS)
-        rec["pub_app"] = asked  # decided for this request: not looked at again
-        self._put_rec(relation.id, rec)
-        return True
+        wire.publish(relation, request, app_too)
 
     @_entry
     def _handle_secret_changed(self, event: ops.charm.SecretChangedEvent) -> None:
@@ -1240,19 +975,8 @@ class PostgreSQLClient(ops.framework.Object):
         self._begin()
         key = _secret_key(event.secret.id or "")
         for relation in self._relations():
-            rel_app = cast("Optional[Application]", relation.app)
-            if not self._modern(relation) or rel_app is None:
-                continue
-            uris = secret_fields(relation.data[rel_app]).values()
-            if not key or key not in {_secret_key(u) for u in uris}:
-                continue
-            if key not in self._secrets:
-                try:
-                    self._secrets[key] = dict(event.secret.get_content(refresh=True))
-                except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
-                    self.log.debug("secret %s not readable: %s", key, type(e).__name__)
-                    self._secrets[key] = None
-            self._tell(relation)
+            if self._wire(relation).follow_secret(relation, event.secret, key):
+                self._tell(relation)
 
 
 _ON_JOINED = PostgreSQLClient._on_joined  # pyright: ignore[reportPrivateUsage]
