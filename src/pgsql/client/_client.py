@@ -235,6 +235,12 @@ class PostgreSQLClient(ops.framework.Object):
         self._observing_all = False  # every hook event observed, for a pending declaration
         self._watching_grants = False
         self._scope: Optional[HookScope] = None
+        self._observe_hooks(charm)
+        if self._declared_pending():
+            self._tell_at_first_event()
+
+    def _observe_hooks(self, charm: ops.charm.CharmBase) -> None:
+        """Observe the endpoints' relation hooks and the other hooks the client follows."""
         observe = self.framework.observe
         for name in self.relation_names:
             CLIENTS[(id(self.framework), name)] = self
@@ -254,8 +260,6 @@ class PostgreSQLClient(ops.framework.Object):
         observe(charm.on.config_changed, self._handle_config_changed)
         if self._peer_name:
             observe(charm.on[self._peer_name].relation_changed, self._handle_peer_changed)
-        if self._declared_pending():
-            self._tell_at_first_event()
 
     def _make_wire(self, interface: str) -> Wire:
         return WIRES.get(interface, PgsqlWire)(self._host, external=self._external)
