@@ -8,21 +8,22 @@ patch live in :mod:`pgsql.client` and are looked up there when used
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
-import json
 import logging
-import os
 from typing import (
     Any,
     Callable,
     Dict,
+    Generator,
     Iterable,
     List,
-    Mapping,
     Optional,
     Sequence,
-    Set,
     Tuple,
+    Type,
+    TypeVar,
     Union,
     cast,
 )
@@ -39,31 +40,25 @@ from ..protocol import (
     Reason,
     Request,
     Snapshot,
-    evaluate_client,
-    requirer_databag,
-    requirer_request,
-    secret_fields,
 )
 from . import _entity
 from ._compat import legacy
+from ._context import HookContext
 from ._events import CLIENTS, PostgreSQLClientEvents
+from ._pgsql import PgsqlWire
+from ._postgresql_client import PostgresqlClientWire
 from ._records import (
-    ACCESS_CODES,
     GONE_KEPT,
-    RECORD_VERSION,
     Bag,
     broken_readiness,
-    catch_up,
-    dispatched_hook,
     leader_entry,
-    migrate,
     plain,
-    read_remote,
     refresh_changed,
     shared_form,
-    write_request_keys,
 )
+from ._scope import HookScope
 from ._sharing import RequestSharing
+from ._wire import Wire, WireHost
 
 
 class NotLeaderError(ops.model.RelationDataError):
@@ -87,26 +82,26 @@ POSTGRESQL_CLIENT = "postgresql_client"
 #: Reason code of a relation on one endpoint while another endpoint of the same client is
 #: related (a charm migrating from ``db`` to ``database``): the older relation is served.
 ENDPOINT_CONFLICT = "endpoint-conflict"
-# What a postgresql_client requirer writes (its application bag only)
-_MODERN_KEYS = (
-    "database",
-    "extra-user-roles",
-    "requested-secrets",
-    "external-node-connectivity",
-    protocol.REQUESTED_ENTITY_SECRET,
-)
 
+
+#: The wire of each interface (see :mod:`pgsql.client._wire`); another interface is a line here
+WIRES: Dict[str, Type[Wire]] = {PGSQL: PgsqlWire, POSTGRESQL_CLIENT: PostgresqlClientWire}
 
 _secret_key = protocol.secret_id
 
 
-def _under_juju() -> bool:
-    """Whether a hook dispatch runs this (Juju, ops.testing), one charm per hook.
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-    Not so under Harness, which drives one charm across events: what one event cached is stale
-    at the next.
-    """
-    return "JUJU_DISPATCH_PATH" in os.environ
+
+def _entry(method: _F) -> _F:
+    """Run a handler or accessor inside the client's scope (:meth:`PostgreSQLClient._entered`)."""
+
+    @functools.wraps(method)
+    def entered(self: PostgreSQLClient, *args: Any, **kwargs: Any) -> Any:
+        with self._entered():  # pyright: ignore[reportPrivateUsage]
+            return method(self, *args, **kwargs)
+
+    return cast("_F", entered)
 
 
 class PostgreSQLClient(ops.framework.Object):
@@ -224,16 +219,35 @@ class PostgreSQLClient(ops.framework.Object):
             relations=self._relations,
             own_request=self._own_request,
         )
+        self._host = WireHost(
+            self.model,
+            self.log,
+            self._state,
+            self._sharing,
+            scope=self._current,
+            handled=lambda: self._handled,
+            declared=lambda: self._declared is not None,
+        )
+        # One wire per endpoint, chosen here from its interface and never asked again
+        self._default_wire = PgsqlWire(self._host)
+        self._wires: Dict[str, Wire] = {
+            name: self._make_wire(interface) for name, interface in self._interfaces.items()
+        }
         # Per-hook caches: every handler starts afresh (Harness keeps one charm across events).
         self._evals: Dict[int, Readiness] = {}
-        self._fresh_egress: Set[int] = set()
         self._emitting = 0
         self._handled = False  # has one of our handlers run in this process yet?
         self._dirty: Dict[int, Tuple[Relation, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
         self._observing_all = False  # every hook event observed, for a pending declaration
-        self._secrets: Dict[str, Optional[Dict[str, str]]] = {}  # secret contents, this hook
         self._watching_grants = False
+        self._scope: Optional[HookScope] = None
+        self._observe_hooks(charm)
+        if self._declared_pending():
+            self._tell_at_first_event()
+
+    def _observe_hooks(self, charm: ops.charm.CharmBase) -> None:
+        """Observe the endpoints' relation hooks and the other hooks the client follows."""
         observe = self.framework.observe
         for name in self.relation_names:
             CLIENTS[(id(self.framework), name)] = self
@@ -243,7 +257,7 @@ class PostgreSQLClient(ops.framework.Object):
             observe(on.relation_changed, self._handle_changed)
             observe(on.relation_departed, self._handle_departed)
             observe(on.relation_broken, self._handle_broken)
-        if POSTGRESQL_CLIENT in self._interfaces.values():
+        if any("secret-changed" in wire.hooks for wire in self._wires.values()):
             observe(charm.on.secret_changed, self._handle_secret_changed)
             if self._waiting_for_grant():
                 self._watch_grants()
@@ -253,8 +267,9 @@ class PostgreSQLClient(ops.framework.Object):
         observe(charm.on.config_changed, self._handle_config_changed)
         if self._peer_name:
             observe(charm.on[self._peer_name].relation_changed, self._handle_peer_changed)
-        if self._declared_pending():
-            self._tell_at_first_event()
+
+    def _make_wire(self, interface: str) -> Wire:
+        return WIRES.get(interface, PgsqlWire)(self._host, external=self._external)
 
     @staticmethod
     def _pick_peer(charm: ops.charm.CharmBase, peer: Optional[str]) -> Optional[str]:
@@ -269,6 +284,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     # -- public accessors ---------------------------------------------------------------------
 
+    @_entry
     def request(
         self,
         database: Optional[str] = None,
@@ -340,21 +356,19 @@ class PostgreSQLClient(ops.framework.Object):
         """The interface a relation of this client speaks: ``pgsql`` or ``postgresql_client``."""
         return self._interfaces.get(relation.name, PGSQL)
 
-    def _modern(self, relation: Relation) -> bool:
-        return self._interfaces.get(relation.name) == POSTGRESQL_CLIENT
-
     def _relations(self) -> List[Relation]:
         """Every relation of this client's endpoints."""
         if len(self.relation_names) == 1:
             return list(self.model.relations[self.relation_name])
         return [r for name in self.relation_names for r in self.model.relations[name]]
 
+    def _wire(self, relation: Relation) -> Wire:
+        """The interface of a relation's endpoint, chosen once in ``__init__``."""
+        return self._wires.get(relation.name, self._default_wire)
+
     def _own_request(self, relation: Relation) -> Request:
         """What this application's bag requests (the leader reads it back)."""
-        bag = relation.data[self.model.app]
-        if self._modern(relation):
-            return requirer_request(bag)
-        return Request.from_databag(bag)
+        return self._wire(relation).own_request(relation.data[self.model.app])
 
     def readiness(self, relation: RelationArg = None) -> Optional[Readiness]:
         """The verdict for a relation (default: the only one), or None when there is none.
@@ -400,148 +414,37 @@ class PostgreSQLClient(ops.framework.Object):
         r = self.readiness(relation)
         return None if r is None else r.tls_ca
 
+    @_entry
     def _event_readiness(self, relation: Relation) -> Readiness:
         """What an event reads: cached while we emit, live for events emitted by others."""
-        if not self._emitting and (self._handled or not _under_juju()):
+        if not self._emitting and (self._handled or not self._context().under_juju):
             # 1.x read the relation each time an event property was read. (A deferred event
             # re-run at the start of a real hook is caught up from the hook's own change.)
             self._evals.pop(relation.id, None)
-            if not _under_juju():
-                self._secrets.clear()  # Harness: a grant may have come since
+            if not self._context().under_juju:
+                self._host.secrets.clear()  # Harness: a grant may have come since
             rec = self._rec(relation.id)
             if rec.pop("remote", None) is not None:
                 self._put_rec(relation.id, rec)
         return self.readiness_of(relation)
 
+    @_entry
     def readiness_of(self, relation: Relation) -> Readiness:
         """The verdict for a given relation, computed once per hook from cached databags."""
         cached = self._evals.get(relation.id)
         if cached is not None:
-            if self._emitting or not self._modern(relation) or _under_juju():
+            wire = self._wire(relation)
+            if self._emitting or not wire.rereads_under_harness or self._context().under_juju:
                 return cached
             # Harness: one charm across events, some of which run none of our handlers (a
             # grant, update-status): secrets and the provider's bag are read afresh
-            self._secrets.clear()
+            self._host.secrets.clear()
         if not getattr(relation, "active", True) or str(relation.id) in self._state.gone:
             return broken_readiness()
         request = self.requested(relation)
-        if self._modern(relation):
-            readiness = self._compute_modern(relation, request)
-        else:
-            readiness = self._readiness_pgsql(relation, request)
-        readiness = self._served(relation, readiness)
+        readiness = self._served(relation, self._wire(relation).readiness(relation, request))
         self._evals[relation.id] = readiness
         return readiness
-
-    def _readiness_pgsql(self, relation: Relation, request: Optional[Request]) -> Readiness:
-        rec = self._rec(relation.id)
-        if not self._handled:
-            self._catch_up(relation, rec)
-        remote = self._remote(relation, rec)
-        readiness = self._compute(relation, rec, remote, request)
-        if (
-            not readiness.ready
-            and relation.id not in self._fresh_egress
-            and any(r.code in ACCESS_CODES for r in readiness.reasons)
-        ):
-            # Our egress may have changed (a re-created pod): re-read it once before blaming
-            # the server.
-            egress = self._read_egress(relation)
-            if egress != rec.get("egress"):
-                rec["egress"] = egress
-                readiness = self._compute(relation, rec, remote, request)
-        self._put_rec(relation.id, rec)
-        return readiness
-
-    def _compute_modern(self, relation: Relation, request: Optional[Request]) -> Readiness:
-        """postgresql_client: the provider's application bag, read live (one relation-get).
-
-        Nothing of it is kept: the bag may hold credentials (plaintext providers) and Juju
-        hands it to every hook anyway. Unit bags matter only behind a subordinate PgBouncer.
-        The content of the TLS secret (a flag and a public CA) is kept, with its id: it is read
-        again only when the provider references another secret or rotates this one.
-        """
-        rel_app = cast("Optional[Application]", relation.app)
-        app_bag: Dict[str, str] = dict(relation.data[rel_app]) if rel_app is not None else {}
-        unit_bags: Dict[str, Dict[str, str]] = {}
-        rec = self._rec(relation.id)
-        subordinated = app_bag.get("subordinated", "").strip().lower() == "true"
-        if subordinated:
-            unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}
-        if bool(rec.get("sub")) != subordinated:
-            rec["sub"] = subordinated  # departed hooks matter only behind a subordinate
-        refs = secret_fields(app_bag)
-        secrets: Dict[str, Optional[Dict[str, str]]] = {}
-        for group, uri in refs.items():
-            key = _secret_key(uri)
-            kept = cast("Dict[str, Any]", rec.get("tls") or {})
-            if (
-                group == "tls"
-                and key not in self._secrets
-                and key != self._changed_secret()  # its secret-changed: the new revision
-                and kept.get("id") == key
-                and isinstance(kept.get("content"), dict)
-            ):
-                secrets[uri] = cast("Dict[str, str]", kept["content"])
-                continue
-            secrets[uri] = content = self._secret(uri)
-            if group == "tls" and content is not None:
-                # the flag and the (public) CA only: a provider may put more in that secret
-                kept_fields = {k: str(content[k]) for k in ("tls", "tls-ca") if k in content}
-                rec["tls"] = {"id": key, "content": kept_fields}
-        self._put_rec(relation.id, rec)
-        return evaluate_client(
-            request,
-            app_bag,
-            unit_bags,
-            secrets,
-            remote_app=rel_app.name if rel_app is not None else None,
-            units_present=bool(relation.units),
-        )
-
-    def _secret(self, uri: str) -> Optional[Dict[str, str]]:
-        """A provider secret's content, read at most once per hook; None when not readable.
-
-        The revision this unit tracks: secret-changed (:meth:`_handle_secret_changed`) moves
-        it to the latest one.
-        """
-        key = _secret_key(uri)
-        if key in self._secrets:
-            return self._secrets[key]
-        content: Optional[Dict[str, str]]
-        try:
-            if not self._handled and self._changed_secret() == key:
-                # secret-changed for it, read before our handler (a deferred event re-run
-                # first): see the new revision, as the handler will
-                content = self._refreshed(uri)
-            else:
-                content = dict(self.model.get_secret(id=uri).get_content())
-        except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
-            # not granted yet ("permission denied"), or removed: not ready, not an error
-            self.log.debug("secret %s not readable: %s", key, type(e).__name__)
-            content = None
-        self._secrets[key] = content
-        return content
-
-    def _refreshed(self, uri: str) -> Dict[str, str]:
-        """The latest revision of a secret, now tracked: one ``secret-get --refresh``.
-
-        ``Model.get_secret`` reads the tracked revision first (a second call); ops builds the
-        secret of a secret-changed event the same lazy way as here.
-        """
-        backend = getattr(self.model, "_backend", None)
-        try:
-            secret = ops.model.Secret(backend, id=uri)  # pyright: ignore[reportArgumentType]
-        except TypeError:  # pragma: no cover - an ops whose Secret takes other arguments
-            secret = self.model.get_secret(id=uri)
-        return dict(secret.get_content(refresh=True))
-
-    @staticmethod
-    def _changed_secret() -> str:
-        """The secret this hook is the secret-changed hook of ("" in other hooks)."""
-        if dispatched_hook() != "secret-changed":
-            return ""
-        return _secret_key(os.environ.get("JUJU_SECRET_ID", ""))
 
     def _served(self, relation: Relation, readiness: Readiness) -> Readiness:
         """With several endpoints related at once, only the oldest relation is served."""
@@ -570,6 +473,7 @@ class PostgreSQLClient(ops.framework.Object):
             bags=readiness.bags,
         )
 
+    @_entry
     def requested(self, relation: Relation) -> Optional[Request]:
         """What the application requested on a relation, as far as this unit can know.
 
@@ -584,35 +488,15 @@ class PostgreSQLClient(ops.framework.Object):
         if str(relation.id) in self._state.gone:
             return None  # its databags are unreadable now
         rec = self._rec(relation.id)
-        modern = self._modern(relation)
         if "req" not in rec:
             rec["req"] = self._sharing.learn(relation)
             self._put_rec(relation.id, rec)
         req = rec["req"]
-        if req is None and modern:
-            return self._echoed_request(relation)
+        if req is None:
+            return self._wire(relation).echoed_request(relation)
         return None if req is None else Request.from_databag(cast("Bag", req))
 
-    def _echoed_request(self, relation: Relation) -> Optional[Request]:
-        """postgresql_client: the request as the provider snapshotted it (``data``), if any.
-
-        What a non-leader knows of the request once the provider answered when nothing else
-        tells it (no peer relation, no leadership settings: Juju 4), from the provider's bag,
-        which is read in that hook anyway.
-        """
-        rel_app = cast("Optional[Application]", relation.app)
-        raw = relation.data[rel_app].get("data", "") if rel_app is not None else ""
-        try:
-            loaded: object = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            return None
-        if not isinstance(loaded, dict):
-            return None
-        snapshot = {str(k): v for k, v in cast("Dict[object, object]", loaded).items()}
-        bag = {k: v for k, v in snapshot.items() if isinstance(v, str)}
-        request = requirer_request(bag)
-        return request if request.database else None
-
+    @_entry
     def is_gone(self, relation: Relation) -> bool:
         """Whether a relation is being removed or was removed (relation-broken seen)."""
         if str(relation.id) in self._state.gone:
@@ -621,6 +505,7 @@ class PostgreSQLClient(ops.framework.Object):
             return True
         return relation.id not in {r.id for r in self.model.relations[relation.name]}
 
+    @_entry
     def last_database(self, relation: Relation) -> Optional[str]:
         """The last database this unit knew for a relation, even once the relation is gone.
 
@@ -634,6 +519,7 @@ class PostgreSQLClient(ops.framework.Object):
         db = self._rec(relation.id).get("db")
         return db if isinstance(db, str) and db else None
 
+    @_entry
     def set_request(
         self,
         relation: Relation,
@@ -693,18 +579,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     def _write_request(self, relation: Relation, request: Request) -> None:
         """The leader's write: app bag, own unit bag and the copy for non-leaders."""
-        if self._modern(relation):
-            self._publish_modern(relation, request)
-            self._sharing.share(relation.id, request, declared=self._declared is not None)
-            return
-        want = request.databag()
-        rec = self._rec(relation.id)
-        write_request_keys(relation.data[self.model.app], want)
-        write_request_keys(relation.data[self.model.unit], want)
-        rec["pub_app"] = want
-        rec["pub_unit"] = want
-        self._put_rec(relation.id, rec)
-        self._sharing.share(relation.id, request, declared=self._declared is not None)
+        self._wire(relation).write_request(relation, request)
 
     # -- 1.x names that tests patch -----------------------------------------------------------
 
@@ -729,11 +604,11 @@ class PostgreSQLClient(ops.framework.Object):
     def _begin(self) -> None:
         self._handled = True
         self._evals.clear()
-        self._fresh_egress.clear()
-        if not _under_juju():
+        self._host.fresh_egress.clear()
+        if not self._context().under_juju:
             # Harness: one charm across events. Under Juju a hook sees one revision of each
             # secret (what it read before our handler ran still holds)
-            self._secrets.clear()
+            self._host.secrets.clear()
         self._flush_declared()
         if (
             self._state.was_leader is True
@@ -770,6 +645,7 @@ class PostgreSQLClient(ops.framework.Object):
                 self.framework.observe(bound, self._handle_any)
         self.framework.observe(self.framework.on.pre_commit, self._handle_any)
 
+    @_entry
     def _handle_any(self, event: ops.framework.EventBase) -> None:
         self._handled = True
         self._flush_declared()
@@ -784,14 +660,17 @@ class PostgreSQLClient(ops.framework.Object):
             self._mirror_appdata(relation)
             self._retell(relation)
 
+    @_entry
     def _handle_created(self, event: ops.charm.RelationCreatedEvent) -> None:
         self._begin()
         self._mirror_appdata(event.relation)
 
+    @_entry
     def _handle_joined(self, event: ops.charm.RelationJoinedEvent) -> None:
         self._begin()
         self._on_joined(event)
 
+    @_entry
     def _handle_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         self._begin()
         self._on_changed(event)
@@ -812,6 +691,7 @@ class PostgreSQLClient(ops.framework.Object):
         self._ensure_joined(relation, event.app, event.unit)
         self._update(relation, event.app, event.unit)
 
+    @_entry
     def _handle_departed(self, event: ops.charm.RelationDepartedEvent) -> None:
         self._begin()
         departing = getattr(event, "departing_unit", None)
@@ -819,42 +699,39 @@ class PostgreSQLClient(ops.framework.Object):
             return  # this unit is leaving; its access is going, not the server's data
         relation = event.relation
         rec = self._rec(relation.id)
-        if (
-            self._modern(relation)
-            and not rec.get("sub")
-            and rec.get("snap") is not None
-            and relation.units
-        ):
-            return  # postgresql_client answers in the app bag: a leaving unit changes nothing
+        if not self._wire(relation).departure_matters(rec, relation):
+            return  # e.g. postgresql_client answers in the app bag: a leaving unit changes nothing
         remote = rec.get("remote")
         if remote is not None:
             cast("Dict[str, Bag]", remote["units"]).pop(event.unit.name, None)
             self._put_rec(relation.id, rec)
         self._update(relation, event.app, event.unit)
 
+    @_entry
     def _handle_broken(self, event: ops.charm.RelationBrokenEvent) -> None:
         self._begin()
         self._on_broken(event)
 
     def _on_broken(self, event: ops.charm.RelationBrokenEvent) -> None:
         relid = event.relation.id
-        raw = self._state.rels.get(relid)
-        prev = None if raw is None else Snapshot.from_dict(migrate(raw).get("snap") or {})
+        scope = self._current()
+        prev = (
+            Snapshot.from_dict(scope.record(relid).get("snap") or {})
+            if scope.exists(relid)
+            else None
+        )
         self._evals[relid] = broken_readiness()
         request = self.requested(event.relation)
         known = request.database if request is not None else None
         known = known or self.last_database(event.relation)
         self._emit(protocol.broken_transitions(prev), event.relation, event.app, event.unit)
-        username = request.username if request is not None else ""
-        if username and self._modern(event.relation) and self.model.unit.is_leader():
-            # only the owner (the leader) removes its helper secret
-            _entity.remove(self.model, relid, self._rec(relid), username)
+        if request is not None:
+            self._wire(event.relation).forget(event.relation, request)
         gone = plain(self._state.gone)
         gone[str(relid)] = known or ""
         # a few recent ones are enough for deferred events that run after the removal
         self._state.gone = dict(list(gone.items())[-GONE_KEPT:])
-        if relid in self._state.rels:
-            del self._state.rels[relid]
+        scope.drop(relid)
         self._evals.pop(relid, None)
         if len(self.relation_names) > 1:
             # a charm migrating endpoints: the relation it was not served may be now
@@ -863,6 +740,7 @@ class PostgreSQLClient(ops.framework.Object):
                     self._evals.pop(other.id, None)
                     self._tell(other)
 
+    @_entry
     def _handle_upgrade_charm(self, event: ops.charm.UpgradeCharmEvent) -> None:
         self._begin()
         self._on_upgrade_charm(event)
@@ -878,22 +756,25 @@ class PostgreSQLClient(ops.framework.Object):
         if self._declared is None and self.model.unit.is_leader():
             self._state.was_leader = True
             for relation in relations:
-                self._migrate_unit_request(relation)
+                self._wire(relation).migrate_unit_request(relation)
         for relation in relations:
             self._mirror_appdata(relation)
             self._tell(relation)
 
+    @_entry
     def _handle_leader_elected(self, event: ops.charm.LeaderElectedEvent) -> None:
         self._begin()
         self._state.was_leader = True
         self._relearn_all()
 
+    @_entry
     def _handle_leader_settings_changed(self, event: ops.charm.LeaderSettingsChangedEvent) -> None:
         self._begin()
         self._state.was_leader = False
         if self._declared is None and self._peer_name is None:
             self._relearn_all()
 
+    @_entry
     def _handle_peer_changed(self, event: ops.charm.RelationChangedEvent) -> None:
         self._begin()
         if self._declared is not None:
@@ -924,6 +805,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._watching_grants = True
             self.framework.observe(self._owner.on.update_status, self._handle_update_status)
 
+    @_entry
     def _handle_update_status(self, event: ops.charm.UpdateStatusEvent) -> None:
         self._begin()
         self._tell_granted()
@@ -932,9 +814,10 @@ class PostgreSQLClient(ops.framework.Object):
         """Tell the charm about relations that waited for a grant (it may have come)."""
         for relation in self._relations():
             codes: List[str] = self._rec(relation.id).get("codes") or []
-            if self._modern(relation) and protocol.SECRET_NOT_GRANTED in codes:
+            if protocol.SECRET_NOT_GRANTED in codes:
                 self._tell(relation)
 
+    @_entry
     def _handle_config_changed(self, event: ops.charm.ConfigChangedEvent) -> None:
         self._begin()  # a declaration computed from config is published and told there
         if self._watching_grants:
@@ -971,69 +854,36 @@ class PostgreSQLClient(ops.framework.Object):
             return False
         return bool(relation.units)
 
+    @contextlib.contextmanager
+    def _entered(self) -> Generator[HookScope, None, None]:
+        """The scope of one entry (handler or accessor); a nested entry joins the outer one.
+
+        The outermost exit saves the records that changed, once (:class:`HookScope`).
+        """
+        if self._scope is not None:
+            yield self._scope
+            return
+        self._scope = scope = HookScope(self._state.rels, HookContext.from_environ())
+        try:
+            yield scope
+        finally:
+            self._scope = None
+            scope.save()
+
+    def _current(self) -> HookScope:
+        if self._scope is None:  # pragma: no cover - every entry point enters a scope
+            raise RuntimeError("PostgreSQLClient: internal call outside an entry point")
+        return self._scope
+
+    def _context(self) -> HookContext:
+        """The running hook (read once per entry)."""
+        return self._current().context
+
     def _rec(self, relid: int) -> Dict[str, Any]:
-        raw = self._state.rels.get(relid)
-        return {"v": RECORD_VERSION} if raw is None else migrate(raw)
+        return self._current().record(relid)
 
     def _put_rec(self, relid: int, rec: Dict[str, Any]) -> None:
-        # Assign only real changes: every StoredState write is a commit (state-set on some
-        # substrates).
-        raw = self._state.rels.get(relid)
-        if raw is None or plain(raw) != rec:
-            self._state.rels[relid] = rec
-
-    def _catch_up(self, relation: Relation, rec: Dict[str, Any]) -> None:
-        """Fold in what the running hook brings before our own handler has seen it."""
-        remote = rec.get("remote")
-        if remote is not None:
-            catch_up(self.model, relation.name, relation, cast("Dict[str, Any]", remote))
-
-    def _remote(self, relation: Relation, rec: Dict[str, Any]) -> Dict[str, Any]:
-        remote = rec.get("remote")
-        if remote is None:
-            remote = rec["remote"] = read_remote(relation)
-        if not rec.get("egress"):
-            # Juju writes egress-subnets before the first relation hook; "" means "not yet"
-            # (tests set it late), so it is read again until there is one.
-            rec["egress"] = self._read_egress(relation)
-        return cast("Dict[str, Any]", remote)
-
-    def _read_egress(self, relation: Relation) -> str:
-        self._fresh_egress.add(relation.id)
-        return relation.data[self.model.unit].get("egress-subnets", "")
-
-    def _compute(
-        self,
-        relation: Relation,
-        rec: Dict[str, Any],
-        remote: Dict[str, Any],
-        request: Optional[Request],
-    ) -> Readiness:
-        rel_app = cast("Optional[Application]", relation.app)
-        app_name = rel_app.name if rel_app is not None else str(remote.get("name", ""))
-        local = {"egress-subnets": str(rec.get("egress") or "")}
-        accept: Optional[Callable[[str, Mapping[str, str]], bool]] = None
-        if legacy("_patched")("_is_ready"):
-            # 1.x tests patch _is_ready to force a verdict: let it judge every server bag
-            is_ready = cast("Callable[..., bool]", legacy("_is_ready"))
-            appdata = shared_form(request) if request is not None else {}
-            locdata = relation.data[self.model.unit]
-            log = self.log
-
-            def _accept(name: str, data: Mapping[str, str]) -> bool:
-                return bool(is_ready(log, appdata, locdata, data))
-
-            accept = _accept
-
-        return protocol.evaluate(
-            request,
-            self.model.unit.name,
-            local,
-            app_name,
-            cast("Bag", remote.get("app") or {}),
-            cast("Dict[str, Bag]", remote.get("units") or {}),
-            accept=accept,
-        )
+        self._current().put(relid, rec)
 
     def _ensure_joined(
         self, relation: Relation, app: Optional[Application], unit: Optional[Unit]
@@ -1050,8 +900,8 @@ class PostgreSQLClient(ops.framework.Object):
         """Evaluate the relation and emit what changed since the charm was last told."""
         self._evals.pop(relation.id, None)
         readiness = self.readiness_of(relation)
-        if self._declared is not None and self._declared.username and readiness.bags:
-            self._settle_entity(relation, readiness)
+        if self._declared is not None:
+            self._wire(relation).settle(relation, readiness, self._declared)
         rec = self._rec(relation.id)
         raw_prev = rec.get("snap")
         prev = None if raw_prev is None else Snapshot.from_dict(cast("Dict[str, object]", raw_prev))
@@ -1061,7 +911,7 @@ class PostgreSQLClient(ops.framework.Object):
             self._watch_grants()
         if codes != rec.get("codes"):
             if readiness.ready:
-                if not self._modern(relation):  # which server bag was chosen: a decision
+                if self._wire(relation).logs_source:  # which server bag was chosen: a decision
                     self.log.debug("relation %s ready (from %s)", relation.id, readiness.source)
             else:
                 self.log.debug("relation %s not ready: %s", relation.id, ", ".join(codes))
@@ -1073,13 +923,6 @@ class PostgreSQLClient(ops.framework.Object):
             rec["db"] = known  # the server's echo, kept for event.database once it is gone
         self._put_rec(relation.id, rec)
         self._emit(protocol.transitions(prev, cur), relation, app, unit)
-
-    def _settle_entity(self, relation: Relation, readiness: Readiness) -> None:
-        """The provider answered a requested user name: its helper secret goes."""
-        if self._modern(relation) and readiness.bags[0].publishes_master:
-            rec = self._rec(relation.id)
-            if _entity.settle(self.model, relation, self._declared, rec):
-                self._put_rec(relation.id, rec)
 
     def _emit(
         self,
@@ -1117,30 +960,14 @@ class PostgreSQLClient(ops.framework.Object):
         """
         if self._emitting:
             return
-        raw = self._state.rels.get(relation.id)
-        if raw is not None and plain(raw).get("snap") is not None:
+        scope = self._current()
+        if scope.exists(relation.id) and scope.record(relation.id).get("snap") is not None:
             self._update(relation, relation.app, None)
-
-    def _migrate_unit_request(self, relation: Relation) -> None:
-        """Pre-ops charms requested through the leader's unit databag; 1.x moved it up."""
-        if self._modern(relation):
-            return  # no charm ever requested postgresql_client that way
-        app_bag = relation.data[self.model.app]
-        if any(k in app_bag for k in protocol.REQUEST_KEYS):
-            return
-        unit_req = Request.from_databag(relation.data[self.model.unit])
-        if unit_req:
-            self.log.debug("moving the request of relation %s to the app databag", relation.id)
-            write_request_keys(app_bag, unit_req.databag())
-            rec = self._rec(relation.id)
-            rec["req"] = unit_req.databag()
-            rec["pub_app"] = unit_req.databag()
-            self._put_rec(relation.id, rec)
 
     def _publish(self, relation: Relation) -> None:
         """Write the known request where it is not yet: own unit bag, app bag and shared copy."""
-        if self._modern(relation):
-            # postgresql_client: only the leader writes (its application bag)
+        wire = self._wire(relation)
+        if wire.leader_only:
             if self._state.was_leader is False:
                 return
             if not self.model.unit.is_leader():
@@ -1159,92 +986,16 @@ class PostgreSQLClient(ops.framework.Object):
                 request = None if entry is None else Request.from_databag(entry)
         else:
             request = self.requested(relation)
-        if self._modern(relation):
-            self._state.was_leader = True
-            if request is not None and self._publish_modern(relation, request):
-                self._sharing.share(relation.id, request, declared=self._declared is not None)
-            return
-        rec = self._rec(relation.id)
-        if request is None:
-            if rec.get("pub_unit"):
-                # an ex-leader that can no longer know the request stops advertising its own
-                write_request_keys(relation.data[self.model.unit], {})
-                rec["pub_unit"] = {}
-                self._put_rec(relation.id, rec)
-            return
-        want = request.databag()
-        if rec.get("pub_unit") != want:
-            unit_bag = relation.data[self.model.unit]
-            write_request_keys(unit_bag, want)
-            rec["pub_unit"] = want
-            self._fresh_egress.add(relation.id)
-            rec["egress"] = unit_bag.get("egress-subnets", "")
-        if app_too and rec.get("pub_app") != want and self._state.was_leader is not False:
-            if self.model.unit.is_leader():
-                self._state.was_leader = True
-                write_request_keys(relation.data[self.model.app], want)
-                rec["pub_app"] = want
-                self._put_rec(relation.id, rec)
-                self._sharing.share(relation.id, request, declared=self._declared is not None)
-                return
-            self._state.was_leader = False
-        self._put_rec(relation.id, rec)
+        wire.publish(relation, request, app_too)
 
-    def _publish_modern(self, relation: Relation, request: Request) -> bool:
-        """postgresql_client: the leader's application bag says ``request`` (True: it wrote).
-
-        Nothing is written before a database name is known: providers act on the first
-        ``database`` they see and never on a changed one.
-        """
-        if not request.database:
-            self.log.debug("relation %s: no database requested yet, nothing published", relation.id)
-            return False
-        asked = requirer_databag(request, external=self._external)
-        if request.username:  # in the record only: the name goes in a secret
-            asked["username"] = request.username
-        rec = self._rec(relation.id)
-        if rec.get("pub_app") == asked:
-            return False
-        bag = relation.data[self.model.app]
-        want = asked
-        theirs: Mapping[str, str] = {}
-        entity = bool(request.username) or protocol.REQUESTED_ENTITY_SECRET in bag
-        if entity or "extra-user-roles" in bag or "extra-user-roles" in want:
-            rel_app = cast("Optional[Application]", relation.app)
-            theirs = relation.data[rel_app] if rel_app is not None else {}
-        answered = bool(theirs.get("endpoints") or theirs.get("data"))
-        if entity:
-            keys = _entity.entity_keys(self.model, relation, request, bag, answered, rec)
-            want = {**want, **keys}
-        if answered and ("extra-user-roles" in bag or "extra-user-roles" in want):
-            # PostgreSQL's hook fails on roles changed after it answered: keep those it
-            # acted on (readiness says request-changed)
-            want = {k: v for k, v in want.items() if k != "extra-user-roles"}
-            if bag.get("extra-user-roles"):
-                want["extra-user-roles"] = bag["extra-user-roles"]
-        write_request_keys(bag, want, _MODERN_KEYS)
-        rec["pub_app"] = asked  # decided for this request: not looked at again
-        self._put_rec(relation.id, rec)
-        return True
-
+    @_entry
     def _handle_secret_changed(self, event: ops.charm.SecretChangedEvent) -> None:
         """A provider rotated a password or CA inside its secret: follow it."""
         self._begin()
         key = _secret_key(event.secret.id or "")
         for relation in self._relations():
-            rel_app = cast("Optional[Application]", relation.app)
-            if not self._modern(relation) or rel_app is None:
-                continue
-            uris = secret_fields(relation.data[rel_app]).values()
-            if not key or key not in {_secret_key(u) for u in uris}:
-                continue
-            if key not in self._secrets:
-                try:
-                    self._secrets[key] = dict(event.secret.get_content(refresh=True))
-                except (ops.model.SecretNotFoundError, ops.model.ModelError) as e:
-                    self.log.debug("secret %s not readable: %s", key, type(e).__name__)
-                    self._secrets[key] = None
-            self._tell(relation)
+            if self._wire(relation).follow_secret(relation, event.secret, key):
+                self._tell(relation)
 
 
 _ON_JOINED = PostgreSQLClient._on_joined  # pyright: ignore[reportPrivateUsage]
