@@ -183,6 +183,10 @@ class PostgresqlClientWire(Wire):
         """
         return bool(rec.get("sub")) or rec.get("snap") is None or not relation.units
 
+    def check(self, request: Request) -> None:
+        """A requested user name travels in a Juju secret: refused on a Juju without them."""
+        _entity.check_juju(self.host.model, request)
+
     def settle(self, relation: Relation, readiness: Readiness, declared: Request) -> None:
         """The provider answered a requested user name: its helper secret goes."""
         if declared.username and readiness.bags and readiness.bags[0].publishes_master:

@@ -130,6 +130,13 @@ class Wire(abc.ABC):
         """upgrade-charm on the leader: move a request a pre-ops charm left in its unit bag."""
         return None  # no such charm on most interfaces
 
+    def check(self, request: Request) -> None:
+        """Refuse what this interface's providers cannot be asked here (RequestError).
+
+        :func:`pgsql.protocol.check_request` has judged the request's names already.
+        """
+        return None
+
     def settle(self, relation: Relation, readiness: Readiness, declared: Request) -> None:
         """After a verdict on a declared request: tidy what the answer made useless."""
         return None
