@@ -19,7 +19,6 @@ from typing import (
     Any,
     Callable,
     Dict,
-    Iterable,
     List,
     Optional,
     Sequence,
@@ -41,7 +40,7 @@ from ._judging import ENDPOINT_CONFLICT, Judging
 from ._lifecycle import Lifecycle, observe_every_hook
 from ._pgsql import PgsqlWire
 from ._postgresql_client import PostgresqlClientWire
-from ._requesting import NotLeaderError, Requesting
+from ._requesting import Names, NotLeaderError, Requesting
 from ._session import Session, pick_peer
 from ._telling import Telling
 from ._wire import Wire
@@ -49,7 +48,6 @@ from ._wire import Wire
 __all__ = ["ENDPOINT_CONFLICT", "NotLeaderError", "PostgreSQLClient", "WIRES"]
 
 RelationArg = Optional[Relation]
-Names = Union[str, Iterable[str], None]
 
 #: The interfaces a client endpoint may speak (its ``interface:`` in the charm's metadata).
 PGSQL = "pgsql"
@@ -199,7 +197,11 @@ class PostgreSQLClient(ops.framework.Object):
             after_emission=lambda: self._requesting.after_emission(),  # noqa: PLW0108 (built next)
         )
         self._requesting = Requesting(
-            s, self._judging, self._telling, charm, lambda: observe_every_hook(charm, self._any)
+            s,
+            self._judging,
+            self._telling,
+            charm,
+            lambda: observe_every_hook(charm, self._handle_any),
         )
         self._lifecycle = Lifecycle(s, self._judging, self._telling, self._requesting)
         self._requesting.declare_initial(database, roles, extensions, username)
@@ -390,7 +392,7 @@ class PostgreSQLClient(ops.framework.Object):
     # -- hook handlers: each enters the scope, begins, and hands the event to the lifecycle ----
 
     @_entry
-    def _any(self, event: ops.framework.EventBase) -> None:
+    def _handle_any(self, event: ops.framework.EventBase) -> None:
         self._session.handled = True
         self._requesting.flush_declared()
 

@@ -81,8 +81,9 @@ class WireHost:
 class Wire(abc.ABC):
     """One interface's behaviour behind the client facade.
 
-    Only :meth:`readiness`, :meth:`echoed_request`, :meth:`follow_secret` and the writers read
-    or write Juju; :meth:`own_request` and :meth:`departure_matters` are functions of values.
+    Only :meth:`readiness`, :meth:`echoed_request`, :meth:`follow_secret`, :meth:`settle`,
+    :meth:`forget` and the writers read or write Juju; :meth:`own_request` and
+    :meth:`departure_matters` are functions of values.
 
     Args:
         host: what the wire uses of its client.
