@@ -8,7 +8,6 @@ request helpers shared by the client and the 1.x compatibility layer.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Sequence, cast
 
 import ops.model
@@ -17,6 +16,7 @@ from ops.model import Application, Relation, Unit
 from .. import protocol
 from ..connstr import ConnectionString, ConnectionStringError
 from ..protocol import Readiness, Reason, Request, Snapshot
+from ._context import HookContext
 
 #: Reason code of a relation that is being torn down (relation-broken).
 RELATION_BROKEN = "relation-broken"
@@ -92,37 +92,27 @@ def read_remote(relation: Relation) -> Dict[str, Any]:
     return {"app": app_bag, "units": units, "name": app.name if app else ""}
 
 
-def dispatched_hook() -> str:
-    """The hook being run, as Juju names it (``db-relation-changed``); "" outside a hook.
-
-    Juju's dispatch path is ``hooks/<hook>``; some test runners write ``_`` for ``-``.
-    """
-    return os.environ.get("JUJU_DISPATCH_PATH", "").rpartition("/")[2].replace("_", "-")
-
-
 def catch_up(
-    model: ops.model.Model, endpoint: str, relation: Relation, remote: Dict[str, Any]
+    context: HookContext,
+    model: ops.model.Model,
+    endpoint: str,
+    relation: Relation,
+    remote: Dict[str, Any],
 ) -> None:
     """Fold into the cache what the running hook brings, before the client's handler runs.
 
     ops re-runs deferred events before the hook's own event: a deferred event read then must
     see the data this hook delivers, not the previous hook's. Juju names the hook, relation and
-    remote unit in the environment.
+    remote unit in the environment (:class:`HookContext`).
     """
-    hook = dispatched_hook()
-    # Juju says "db:5"; some test runners only "5"
-    if os.environ.get("JUJU_RELATION_ID", "").rpartition(":")[2] != str(relation.id):
-        return
-    if not hook.startswith(f"{endpoint.replace('_', '-')}-relation-"):
-        return
     units = cast("Dict[str, Bag]", remote["units"])
-    name = os.environ.get("JUJU_REMOTE_UNIT", "")
-    if hook.endswith("-relation-changed"):
+    name = context.remote_unit
+    if context.is_relation_hook(endpoint, relation.id, "changed"):
         refresh_changed(relation, remote, model.get_unit(name) if name else None)
     elif (
-        hook.endswith("-relation-departed")
+        context.is_relation_hook(endpoint, relation.id, "departed")
         and name
-        and os.environ.get("JUJU_DEPARTING_UNIT") != model.unit.name
+        and context.departing_unit != model.unit.name
     ):
         units.pop(name, None)
 
