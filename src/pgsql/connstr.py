@@ -59,6 +59,8 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, unquote_to_bytes
 
+from ._lazyre import lazy_compile
+
 __all__ = [
     "KEYWORDS",
     "SECRET_KEYWORDS",
@@ -137,12 +139,12 @@ _WS = " \t\n\r\x0b\x0c"
 #: a blank, the start...): what a string with mangled separators leaves in one value
 #: (``dbname=x|host=y|password=z`` is one dbname to libpq). The client refuses such values, and
 #: :func:`mask_value` hides everything after the match.
-SECRET_ASSIGNMENT = re.compile(
+SECRET_ASSIGNMENT = lazy_compile(
     f"(?<![A-Za-z0-9_])(?:{'|'.join(sorted(SECRET_KEYWORDS))})[{_WS}]*=", re.IGNORECASE
 )
 # The password of a "scheme://user:password@" userinfo inside a value, up to the last "@" (a
 # password holding an "@" or a "/" stays hidden).
-_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
+_USERINFO_PASSWORD = lazy_compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
 
 
 def _shown_parts(value: str) -> List[str]:
@@ -187,29 +189,29 @@ _LEGACY_ATTRIBUTES = ("requiressl", "tty")
 # The URI authority and path hold these; every other keyword is a query parameter.
 _URI_PLACED = frozenset(("user", "password", "host", "port", "dbname"))
 
-_SKIP_WS = re.compile(f"[{_WS}]*")
-_KEY = re.compile(f"[^{_WS}=]*")
-_UNQUOTED = re.compile(f"(?:[^{_WS}\\\\]|\\\\.)*\\\\?", re.DOTALL)
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
-_UNESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+_SKIP_WS = lazy_compile(f"[{_WS}]*")
+_KEY = lazy_compile(f"[^{_WS}=]*")
+_UNQUOTED = lazy_compile(f"(?:[^{_WS}\\\\]|\\\\.)*\\\\?", re.DOTALL)
+_QUOTED = lazy_compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
+_UNESCAPE = lazy_compile(r"\\(.?)", re.DOTALL)
 # One whole keyword=value: the lookahead stops a shorter whitespace run before the value from
 # making an empty value (libpq skips all of it); an unquoted value never starts with a quote.
-_PAIR = re.compile(
+_PAIR = lazy_compile(
     f"[{_WS}]*([^{_WS}=]*)[{_WS}]*=[{_WS}]*(?![{_WS}])"
     f"(?:'((?:[^'\\\\]|\\\\.)*)'|(?!')((?:[^{_WS}\\\\]|\\\\.)*\\\\?))",
     re.DOTALL,
 )
-_NEEDS_QUOTING = re.compile(f"[{_WS}',\\\\]")
+_NEEDS_QUOTING = lazy_compile(f"[{_WS}',\\\\]")
 # Whitespace forces quotes; so does a comma, which libpq does not need but which keeps a
 # connection string unambiguous when servers join several with commas (pgsql "standbys").
-_QUOTE = re.compile(f"[{_WS},]")
-_LIST_NEEDS_QUOTING = re.compile(f"[{_WS}'\\\\]")
-_HAS_WS = re.compile(f"[{_WS}]")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})|%00")
+_QUOTE = lazy_compile(f"[{_WS},]")
+_LIST_NEEDS_QUOTING = lazy_compile(f"[{_WS}'\\\\]")
+_HAS_WS = lazy_compile(f"[{_WS}]")
+_BAD_PERCENT = lazy_compile(r"%(?![0-9A-Fa-f]{2})|%00")
 _URI_PREFIXES = ("postgresql://", "postgres://")
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-_URI_HOST = re.compile(r"[^:/?,]*")
-_URI_PORT = re.compile(r"[^/?,]*")
+_ESCAPED_BYTE = lazy_compile("[\udc80-\udcff]")
+_URI_HOST = lazy_compile(r"[^:/?,]*")
+_URI_PORT = lazy_compile(r"[^/?,]*")
 
 
 class ConnectionStringError(ValueError):

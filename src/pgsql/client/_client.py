@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -34,16 +35,7 @@ from ops.model import Application, Relation, Unit
 
 from .. import protocol
 from ..connstr import ConnectionString
-from ..protocol import (
-    Readiness,
-    Reason,
-    Request,
-    Snapshot,
-    evaluate_client,
-    requirer_databag,
-    requirer_request,
-    secret_fields,
-)
+from ..protocol import Request
 from . import _entity
 from ._compat import legacy
 from ._events import CLIENTS, PostgreSQLClientEvents
@@ -64,6 +56,9 @@ from ._records import (
     write_request_keys,
 )
 from ._sharing import RequestSharing
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 
 class NotLeaderError(ops.model.RelationDataError):
@@ -97,7 +92,9 @@ _MODERN_KEYS = (
 )
 
 
-_secret_key = protocol.secret_id
+def _secret_key(uri: str) -> str:
+    """The secret's ID in any of Juju's spellings (postgresql_client rules: loaded when used)."""
+    return protocol.secret_id(uri)
 
 
 def _under_juju() -> bool:
@@ -353,7 +350,7 @@ class PostgreSQLClient(ops.framework.Object):
         """What this application's bag requests (the leader reads it back)."""
         bag = relation.data[self.model.app]
         if self._modern(relation):
-            return requirer_request(bag)
+            return protocol.requirer_request(bag)
         return Request.from_databag(bag)
 
     def readiness(self, relation: RelationArg = None) -> Optional[Readiness]:
@@ -470,7 +467,7 @@ class PostgreSQLClient(ops.framework.Object):
             unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}
         if bool(rec.get("sub")) != subordinated:
             rec["sub"] = subordinated  # departed hooks matter only behind a subordinate
-        refs = secret_fields(app_bag)
+        refs = protocol.secret_fields(app_bag)
         secrets: Dict[str, Optional[Dict[str, str]]] = {}
         for group, uri in refs.items():
             key = _secret_key(uri)
@@ -490,7 +487,7 @@ class PostgreSQLClient(ops.framework.Object):
                 kept_fields = {k: str(content[k]) for k in ("tls", "tls-ca") if k in content}
                 rec["tls"] = {"id": key, "content": kept_fields}
         self._put_rec(relation.id, rec)
-        return evaluate_client(
+        return protocol.evaluate_client(
             request,
             app_bag,
             unit_bags,
@@ -555,14 +552,14 @@ class PostgreSQLClient(ops.framework.Object):
         if not others:
             return readiness
         older = min(others, key=lambda r: r.id)
-        why = Reason(
+        why = protocol.Reason(
             ENDPOINT_CONFLICT,
             f"{older.name} is related too ({older.name}:{older.id}, served); remove one of the "
             f"two relations",
             advice=f"once the data is moved: juju remove-relation {self.model.app.name}:"
             f"{older.name} {older.app.name if older.app else ''}".rstrip(),
         )
-        return Readiness(
+        return protocol.Readiness(
             ready=False,
             version=readiness.version,
             database=readiness.database,
@@ -610,7 +607,7 @@ class PostgreSQLClient(ops.framework.Object):
             return None
         snapshot = {str(k): v for k, v in cast("Dict[object, object]", loaded).items()}
         bag = {k: v for k, v in snapshot.items() if isinstance(v, str)}
-        request = requirer_request(bag)
+        request = protocol.requirer_request(bag)
         return request if request.database else None
 
     def is_gone(self, relation: Relation) -> bool:
@@ -839,7 +836,7 @@ class PostgreSQLClient(ops.framework.Object):
     def _on_broken(self, event: ops.charm.RelationBrokenEvent) -> None:
         relid = event.relation.id
         raw = self._state.rels.get(relid)
-        prev = None if raw is None else Snapshot.from_dict(migrate(raw).get("snap") or {})
+        prev = None if raw is None else protocol.Snapshot.from_dict(migrate(raw).get("snap") or {})
         self._evals[relid] = broken_readiness()
         request = self.requested(event.relation)
         known = request.database if request is not None else None
@@ -1054,7 +1051,11 @@ class PostgreSQLClient(ops.framework.Object):
             self._settle_entity(relation, readiness)
         rec = self._rec(relation.id)
         raw_prev = rec.get("snap")
-        prev = None if raw_prev is None else Snapshot.from_dict(cast("Dict[str, object]", raw_prev))
+        prev = (
+            None
+            if raw_prev is None
+            else protocol.Snapshot.from_dict(cast("Dict[str, object]", raw_prev))
+        )
         cur = readiness.snapshot()
         codes = sorted({r.code for r in readiness.reasons if r.blocking})
         if protocol.SECRET_NOT_GRANTED in codes:
@@ -1199,7 +1200,7 @@ class PostgreSQLClient(ops.framework.Object):
         if not request.database:
             self.log.debug("relation %s: no database requested yet, nothing published", relation.id)
             return False
-        asked = requirer_databag(request, external=self._external)
+        asked = protocol.requirer_databag(request, external=self._external)
         if request.username:  # in the record only: the name goes in a secret
             asked["username"] = request.username
         rec = self._rec(relation.id)
@@ -1235,7 +1236,7 @@ class PostgreSQLClient(ops.framework.Object):
             rel_app = cast("Optional[Application]", relation.app)
             if not self._modern(relation) or rel_app is None:
                 continue
-            uris = secret_fields(relation.data[rel_app]).values()
+            uris = protocol.secret_fields(relation.data[rel_app]).values()
             if not key or key not in {_secret_key(u) for u in uris}:
                 continue
             if key not in self._secrets:
