@@ -226,7 +226,8 @@ class PostgreSQLClient(ops.framework.Object):
         self._fresh_egress: Set[int] = set()
         self._emitting = 0
         self._handled = False  # has one of our handlers run in this process yet?
-        self._dirty: Dict[int, Tuple[Relation, Request]] = {}
+        # set while emitting: relation id -> (relation, request now, request before the setters)
+        self._dirty: Dict[int, Tuple[Relation, Request, Request]] = {}
         self._seen: Dict[int, Relation] = {}  # relations emitted about in this process
         self._observing_all = False  # every hook event observed, for a pending declaration
         self._secrets: Dict[str, Optional[Dict[str, str]]] = {}  # secret contents, this hook
@@ -678,12 +679,13 @@ class PostgreSQLClient(ops.framework.Object):
         rec["req"] = new.databag()
         self._put_rec(relation.id, rec)
         self._evals.pop(relation.id, None)
-        if cur != new:
-            self.log.debug("request on relation %s is now %s", relation.id, new.databag())
         if self._emitting:
-            # inside our own emission: write once, after every handler had its say
-            self._dirty[relation.id] = (relation, new)
+            # inside our own emission: write (and log) once, after every handler had its say
+            before = self._dirty.get(relation.id, (relation, new, cur))[2]
+            self._dirty[relation.id] = (relation, new, before)
         else:
+            if cur != new:
+                self.log.debug("request on relation %s is now %s", relation.id, new.databag())
             self._write_request(relation, new)
             if cur != new:
                 self._retell(relation)
@@ -1105,7 +1107,9 @@ class PostgreSQLClient(ops.framework.Object):
             return
         if self._dirty:
             dirty, self._dirty = self._dirty, {}
-            for rel, request in dirty.values():
+            for rel, request, before in dirty.values():
+                if request != before:  # one line for the setters of a handler
+                    self.log.debug("request on relation %s is now %s", rel.id, request.databag())
                 self._write_request(rel, request)
                 self._retell(rel)
         self._flush_declared()  # request() from a handler of ours events
@@ -1198,8 +1202,7 @@ class PostgreSQLClient(ops.framework.Object):
         ``database`` they see and never on a changed one.
         """
         if not request.database:
-            self.log.debug("relation %s: no database requested yet, nothing published", relation.id)
-            return False
+            return False  # readiness() tells why (no database requested yet), in every hook
         asked = protocol.requirer_databag(request, external=self._external)
         if request.username:  # in the record only: the name goes in a secret
             asked["username"] = request.username
