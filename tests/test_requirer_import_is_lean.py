@@ -13,9 +13,11 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import List
 from unittest import mock
 
+import ops.testing
 import pytest
 
 import pgsql
@@ -73,6 +75,30 @@ def test_requirer_import_loads_no_provider_side_nor_helpers_nor_interface_rules(
     assert "pgsql.client._client" in loaded
     assert _library_modules(loaded, NOT_FOR_A_REQUIRER) == []
     assert _library_modules(loaded, ON_FIRST_EVALUATION) == []
+
+
+_README_CHARM = Path(__file__).resolve().parents[1] / "examples" / "postgresql-client-charm"
+
+
+@pytest.mark.skipif(
+    getattr(ops.testing, "Context", None) is None, reason="ops.testing.Context needs ops >= 2.17"
+)
+def test_the_readme_charm_without_a_relation_builds_no_verdict_in_its_hooks() -> None:
+    # the recommended style: a declared request, collect-status asking readiness() every hook
+    loaded = _loaded_after(
+        f"sys.path.insert(0, {str(_README_CHARM / 'src')!r})\n"
+        "import charm, ops\n"
+        "from ops import testing\n"
+        "meta = {'name': 'myapp', 'requires': {'database': {'interface': 'postgresql_client'}}}\n"
+        "ctx = testing.Context(charm.MyCharm, meta=meta)\n"
+        "for event in (ctx.on.install(), ctx.on.start(), ctx.on.config_changed()):\n"
+        "    out = ctx.run(event, testing.State(leader=True))\n"
+        "assert out.unit_status == ops.BlockedStatus('needs a database relation')"
+    )
+    assert "pgsql.client._client" in loaded
+    assert _library_modules(loaded, NOT_FOR_A_REQUIRER) == []
+    assert "pgsql.protocol._client_rules" in loaded  # the declared request is checked
+    assert _library_modules(loaded, ON_FIRST_EVALUATION[:-1]) == []
 
 
 def test_evaluating_a_pgsql_relation_never_loads_the_postgresql_client_rules() -> None:
