@@ -45,7 +45,8 @@ Layers, each module importing only those above it (and :mod:`pgsql.connstr`):
   secret PostgreSQL 16 reads, the users it refuses, ``user-mismatch``).
 
 Another interface's rules go beside ``_pgsql``, over the same requests, readiness and events.
-Everything is imported from this package, never from its modules.
+Everything is imported from this package, never from its modules. A name loads with its module
+on first use (PEP 562): a requirer's hooks pay only for what they use (docs/architecture.md).
 """
 
 from __future__ import annotations
