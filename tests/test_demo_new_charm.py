@@ -76,7 +76,7 @@ def test_demo_runs_the_new_example_charm_by_default(
     assert doc["ok"] is True, doc.get("error")
     assert (doc["charm"], doc["interface"]) == ("new", "postgresql_client")
     (model,) = spy.models
-    assert sorted(model.apps) == ["myapp", "postgresql"]
+    assert sorted(model.apps) == ["myapp", "postgresql", "shop"]  # shop: the prefix request
     app = model.app("myapp")
     assert app.endpoints == {"database": "postgresql_client"}
     module = sys.modules[app.charm_type.__module__]

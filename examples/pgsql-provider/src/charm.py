@@ -164,14 +164,17 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             return
         if modern:
             acted, _ = pgsql.protocol.read_database_request(json.loads(entry.get("request", "{}")))
+            # a prefix request: the matching databases, the first named by the URIs
+            prefixed = json.loads(entry["databases"]) if "databases" in entry else None
             self.database.publish(
                 relation,
                 endpoints=[_endpoint(host, int(self.config["port"]))],
                 username=entry["user"],
                 password=entry["password"],
                 version=entry.get("version") or None,
-                database=entry["database"],
+                database=None if prefixed is not None else entry["database"],
                 request=acted,
+                databases=prefixed,
             )
             return
         master = pgsql.ConnectionString(
@@ -208,6 +211,9 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             modern = self.database.request(relation)
             if modern is None:
                 return  # no database requested yet: postgresql_client providers wait for one
+            if modern.prefix:
+                self._provision_prefix(relation, admin, modern)
+                return
             # extensions are not on this interface: the operator enables them by config
             database, roles, extensions = modern.database, modern.roles, self._plugins()
             # the role PostgreSQL 16 creates: one per relation (an application related on
@@ -245,6 +251,27 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             },
         )
         logger.debug("relation %s provisioned", relation.id)
+
+    def _provision_prefix(
+        self, relation: ops.Relation, admin: str, request: pgsql.protocol.DatabaseRequest
+    ) -> None:
+        """A prefix request (``mydb_*``), as PostgreSQL 16 serves it: every matching database."""
+        entry = self._load(relation.id) or {}
+        user = entry.get("user") or f"relation_id_{relation.id}"
+        password = entry.get("password") or prov.generate_password()
+        databases = prov.provision_prefix(admin, request.prefix, user, password, request.roles)
+        self._save(
+            relation.id,
+            {
+                "user": user,
+                "password": password,
+                "database": request.database,
+                "databases": json.dumps(databases),
+                "version": prov.server_version(admin),
+                "request": json.dumps(request.snapshot(), sort_keys=True),
+            },
+        )
+        logger.debug("relation %s provisioned: %d databases", relation.id, len(databases))
 
     # ---- helpers ----------------------------------------------------------------------------
 

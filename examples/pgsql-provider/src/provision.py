@@ -44,6 +44,7 @@ __all__ = [
     "ensure_roles",
     "parse_extension",
     "provision",
+    "provision_prefix",
     "server_version",
     "set_password",
 ]
@@ -486,3 +487,43 @@ def provision(admin_conninfo: str, request: Request) -> Credentials:
         # Server messages name objects, not passwords (the password only travels hashed).
         raise ProvisioningError(f"provisioning failed at {step}: {exc}") from exc
     return Credentials(database=request.database, user=user, password=password)
+
+
+def provision_prefix(
+    admin_conninfo: str, prefix: str, user: str, password: str, roles: Sequence[str] = ()
+) -> List[str]:
+    """Serve a prefix request as PostgreSQL 16 does; the databases served, sorted. Idempotent.
+
+    The login role (with ``roles``) and CONNECT on every existing database whose name starts
+    with ``prefix``. No database is created: a prefix names databases that exist (PostgreSQL 16
+    lists them in ``prefix-databases``, and provisions again as more appear).
+
+    Raises:
+        ProvisioningError: a bad name, or the server refused a step (no password in it).
+    """
+    check_identifier(user, "role")
+    for role in roles:
+        check_identifier(role, "role")
+    step = "connecting"
+    try:
+        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+            step = f"role {user!r}"
+            ensure_role(conn, user, password)
+            step = "roles"
+            ensure_roles(conn, user, roles)
+            step = f"databases starting with {prefix!r}"
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE NOT datistemplate"
+                " AND substr(datname, 1, char_length(%s)) = %s ORDER BY datname",
+                (prefix, prefix),
+            ).fetchall()
+            databases = sorted(str(row[0]) for row in rows)
+            for name in databases:
+                conn.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(name), sql.Identifier(user)
+                    )
+                )
+    except psycopg.Error as exc:
+        raise ProvisioningError(f"provisioning failed at {step}: {exc}") from exc
+    return databases

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -34,7 +35,7 @@ import ops.framework
 from ops.model import Relation
 
 from ..connstr import ConnectionString
-from ..protocol import Readiness, Request
+from ..protocol import Request
 from ._events import CLIENTS, PostgreSQLClientEvents
 from ._judging import ENDPOINT_CONFLICT, Judging
 from ._lifecycle import Lifecycle, observe_every_hook
@@ -44,6 +45,9 @@ from ._requesting import Names, NotLeaderError, Requesting
 from ._session import Session, pick_peer
 from ._telling import Telling
 from ._wire import Wire
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 __all__ = ["ENDPOINT_CONFLICT", "NotLeaderError", "PostgreSQLClient", "WIRES"]
 

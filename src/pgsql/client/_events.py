@@ -11,9 +11,10 @@ import ops.framework
 from ops.model import Application, Relation, Unit
 
 from ..connstr import ConnectionString
-from ..protocol import Readiness, Request
+from ..protocol import Request
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..protocol import Readiness
     from ._client import PostgreSQLClient
 
 

@@ -7,14 +7,18 @@ runs inside the facade's scope (:meth:`pgsql.client._session.Session.entered`).
 
 from __future__ import annotations
 
-from typing import Optional, cast
+from typing import TYPE_CHECKING, Optional, cast
 
 from ops.model import Relation
 
-from ..protocol import Readiness, Reason, Request
+from .. import protocol
+from ..protocol import Request
 from ._compat import legacy
 from ._records import Bag, broken_readiness, leader_entry
 from ._session import Session
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 #: Reason code of a relation on one endpoint while another endpoint of the same client is
 #: related (a charm migrating from ``db`` to ``database``): the older relation is served.
@@ -76,14 +80,14 @@ class Judging:
         if not others:
             return readiness
         older = min(others, key=lambda r: r.id)
-        why = Reason(
+        why = protocol.Reason(
             ENDPOINT_CONFLICT,
             f"{older.name} is related too ({older.name}:{older.id}, served); remove one of the "
             f"two relations",
             advice=f"once the data is moved: juju remove-relation {s.model.app.name}:"
             f"{older.name} {older.app.name if older.app else ''}".rstrip(),
         )
-        return Readiness(
+        return protocol.Readiness(
             ready=False,
             version=readiness.version,
             database=readiness.database,

@@ -14,7 +14,6 @@ import ops.charm
 import ops.framework
 
 from .. import protocol
-from ..protocol import Snapshot
 from ._judging import Judging
 from ._records import GONE_KEPT, Bag, broken_readiness, plain, refresh_changed
 from ._requesting import Requesting
@@ -120,7 +119,7 @@ class Lifecycle:
         relid = event.relation.id
         scope = s.current()
         prev = (
-            Snapshot.from_dict(scope.record(relid).get("snap") or {})
+            protocol.Snapshot.from_dict(scope.record(relid).get("snap") or {})
             if scope.exists(relid)
             else None
         )

@@ -8,15 +8,18 @@ and in every unit's own bag (older servers read one, newer the other).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, cast
 
 from ops.model import Application, Relation
 
 from .. import protocol
-from ..protocol import Readiness, Request
+from ..protocol import Request
 from ._compat import legacy
 from ._records import ACCESS_CODES, Bag, catch_up, read_remote, shared_form, write_request_keys
 from ._wire import Wire
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 
 class PgsqlWire(Wire):

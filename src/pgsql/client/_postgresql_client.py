@@ -8,23 +8,19 @@ with credentials in Juju secrets or, on providers without secrets, in the bag.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, cast
 
 import ops.model
 from ops.model import Application, Relation
 
 from .. import protocol
-from ..protocol import (
-    Readiness,
-    Request,
-    evaluate_client,
-    requirer_databag,
-    requirer_request,
-    secret_fields,
-)
+from ..protocol import Request
 from . import _entity
 from ._records import write_request_keys
 from ._wire import Wire
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 # What a postgresql_client requirer writes (its application bag only)
 _REQUIRER_KEYS = (
@@ -51,7 +47,7 @@ class PostgresqlClientWire(Wire):
     rereads_under_harness = True
 
     def own_request(self, app_bag: Mapping[str, str]) -> Request:
-        return requirer_request(app_bag)
+        return protocol.requirer_request(app_bag)
 
     def readiness(self, relation: Relation, request: Optional[Request]) -> Readiness:
         """The provider's application bag, read live (one relation-get).
@@ -71,7 +67,7 @@ class PostgresqlClientWire(Wire):
             unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}
         if bool(rec.get("sub")) != subordinated:
             rec["sub"] = subordinated  # departed hooks matter only behind a subordinate
-        refs = secret_fields(app_bag)
+        refs = protocol.secret_fields(app_bag)
         secrets: Dict[str, Optional[Dict[str, str]]] = {}
         for group, uri in refs.items():
             key = _secret_key(uri)
@@ -91,7 +87,7 @@ class PostgresqlClientWire(Wire):
                 kept_fields = {k: str(content[k]) for k in ("tls", "tls-ca") if k in content}
                 rec["tls"] = {"id": key, "content": kept_fields}
         host.put(relation.id, rec)
-        return evaluate_client(
+        return protocol.evaluate_client(
             request,
             app_bag,
             unit_bags,
@@ -145,7 +141,7 @@ class PostgresqlClientWire(Wire):
         rel_app = cast("Optional[Application]", relation.app)
         if rel_app is None:
             return False
-        uris = secret_fields(relation.data[rel_app]).values()
+        uris = protocol.secret_fields(relation.data[rel_app]).values()
         if not key or key not in {_secret_key(u) for u in uris}:
             return False
         if key not in host.secrets:
@@ -173,7 +169,7 @@ class PostgresqlClientWire(Wire):
             return None
         snapshot = {str(k): v for k, v in cast("Dict[object, object]", loaded).items()}
         bag = {k: v for k, v in snapshot.items() if isinstance(v, str)}
-        request = requirer_request(bag)
+        request = protocol.requirer_request(bag)
         return request if request.database else None
 
     def departure_matters(self, rec: Dict[str, Any], relation: Relation) -> bool:
@@ -220,9 +216,8 @@ class PostgresqlClientWire(Wire):
         """
         host = self.host
         if not request.database:
-            host.log.debug("relation %s: no database requested yet, nothing published", relation.id)
-            return False
-        asked = requirer_databag(request, external=self.external)
+            return False  # readiness() tells why (no database requested yet), in every hook
+        asked = protocol.requirer_databag(request, external=self.external)
         if request.username:  # in the record only: the name goes in a secret
             asked["username"] = request.username
         rec = host.record(relation.id)

@@ -8,15 +8,29 @@ request helpers shared by the client and the 1.x compatibility layer.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Sequence, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    MutableMapping,
+    Optional,
+    Sequence,
+    cast,
+)
 
 import ops.model
 from ops.model import Application, Relation, Unit
 
 from .. import protocol
 from ..connstr import ConnectionString, ConnectionStringError
-from ..protocol import Readiness, Reason, Request, Snapshot
+from ..protocol import Request
 from ._context import HookContext
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness, Snapshot
 
 #: Reason code of a relation that is being torn down (relation-broken).
 RELATION_BROKEN = "relation-broken"
@@ -142,7 +156,7 @@ def snapshot_of_raw(master: object, standbys: object) -> Snapshot:
             continue
         if cs not in parsed:
             parsed.append(cs)
-    return Readiness(
+    return protocol.Readiness(
         ready=cs_master is not None, master=cs_master, standbys=tuple(parsed)
     ).snapshot()
 
@@ -161,9 +175,9 @@ def migrate(raw: Any) -> Dict[str, Any]:
 
 
 def broken_readiness() -> Readiness:
-    return Readiness(
+    return protocol.Readiness(
         ready=False,
-        reasons=(Reason(RELATION_BROKEN, "the relation is being removed"),),
+        reasons=(protocol.Reason(RELATION_BROKEN, "the relation is being removed"),),
     )
 
 

@@ -142,7 +142,9 @@ class Requesting:
         s = self.session
         if s.dirty:
             dirty, s.dirty = s.dirty, {}
-            for rel, request in dirty.values():
+            for rel, request, before in dirty.values():
+                if request != before:  # one line for the setters of a handler
+                    s.log.debug("request on relation %s is now %s", rel.id, request.databag())
                 s.wire(rel).write_request(rel, request)
                 self.telling.retell(rel)
         self.flush_declared()  # request() from a handler of ours events
@@ -209,12 +211,13 @@ class Requesting:
         rec["req"] = new.databag()
         s.put(relation.id, rec)
         s.evals.pop(relation.id, None)
-        if cur != new:
-            s.log.debug("request on relation %s is now %s", relation.id, new.databag())
         if s.emitting:
-            # inside our own emission: write once, after every handler had its say
-            s.dirty[relation.id] = (relation, new)
+            # inside our own emission: write (and log) once, after every handler had its say
+            before = s.dirty.get(relation.id, (relation, new, cur))[2]
+            s.dirty[relation.id] = (relation, new, before)
         else:
+            if cur != new:
+                s.log.debug("request on relation %s is now %s", relation.id, new.databag())
             s.wire(relation).write_request(relation, new)
             if cur != new:
                 self.telling.retell(relation)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Dict, Generator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, Tuple
 
 import ops.charm
 import ops.model
 from ops.model import Relation
 
-from ..protocol import Readiness, Request
+from ..protocol import Request
 from ._context import HookContext
 from ._pgsql import PgsqlWire
 from ._scope import HookScope
 from ._sharing import RequestSharing
 from ._wire import Wire, WireHost
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 
 def pick_peer(charm: ops.charm.CharmBase, peer: Optional[str]) -> Optional[str]:
@@ -70,7 +73,8 @@ class Session:
         self.evals: Dict[int, Readiness] = {}
         self.emitting = 0
         self.handled = False  # has one of the client's handlers run in this process yet?
-        self.dirty: Dict[int, Tuple[Relation, Request]] = {}
+        # set while emitting: relation id -> (relation, request now, request before the setters)
+        self.dirty: Dict[int, Tuple[Relation, Request, Request]] = {}
         self.seen: Dict[int, Relation] = {}  # relations emitted about in this process
         self.observing_all = False  # every hook event observed, for a pending declaration
         self.watching_grants = False

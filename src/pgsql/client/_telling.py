@@ -13,7 +13,6 @@ import ops.framework
 from ops.model import Application, Relation, Unit
 
 from .. import protocol
-from ..protocol import Snapshot
 from ._judging import Judging
 from ._records import plain
 from ._session import Session
@@ -72,7 +71,11 @@ class Telling:
             wire.settle(relation, readiness, s.declared)
         rec = s.record(relation.id)
         raw_prev = rec.get("snap")
-        prev = None if raw_prev is None else Snapshot.from_dict(cast("Dict[str, object]", raw_prev))
+        prev = (
+            None
+            if raw_prev is None
+            else protocol.Snapshot.from_dict(cast("Dict[str, object]", raw_prev))
+        )
         cur = readiness.snapshot()
         codes = sorted({r.code for r in readiness.reasons if r.blocking})
         if protocol.SECRET_NOT_GRANTED in codes:

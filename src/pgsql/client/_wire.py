@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import abc
 import logging
-from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Mapping, Optional, Set
 
 import ops.model
 from ops.model import Relation
 
-from ..protocol import Readiness, Request
+from ..protocol import Request
 from ._context import HookContext
 from ._scope import HookScope
 from ._sharing import RequestSharing
+
+if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluation
+    from ..protocol import Readiness
 
 Secrets = Dict[str, Optional[Dict[str, str]]]
 

@@ -11,27 +11,28 @@ from __future__ import annotations
 import re
 from typing import Dict, Mapping, Optional, Tuple
 
+from .._lazyre import lazy_compile
 from ._grammar import KEYWORD_SET, SECRET_KEYWORDS, WS, ConnectionStringError, store
 from ._mask import holds_secret, mask_value, token
 
-_SKIP_WS = re.compile(f"[{WS}]*")
-_KEY = re.compile(f"[^{WS}=]*")
-_UNQUOTED = re.compile(f"(?:[^{WS}\\\\]|\\\\.)*\\\\?", re.DOTALL)
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
-_UNESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+_SKIP_WS = lazy_compile(f"[{WS}]*")
+_KEY = lazy_compile(f"[^{WS}=]*")
+_UNQUOTED = lazy_compile(f"(?:[^{WS}\\\\]|\\\\.)*\\\\?", re.DOTALL)
+_QUOTED = lazy_compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
+_UNESCAPE = lazy_compile(r"\\(.?)", re.DOTALL)
 # One whole keyword=value: the lookahead stops a shorter whitespace run before the value from
 # making an empty value (libpq skips all of it); an unquoted value never starts with a quote.
-_PAIR = re.compile(
+_PAIR = lazy_compile(
     f"[{WS}]*([^{WS}=]*)[{WS}]*=[{WS}]*(?![{WS}])"
     f"(?:'((?:[^'\\\\]|\\\\.)*)'|(?!')((?:[^{WS}\\\\]|\\\\.)*\\\\?))",
     re.DOTALL,
 )
-_NEEDS_QUOTING = re.compile(f"[{WS}',\\\\]")
+_NEEDS_QUOTING = lazy_compile(f"[{WS}',\\\\]")
 # Whitespace forces quotes; so does a comma, which libpq does not need but which keeps a
 # connection string unambiguous when servers join several with commas (pgsql "standbys").
-_QUOTE = re.compile(f"[{WS},]")
-_LIST_NEEDS_QUOTING = re.compile(f"[{WS}'\\\\]")
-_HAS_WS = re.compile(f"[{WS}]")
+_QUOTE = lazy_compile(f"[{WS},]")
+_LIST_NEEDS_QUOTING = lazy_compile(f"[{WS}'\\\\]")
+_HAS_WS = lazy_compile(f"[{WS}]")
 # Comma-separated lists in libpq itself: a comma there is syntax, not data, and stays bare.
 _LIST_KEYWORDS = frozenset({"host", "hostaddr", "port"})
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 from typing import List
 
+from .._lazyre import lazy_compile
 from ._grammar import MASK, SECRET_KEYWORDS, WS
 
 #: A secret keyword and its ``=`` inside a value, whatever precedes it (``|``, ``;``, ``,``, ``&``,
 #: a blank, the start...): what a string with mangled separators leaves in one value
 #: (``dbname=x|host=y|password=z`` is one dbname to libpq). The client refuses such values, and
 #: :func:`mask_value` hides everything after the match.
-SECRET_ASSIGNMENT = re.compile(
+SECRET_ASSIGNMENT = lazy_compile(
     f"(?<![A-Za-z0-9_])(?:{'|'.join(sorted(SECRET_KEYWORDS))})[{WS}]*=", re.IGNORECASE
 )
 # The password of a "scheme://user:password@" userinfo inside a value, up to the last "@" (a
 # password holding an "@" or a "/" stays hidden).
-_USERINFO_PASSWORD = re.compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
+_USERINFO_PASSWORD = lazy_compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
 
 
 def _shown_parts(value: str) -> List[str]:

@@ -8,10 +8,10 @@ when libpq reads them back the same, and everything else in the sorted query.
 
 from __future__ import annotations
 
-import re
 from typing import Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote, unquote_to_bytes
 
+from .._lazyre import lazy_compile
 from ._grammar import KEYWORD_SET, MASK, SECRET_KEYWORDS, ConnectionStringError, store
 from ._mask import holds_secret, mask_value, token
 
@@ -19,10 +19,10 @@ from ._mask import holds_secret, mask_value, token
 URI_PREFIXES = ("postgresql://", "postgres://")
 # The URI authority and path hold these; every other keyword is a query parameter.
 _URI_PLACED = frozenset(("user", "password", "host", "port", "dbname"))
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})|%00")
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-_URI_HOST = re.compile(r"[^:/?,]*")
-_URI_PORT = re.compile(r"[^/?,]*")
+_BAD_PERCENT = lazy_compile(r"%(?![0-9A-Fa-f]{2})|%00")
+_ESCAPED_BYTE = lazy_compile("[\udc80-\udcff]")
+_URI_HOST = lazy_compile(r"[^:/?,]*")
+_URI_PORT = lazy_compile(r"[^/?,]*")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ The package's modules, each one job:
   query, status.
 - ``_pgsql``, ``_postgresql_client``: the 1.x charm's walk-through on each interface.
 - ``_new_charm``: the new charm's walk-through (the default).
+- ``_prefix``: its last part, a prefix request (``database="shop_*"``) served on the server.
 
 Which passwords to hide is :mod:`pgsql._passwords`' rule, shared with ``pgsql doctor``.
 """

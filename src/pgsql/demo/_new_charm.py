@@ -12,6 +12,8 @@ then checks, on each unit, what the charm wrote:
 2. after the provider's ``rotate-password`` action, every unit got secret-changed with
    ``master_changed`` and rewrote the file: the new password connects, the old one is refused;
 3. after ``juju remove-relation``, every unit removed the file and is blocked.
+4. a prefix request (:mod:`pgsql.demo._prefix`): ``shop`` asks for ``database="shop_*"`` and is
+   given every matching database the demo created on the server, the master on the first.
 
 The simulated units share the demo's machine, so the charm's ``ENV_FILE`` points into a
 temporary directory and what a unit wrote is read right after its hook, before the next unit
@@ -118,6 +120,9 @@ class NewCharmRun:
         if any(content is not None for content in left.values()):
             raise DemoError("a unit kept its database settings after the relation was removed")
         part["removed"] = {"status": self.expect_status(client, BLOCKED)}
+        from . import _prefix
+
+        part["prefix"] = _prefix.run(life)
 
     def expect_status(self, client: Any, expected: str) -> Dict[str, str]:
         """Every client unit's status starts with ``expected``; the statuses, shown."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .. import protocol
 from .._passwords import passwords_in
@@ -16,6 +16,20 @@ _SERVER_EVENTS = frozenset({"request_changed", "relation_broken"})
 
 def _status_text(status: Any) -> str:
     return status.name + (f": {status.message}" if status.message else "")
+
+
+def _library_events(run: Any) -> List[str]:
+    """The events the libraries emitted in the hook: all but the hook's own (Juju's) event.
+
+    On an endpoint named ``database``, Juju's ``database_relation_joined`` has the name of
+    the 1.x event :class:`pgsql.PostgreSQLClient` emits in that hook: one is the hook, one the
+    library's, and only the library's is worth showing.
+    """
+    events: List[str] = list(run.events)
+    own = run.hook.replace("-", "_")
+    if own in events:
+        events.remove(own)  # emitted first: the dispatched event
+    return events
 
 
 class Steps:
@@ -53,7 +67,7 @@ class Steps:
             "unit": run.unit,
             "hook": run.hook,
             "remote_unit": run.remote_unit,
-            "events": [e for e in run.events if e in names],
+            "events": [e for e in _library_events(run) if e in names],
             "deferred": [path.rpartition("/")[2] for path in run.deferred],
             "wrote": {
                 bag: {k: (mask_bag({k: v})[k] if v is not None else None) for k, v in c.items()}

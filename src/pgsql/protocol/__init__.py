@@ -45,61 +45,18 @@ Layers, each module importing only those above it (and :mod:`pgsql.connstr`):
   secret PostgreSQL 16 reads, the users it refuses, ``user-mismatch``).
 
 Another interface's rules go beside ``_pgsql``, over the same requests, readiness and events.
-Everything is imported from this package, never from its modules.
+Everything is imported from this package, never from its modules. A name loads with its module
+on first use (PEP 562): a requirer's hooks pay only for what they use (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, List
+
 from .. import connstr as _connstr
-from . import _common, _pgsql, _request
-from ._client_rules import (
-    NO_PREFIX_DATABASES,
-    PG16_ATTRIBUTES,
-    PG16_ROLES,
-    PREFIX_NOT_SERVED,
-    RESERVED_DATABASES,
-    ROLES_REFUSED,
-    check_request,
-    is_prefix,
-    major,
-    pg16_roles_problem,
-)
-from ._common import JUJU_KEYS, Databag, mask_in_message, mask_userinfo, split_list, unit_sort_key
-from ._pgsql import (
-    PRIMARY_STATES,
-    BagPredicate,
-    access_grant,
-    evaluate,
-    read_request,
-    server_databag,
-    split_standbys,
-    split_units,
-)
-from ._postgresql_client import (
-    EXTENSIONS_BY_CONFIG,
-    NO_CREDENTIALS,
-    NOT_ANSWERED,
-    REQUEST_CHANGED,
-    REQUESTED_SECRETS,
-    SECRET_GROUPS,
-    SECRET_NOT_GRANTED,
-    SUBORDINATE_NOT_READY,
-    TLS_ENABLED,
-    evaluate_client,
-    requirer_databag,
-    requirer_request,
-    secret_fields,
-    secret_id,
-)
-from ._postgresql_client_provider import (
-    PROVIDER_KEYS,
-    DatabaseRequest,
-    ProviderAnswer,
-    provider_answer,
-    read_database_request,
-    requested_secrets,
-)
-from ._readiness import (
+from . import _common, _request
+from ._codes import (
     DATABASE_MISMATCH,
     DATABASE_PENDING,
     EGRESS_NOT_ALLOWED,
@@ -116,21 +73,68 @@ from ._readiness import (
     STALE_APP_BAG,
     UNIT_NOT_ALLOWED,
     WAITING,
-    BagVerdict,
-    Readiness,
-    Reason,
 )
+from ._common import JUJU_KEYS, Databag, mask_in_message, mask_userinfo, split_list, unit_sort_key
 from ._request import REQUEST_KEYS, Request, RequestError, parse_extension
-from ._transitions import BROKEN_EVENTS, EVENT_NAMES, Snapshot, broken_transitions, transitions
-from ._username import (
-    REQUESTED_ENTITY_SECRET,
-    SYSTEM_USERS,
-    USER_MISMATCH,
-    USERNAME_UNCONFIRMED,
-    check_username,
-    entity_content,
-    entity_label,
-)
+
+if TYPE_CHECKING:  # pragma: no cover - the lazy imports below, spelt out for type checkers
+    from ._client_rules import (
+        NO_PREFIX_DATABASES,
+        PG16_ATTRIBUTES,
+        PG16_ROLES,
+        PREFIX_NOT_SERVED,
+        RESERVED_DATABASES,
+        ROLES_REFUSED,
+        check_request,
+        is_prefix,
+        major,
+        pg16_roles_problem,
+    )
+    from ._pgsql import (
+        PRIMARY_STATES,
+        BagPredicate,
+        access_grant,
+        evaluate,
+        read_request,
+        server_databag,
+        split_standbys,
+        split_units,
+    )
+    from ._postgresql_client import (
+        EXTENSIONS_BY_CONFIG,
+        NO_CREDENTIALS,
+        NOT_ANSWERED,
+        REQUEST_CHANGED,
+        REQUESTED_SECRETS,
+        SECRET_GROUPS,
+        SECRET_NOT_GRANTED,
+        SUBORDINATE_NOT_READY,
+        TLS_ENABLED,
+        evaluate_client,
+        requirer_databag,
+        requirer_request,
+        secret_fields,
+        secret_id,
+    )
+    from ._postgresql_client_provider import (
+        PROVIDER_KEYS,
+        DatabaseRequest,
+        ProviderAnswer,
+        provider_answer,
+        read_database_request,
+        requested_secrets,
+    )
+    from ._readiness import BagVerdict, Readiness, Reason
+    from ._transitions import BROKEN_EVENTS, EVENT_NAMES, Snapshot, broken_transitions, transitions
+    from ._username import (
+        REQUESTED_ENTITY_SECRET,
+        SYSTEM_USERS,
+        USER_MISMATCH,
+        USERNAME_UNCONFIRMED,
+        check_username,
+        entity_content,
+        entity_label,
+    )
 
 __all__ = [
     "BROKEN_EVENTS",
@@ -220,11 +224,96 @@ __all__ = [
 ]
 
 # Former private names still in use: tests check that _SECRET_ASSIGNMENT is pgsql.connstr's, and
-# benchmarks/core.py clears every lru cache it finds in vars(pgsql.protocol) to time cold calls.
+# benchmarks/core.py clears every lru cache it finds in the loaded modules to time cold calls.
 _SECRET_ASSIGNMENT = _connstr.SECRET_ASSIGNMENT
 _parse_cs = _common.parse_connstr
 _extension_names = _request.extension_names_of
-_split_subnets = _pgsql._split_subnets  # pyright: ignore[reportPrivateUsage]
-_split_standbys = _pgsql._split_standbys  # pyright: ignore[reportPrivateUsage]
-_parse_standbys = _pgsql._parse_standbys  # pyright: ignore[reportPrivateUsage]
-_canonical_standbys = _pgsql._canonical_standbys  # pyright: ignore[reportPrivateUsage]
+
+# Loaded on first use (PEP 562), by module: each hook is a fresh process that pays every import,
+# and a requirer needs only the request at start-up. The verdict classes and the rules of its
+# interface load with its relation's first evaluation; a pgsql requirer never loads the
+# postgresql_client rules nor the other way round, and no requirer loads the provider side.
+_LAZY_MODULES: Dict[str, List[str]] = {
+    "_readiness": ["BagVerdict", "Readiness", "Reason"],
+    "_transitions": [
+        "BROKEN_EVENTS",
+        "EVENT_NAMES",
+        "Snapshot",
+        "broken_transitions",
+        "transitions",
+    ],
+    "_pgsql": [
+        "PRIMARY_STATES",
+        "BagPredicate",
+        "access_grant",
+        "evaluate",
+        "read_request",
+        "server_databag",
+        "split_standbys",
+        "split_units",
+        "_split_subnets",
+        "_split_standbys",
+        "_parse_standbys",
+        "_canonical_standbys",
+    ],
+    "_postgresql_client": [
+        "EXTENSIONS_BY_CONFIG",
+        "NO_CREDENTIALS",
+        "NOT_ANSWERED",
+        "REQUEST_CHANGED",
+        "REQUESTED_SECRETS",
+        "SECRET_GROUPS",
+        "SECRET_NOT_GRANTED",
+        "SUBORDINATE_NOT_READY",
+        "TLS_ENABLED",
+        "evaluate_client",
+        "requirer_databag",
+        "requirer_request",
+        "secret_fields",
+        "secret_id",
+    ],
+    "_postgresql_client_provider": [
+        "PROVIDER_KEYS",
+        "DatabaseRequest",
+        "ProviderAnswer",
+        "provider_answer",
+        "read_database_request",
+        "requested_secrets",
+    ],
+    "_client_rules": [
+        "NO_PREFIX_DATABASES",
+        "PG16_ATTRIBUTES",
+        "PG16_ROLES",
+        "PREFIX_NOT_SERVED",
+        "RESERVED_DATABASES",
+        "ROLES_REFUSED",
+        "check_request",
+        "is_prefix",
+        "major",
+        "pg16_roles_problem",
+    ],
+    "_username": [
+        "REQUESTED_ENTITY_SECRET",
+        "SYSTEM_USERS",
+        "USER_MISMATCH",
+        "USERNAME_UNCONFIRMED",
+        "check_username",
+        "entity_content",
+        "entity_label",
+    ],
+}
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name's module on first use, then keep the name here (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted({*globals(), *_LAZY})

@@ -25,13 +25,15 @@ Every function here is pure and never raises on remote data.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 from ..connstr import ConnectionString, ConnectionStringError
 from ._common import Databag, split_list
-from ._readiness import Reason
 from ._request import Request, RequestError
 from ._username import check_username
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: a requirer checks its request early
+    from ._readiness import Reason
 
 _POSTGRESQL_CLIENT = "postgresql_client"
 
@@ -161,6 +163,8 @@ def roles_reasons(request: Optional[Request], answered: bool, name: str) -> List
     problem = pg16_roles_problem(request.roles)
     if problem is None:
         return []
+    from ._readiness import Reason  # loaded with the relation's first evaluation
+
     return [
         Reason(
             ROLES_REFUSED,
@@ -193,6 +197,8 @@ def served_databases(
     listed = tuple(dict.fromkeys(split_list(bag.get("prefix-databases"))))
     if listed:
         return _master_database(listed, uris), listed, []
+    from ._readiness import Reason  # loaded with the relation's first evaluation
+
     release = major(bag.get("version"))
     if release is not None and release < 16:
         why = Reason(

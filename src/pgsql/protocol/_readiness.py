@@ -11,26 +11,52 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..connstr import ConnectionString
+
+# The reason codes live apart (no dataclasses), so naming one at import costs a requirer nothing
+# more; the interfaces' modules import them from here.
+from ._codes import (
+    DATABASE_MISMATCH,
+    DATABASE_PENDING,
+    EGRESS_NOT_ALLOWED,
+    EXTENSIONS_NOT_ECHOED,
+    EXTENSIONS_PENDING,
+    MALFORMED,
+    MASTERS_DISAGREE,
+    NAME_PREFIX_BUG,
+    NO_REMOTE,
+    REJECTED,
+    REQUEST_UNKNOWN,
+    ROLES_IGNORED,
+    ROLES_PENDING,
+    STALE_APP_BAG,
+    UNIT_NOT_ALLOWED,
+    WAITING,
+)
 from ._common import digest
 from ._transitions import Snapshot
 
-#: Reason codes. Blocking ones explain why a bag (or the relation) is not ready.
-WAITING = "waiting-for-server"
-NO_REMOTE = "no-remote-units"
-MALFORMED = "malformed"
-EGRESS_NOT_ALLOWED = "egress-not-allowed"
-UNIT_NOT_ALLOWED = "unit-not-allowed"
-NAME_PREFIX_BUG = "name-prefix-bug"
-DATABASE_PENDING = "database-pending"
-DATABASE_MISMATCH = "database-mismatch"
-ROLES_PENDING = "roles-pending"
-ROLES_IGNORED = "roles-ignored"
-EXTENSIONS_PENDING = "extensions-pending"
-REQUEST_UNKNOWN = "request-unknown"
-STALE_APP_BAG = "stale-app-bag"
-MASTERS_DISAGREE = "masters-disagree"
-EXTENSIONS_NOT_ECHOED = "extensions-not-echoed"
-REJECTED = "rejected"
+__all__ = [
+    "Reason",
+    "BagVerdict",
+    "Readiness",
+    "dedupe_reasons",
+    "DATABASE_MISMATCH",
+    "DATABASE_PENDING",
+    "EGRESS_NOT_ALLOWED",
+    "EXTENSIONS_NOT_ECHOED",
+    "EXTENSIONS_PENDING",
+    "MALFORMED",
+    "MASTERS_DISAGREE",
+    "NAME_PREFIX_BUG",
+    "NO_REMOTE",
+    "REJECTED",
+    "REQUEST_UNKNOWN",
+    "ROLES_IGNORED",
+    "ROLES_PENDING",
+    "STALE_APP_BAG",
+    "UNIT_NOT_ALLOWED",
+    "WAITING",
+]
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple, Union
 
+from .._lazyre import lazy_compile
 from ._common import Databag, split_list
 
 #: Keys a client writes to request things; a server echoes them back once acted upon.
 REQUEST_KEYS = ("database", "roles", "extensions")
 
-_NAME_FORBIDDEN = re.compile(r"[,\n\r\x00]")
-_EXTENSION = re.compile(
+_NAME_FORBIDDEN = lazy_compile(r"[,\n\r\x00]")
+_EXTENSION = lazy_compile(
     r"""^\s*(?P<name>[^\s:()]+)\s*(?:
         :\s*(?P<colon>[^\s:()]+)       # name:schema (Canonical charms, 1.x docs)
         |\(\s*(?P<paren>[^\s:()]+)\s*\) # name(schema) (reactive postgresql, legacy k8s)

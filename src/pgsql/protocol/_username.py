@@ -23,10 +23,12 @@ Every function here is pure and never raises on remote data.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
-from ._readiness import Reason
 from ._request import Request, RequestError
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: a requirer loads this module early
+    from ._readiness import Reason
 
 #: The application bag key naming the helper secret.
 REQUESTED_ENTITY_SECRET = "requested-entity-secret"  # noqa: S105 (a key name)
@@ -105,6 +107,8 @@ def username_reasons(
     Once it answered, a user other than the requested one (a provider that does not serve
     user names, or an answer to an earlier request) is ``user-mismatch``: never ready on it.
     """
+    from ._readiness import Reason  # loaded with the relation's first evaluation
+
     wanted = request.username if request is not None else ""
     if not wanted:
         return []
