@@ -157,7 +157,7 @@ def test_patching_a_protocol_name_before_its_first_use_changes_what_the_client_c
         "import pgsql.protocol\n"
         "with mock.patch('pgsql.protocol.evaluate_client', return_value='patched'):\n"
         "    assert pgsql.protocol.evaluate_client() == 'patched'\n"
-        "assert pgsql.protocol.evaluate_client.__module__ == 'pgsql.protocol._postgresql_client'\n"
+        "assert pgsql.protocol.evaluate_client.__module__ == 'pgsql.protocol._postgresql_client_readiness'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     with mock.patch.object(protocol, "secret_id", return_value="x"):

@@ -14,6 +14,7 @@ helpers that charms' tests patch live in :mod:`pgsql.client` and are looked up t
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from typing import (
     TYPE_CHECKING,
@@ -39,8 +40,6 @@ from ..protocol import Request
 from ._events import CLIENTS, PostgreSQLClientEvents
 from ._judging import ENDPOINT_CONFLICT, Judging
 from ._lifecycle import Lifecycle, observe_every_hook
-from ._pgsql import PgsqlWire
-from ._postgresql_client import PostgresqlClientWire
 from ._requesting import Names, NotLeaderError, Requesting
 from ._session import Session, pick_peer
 from ._telling import Telling
@@ -57,8 +56,23 @@ RelationArg = Optional[Relation]
 PGSQL = "pgsql"
 POSTGRESQL_CLIENT = "postgresql_client"
 
-#: The wire of each interface (see :mod:`pgsql.client._wire`); another interface is a line here
-WIRES: Dict[str, Type[Wire]] = {PGSQL: PgsqlWire, POSTGRESQL_CLIENT: PostgresqlClientWire}
+#: The wire of each interface (see :mod:`pgsql.client._wire`); another interface is a line here.
+#: A wire is named ``"module:Class"`` (imported when an endpoint speaks it: a charm's hooks never
+#: load the interface its endpoints do not speak) or given as the class itself.
+WIRES: Dict[str, Union[Type[Wire], str]] = {
+    PGSQL: "pgsql.client._pgsql:PgsqlWire",
+    POSTGRESQL_CLIENT: "pgsql.client._postgresql_client:PostgresqlClientWire",
+}
+
+
+def wire_class(interface: str) -> Type[Wire]:
+    """The wire class of ``interface`` (``pgsql`` for an interface it does not know)."""
+    entry = WIRES.get(interface, WIRES[PGSQL])
+    if not isinstance(entry, str):
+        return entry
+    module, _, name = entry.partition(":")
+    return cast("Type[Wire]", getattr(importlib.import_module(module), name))
+
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -186,7 +200,7 @@ class PostgreSQLClient(ops.framework.Object):
         meta = charm.meta.relations
         for n in self.relation_names:
             interface = (meta[n].interface_name if n in meta else None) or PGSQL
-            s.wires[n] = WIRES.get(interface, PgsqlWire)(s.host, external=bool(external))
+            s.wires[n] = wire_class(interface)(s.host, external=bool(external))
         self._judging = Judging(s)
         self._telling = Telling(
             s,

@@ -15,7 +15,6 @@ from ops.model import Application, Relation
 
 from .. import protocol
 from ..protocol import Request
-from . import _entity
 from ._records import write_request_keys
 from ._wire import Wire
 
@@ -31,7 +30,10 @@ _REQUIRER_KEYS = (
     protocol.REQUESTED_ENTITY_SECRET,
 )
 
-_secret_key = protocol.secret_id
+
+def _secret_key(uri: str) -> str:
+    """The secret's ID in any of Juju's spellings (postgresql_client rules: loaded when used)."""
+    return protocol.secret_id(uri)
 
 
 class PostgresqlClientWire(Wire):
@@ -181,11 +183,16 @@ class PostgresqlClientWire(Wire):
 
     def check(self, request: Request) -> None:
         """A requested user name travels in a Juju secret: refused on a Juju without them."""
-        _entity.check_juju(self.host.model, request)
+        if request.username:
+            from . import _entity  # a user name's helper secret: loaded when one is asked
+
+            _entity.check_juju(self.host.model, request)
 
     def settle(self, relation: Relation, readiness: Readiness, declared: Request) -> None:
         """The provider answered a requested user name: its helper secret goes."""
         if declared.username and readiness.bags and readiness.bags[0].publishes_master:
+            from . import _entity
+
             host = self.host
             rec = host.record(relation.id)
             if _entity.settle(host.model, relation, declared, rec):
@@ -195,6 +202,8 @@ class PostgresqlClientWire(Wire):
         """Only the owner (the leader) removes its requested-entity helper secret."""
         host = self.host
         if request.username and host.model.unit.is_leader():
+            from . import _entity
+
             rec = host.record(relation.id)
             _entity.remove(host.model, relation.id, rec, request.username)
             host.put(relation.id, rec)
@@ -232,6 +241,8 @@ class PostgresqlClientWire(Wire):
             theirs = relation.data[rel_app] if rel_app is not None else {}
         answered = bool(theirs.get("endpoints") or theirs.get("data"))
         if entity:
+            from . import _entity
+
             keys = _entity.entity_keys(host.model, relation, request, bag, answered, rec)
             want = {**want, **keys}
         if answered and ("extra-user-roles" in bag or "extra-user-roles" in want):

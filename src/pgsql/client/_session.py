@@ -17,7 +17,6 @@ from ops.model import Relation
 
 from ..protocol import Request
 from ._context import HookContext
-from ._pgsql import PgsqlWire
 from ._scope import HookScope
 from ._sharing import RequestSharing
 from ._wire import Wire, WireHost
@@ -96,13 +95,18 @@ class Session:
             handled=lambda: self.handled,
             declared=lambda: self.declared is not None,
         )
-        self.default_wire: Wire = PgsqlWire(self.host)
+        self._default_wire: Optional[Wire] = None  # for a relation of no endpoint of ours
         #: one wire per endpoint, chosen by the facade in its ``__init__`` and never asked again
         self.wires: Dict[str, Wire] = {}
 
     def wire(self, relation: Relation) -> Wire:
         """The interface of a relation's endpoint."""
-        return self.wires.get(relation.name, self.default_wire)
+        wire = self.wires.get(relation.name) or self._default_wire
+        if wire is None:
+            from ._pgsql import PgsqlWire  # 1.x served any relation as pgsql
+
+            wire = self._default_wire = PgsqlWire(self.host)
+        return wire
 
     def relations(self) -> List[Relation]:
         """Every relation of the client's endpoints."""
