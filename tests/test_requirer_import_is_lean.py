@@ -101,6 +101,30 @@ def test_the_readme_charm_without_a_relation_builds_no_verdict_in_its_hooks() ->
     assert _library_modules(loaded, ON_FIRST_EVALUATION[:-1]) == []
 
 
+@pytest.mark.skipif(
+    getattr(ops.testing, "Context", None) is None, reason="ops.testing.Context needs ops >= 2.17"
+)
+def test_a_postgresql_client_charm_never_loads_the_pgsql_wire_nor_its_rules() -> None:
+    # the README charm related to a provider that answered nothing yet: its endpoint's wire and
+    # rules load, never those of the interface it does not speak, nor the user-name helper
+    loaded = _loaded_after(
+        f"sys.path.insert(0, {str(_README_CHARM / 'src')!r})\n"
+        "import charm, ops\n"
+        "from ops import testing\n"
+        "meta = {'name': 'myapp', 'requires': {'database': {'interface': 'postgresql_client'}}}\n"
+        "ctx = testing.Context(charm.MyCharm, meta=meta)\n"
+        "rel = testing.Relation('database', remote_app_name='postgresql')\n"
+        "out = ctx.run(ctx.on.relation_changed(rel), testing.State(leader=True, relations={rel}))\n"
+        "assert out.unit_status.name == 'waiting', out.unit_status"
+    )
+    assert "pgsql.client._postgresql_client" in loaded
+    assert "pgsql.protocol._postgresql_client" in loaded
+    assert "pgsql.client._pgsql" not in loaded
+    assert "pgsql.protocol._pgsql" not in loaded
+    assert "pgsql.client._entity" not in loaded
+    assert _library_modules(loaded, NOT_FOR_A_REQUIRER) == []
+
+
 def test_evaluating_a_pgsql_relation_never_loads_the_postgresql_client_rules() -> None:
     loaded = _loaded_after(
         "from pgsql import protocol\n"
@@ -157,7 +181,8 @@ def test_patching_a_protocol_name_before_its_first_use_changes_what_the_client_c
         "import pgsql.protocol\n"
         "with mock.patch('pgsql.protocol.evaluate_client', return_value='patched'):\n"
         "    assert pgsql.protocol.evaluate_client() == 'patched'\n"
-        "assert pgsql.protocol.evaluate_client.__module__ == 'pgsql.protocol._postgresql_client_readiness'\n"
+        "m = pgsql.protocol.evaluate_client.__module__\n"
+        "assert m == 'pgsql.protocol._postgresql_client_readiness', m\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     with mock.patch.object(protocol, "secret_id", return_value="x"):
