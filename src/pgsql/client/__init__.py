@@ -6,7 +6,28 @@ the same private names that charms' unit tests patch. Underneath, every readines
 (``postgresql_client``, chosen by the endpoint's ``interface:`` in the charm's metadata), and the
 hook-tool traffic is kept to what the protocol needs.
 
-The 1.x way (the leader requests from ``database_relation_joined``)::
+A new charm (an endpoint with ``interface: postgresql_client``, as Charmed PostgreSQL 14 and 16
+and PgBouncer serve; any unit, any hook, nothing kept in the charm's own state)::
+
+    class MyCharm(ops.CharmBase):
+        def __init__(self, framework):
+            super().__init__(framework)
+            self.db = pgsql.PostgreSQLClient(self, "database", database="mydb")
+            framework.observe(self.db.on.master_changed, self._on_master_changed)
+            framework.observe(self.on.collect_unit_status, self._on_collect_status)  # ops >= 2.5
+
+        def _on_master_changed(self, event: pgsql.MasterChangedEvent):
+            ...  # event.master: a pgsql.ConnectionString, or None once it is gone
+
+        def _on_collect_status(self, event: ops.CollectStatusEvent):
+            readiness = self.db.readiness()
+            if readiness is None:
+                event.add_status(ops.BlockedStatus("needs a database relation"))
+            elif not readiness.ready:
+                event.add_status(ops.WaitingStatus(f"database: {readiness.why}"))
+
+The same declarative request serves a ``pgsql`` endpoint (PostgreSQL 14 and older, PgBouncer's
+``db``). A 1.x charm keeps its way (the leader requests from ``database_relation_joined``)::
 
     class MyCharm(ops.CharmBase):
         def __init__(self, framework):
@@ -18,22 +39,6 @@ The 1.x way (the leader requests from ``database_relation_joined``)::
         def _on_joined(self, event: pgsql.DatabaseRelationJoinedEvent):
             if self.unit.is_leader():
                 event.database = "mydb"
-
-The declarative way (any unit, any hook; nothing to keep in the charm's own state)::
-
-    class MyCharm(ops.CharmBase):
-        def __init__(self, framework):
-            super().__init__(framework)
-            self.db = pgsql.PostgreSQLClient(self, "db", database=self.config["database"])
-            framework.observe(self.db.on.master_changed, self._on_master_changed)
-            framework.observe(self.on.collect_unit_status, self._on_collect_status)  # ops >= 2.5
-
-        def _on_collect_status(self, event: ops.CollectStatusEvent):
-            readiness = self.db.readiness()
-            if readiness is None:
-                event.add_status(ops.BlockedStatus("needs a database relation"))
-            elif not readiness.ready:
-                event.add_status(ops.WaitingStatus(f"database: {readiness.why}"))
 
 Where a unit learns what the application requested, first match wins: the declarative request
 (every unit computes the same one from config); the leader's own application databag; the peer
