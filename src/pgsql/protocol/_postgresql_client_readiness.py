@@ -340,7 +340,14 @@ def _provider_units(
     found.block(waiting)
     if units_present is False:
         found.block(
-            [Reason(NO_REMOTE, "the provider has no units in the relation (scaled to zero?)", name)]
+            [
+                Reason(
+                    NO_REMOTE,
+                    "the provider has no units in the relation (scaled to zero, or the relation "
+                    "is being removed)",
+                    name,
+                )
+            ]
         )
     return subordinate, verdicts
 
