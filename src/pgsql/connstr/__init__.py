@@ -54,10 +54,12 @@ invalid percent-encoding in the URI database name at position 17
 
 from __future__ import annotations
 
-from . import _keyword_value
+import re
+from typing import TYPE_CHECKING, Any, List
+
+from . import _keyword_value, _mask
 from ._grammar import KEYWORDS, SECRET_KEYWORDS, ConnectionStringError
 from ._grammar import MASK as MASK
-from ._mask import SECRET_ASSIGNMENT as SECRET_ASSIGNMENT
 from ._mask import mask_value
 from ._value import ConnectionString
 from ._value import parse as parse
@@ -76,6 +78,30 @@ __all__ = [
 # _quote_value for the tests. doctest.testmod(pgsql.connstr) runs mask_value's examples too.
 __test__ = {"mask_value": mask_value}
 _quote_value = _keyword_value.quote_value
+
+if TYPE_CHECKING:
+    #: :data:`pgsql.connstr._mask.SECRET_ASSIGNMENT`, as the ``re.Pattern`` it always was here
+    SECRET_ASSIGNMENT: re.Pattern[str]
+
+
+def __getattr__(name: str) -> Any:
+    """``SECRET_ASSIGNMENT``, compiled on first use (PEP 562).
+
+    The library uses the lazily compiled pattern of :mod:`._mask`; what is exported here is a
+    real ``re.Pattern`` (``re.sub(SECRET_ASSIGNMENT, ...)``, ``isinstance``, pickling), compiled
+    only when asked for (``re``'s cache makes it the object the lazy one compiled, if it did).
+    """
+    if name == "SECRET_ASSIGNMENT":
+        lazy = _mask.SECRET_ASSIGNMENT
+        value = re.compile(lazy.pattern, lazy.flags)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted({*globals(), "SECRET_ASSIGNMENT"})
+
 
 # The two types keep the name they always had, in tracebacks, reprs and pickles.
 ConnectionString.__module__ = ConnectionStringError.__module__ = __name__

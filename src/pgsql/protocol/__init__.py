@@ -223,9 +223,9 @@ __all__ = [
     "requested_secrets",
 ]
 
-# Former private names still in use: tests check that _SECRET_ASSIGNMENT is pgsql.connstr's, and
-# benchmarks/core.py clears every lru cache it finds in the loaded modules to time cold calls.
-_SECRET_ASSIGNMENT = _connstr.SECRET_ASSIGNMENT
+# Former private names still in use: tests check that _SECRET_ASSIGNMENT (served by __getattr__)
+# is pgsql.connstr's, and benchmarks/core.py clears every lru cache it finds in the loaded
+# modules to time cold calls.
 _parse_cs = _common.parse_connstr
 _extension_names = _request.extension_names_of
 
@@ -307,6 +307,8 @@ _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in nam
 
 def __getattr__(name: str) -> Any:
     """Import a name's module on first use, then keep the name here (PEP 562)."""
+    if name == "_SECRET_ASSIGNMENT":  # compiled when first asked for, as pgsql.connstr's
+        return _connstr.SECRET_ASSIGNMENT
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

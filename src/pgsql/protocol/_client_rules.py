@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 from ..connstr import ConnectionString, ConnectionStringError
 from ._common import Databag, split_list
-from ._request import Request, RequestError
+from ._request import Request, RequestError, quoted_name
 from ._username import check_username
 
 if TYPE_CHECKING:  # pragma: no cover - imported where used: a requirer checks its request early
@@ -92,9 +92,9 @@ def check_request(request: Request, interface: str) -> None:
     if interface != _POSTGRESQL_CLIENT:
         if is_prefix(database):
             raise RequestError(
-                f"database {database!r}: prefix requests (a name ending in '*') exist only on "
-                "the postgresql_client interface; pgsql servers would create a database with "
-                "that literal name"
+                f"database {quoted_name(database)}: prefix requests (a name ending in '*') exist "
+                "only on the postgresql_client interface; pgsql servers would create a database "
+                "with that literal name"
             )
         return
     if not database:
@@ -102,18 +102,18 @@ def check_request(request: Request, interface: str) -> None:
     if is_prefix(database):
         if len(database) - 1 < PREFIX_MIN:
             raise RequestError(
-                f"database {database!r}: a prefix request needs at least {PREFIX_MIN} "
+                f"database {quoted_name(database)}: a prefix request needs at least {PREFIX_MIN} "
                 "characters before the '*' (PostgreSQL 16 refuses a shorter prefix)"
             )
         return
     if database in RESERVED_DATABASES:
         raise RequestError(
-            f"database {database!r} is reserved on PostgreSQL 16 (its providers refuse "
+            f"database {quoted_name(database)} is reserved on PostgreSQL 16 (its providers refuse "
             f"{', '.join(RESERVED_DATABASES)}): choose the application's own database"
         )
     if len(database) > MAX_DATABASE or len(database.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
         raise RequestError(
-            f"database {database[:20]!r}... is too long: PostgreSQL 16 accepts at most "
+            f"database {quoted_name(database, 20)}... is too long: PostgreSQL 16 accepts at most "
             f"{MAX_DATABASE} characters (and PostgreSQL itself {MAX_IDENTIFIER_BYTES} bytes)"
         )
 
@@ -130,12 +130,15 @@ def pg16_roles_problem(roles: Sequence[str]) -> Optional[str]:
     """
     wanted = frozenset(r.strip().lower() for r in roles) - ACCESS_GROUPS - {""}
     if len(wanted) > 1 and wanted != PG16_PAIR:
-        shown = ",".join(sorted(wanted))
-        return f"PostgreSQL 16 accepts one role, or charmed_admin with createdb, not {shown!r}"
+        return (
+            "PostgreSQL 16 accepts one role, or charmed_admin with createdb, not "
+            f"{quoted_name(','.join(sorted(wanted)))}"
+        )
     unknown = sorted(wanted - set(PG16_ROLES) - set(PG16_ATTRIBUTES))
     if unknown:
         accepted = ", ".join(PG16_ROLES + PG16_ATTRIBUTES)
-        return f"PostgreSQL 16 refuses the role {','.join(unknown)!r} (it accepts {accepted})"
+        refused = quoted_name(",".join(unknown))
+        return f"PostgreSQL 16 refuses the role {refused} (it accepts {accepted})"
     return None
 
 

@@ -13,12 +13,12 @@ from typing import List, Mapping, Optional, Tuple
 
 from ..connstr import (
     MASK,
-    SECRET_ASSIGNMENT,
     SECRET_KEYWORDS,
     ConnectionString,
     ConnectionStringError,
     mask_value,
 )
+from ..connstr._mask import SECRET_ASSIGNMENT  # compiled on first use, unlike connstr's
 
 Databag = Mapping[str, str]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, FrozenSet, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from ..connstr import ConnectionString
+from ..connstr import ConnectionString, mask_value
 from . import _pgsql_values
-from ._common import Databag, split_list, unit_sort_key
+from ._common import Databag, shown_in_reason, split_list, unit_sort_key
 from ._pgsql_bags import ServerBag, read_bags
 from ._pgsql_server import access_grant, read_request, server_databag
 from ._pgsql_values import PRIMARY_STATES, split_standbys, split_units
@@ -189,7 +189,9 @@ def _access_refusal(bag: ServerBag, local_unit: str, egress: FrozenSet[str]) -> 
             return None
         return Reason(
             EGRESS_NOT_ALLOWED,
-            f"egress {','.join(missing)} not in allowed-subnets {','.join(sorted(allowed))}",
+            # mask_value: a mangled bag must not put a password in the unit's status
+            f"egress {','.join(missing)} not in allowed-subnets "
+            f"{mask_value(','.join(sorted(allowed)))}",
             bag.name,
             advice="wait for the server to grant access; if it persists, check the server",
         )
@@ -240,7 +242,8 @@ def _database_echo(request: Request, bag: ServerBag) -> Optional[Reason]:
     if got_db.strip() != request.database:
         return Reason(
             DATABASE_MISMATCH,
-            f"server provides database {got_db.strip()!r}, requested {request.database!r}",
+            f"server provides database {shown_in_reason(got_db.strip())}, "
+            f"requested {request.database!r}",
             bag.name,
             advice="a server that fixed the database before the request arrived "
             "(pgbouncer) needs the relation removed and added again",

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple, Union
 
 from .._lazyre import lazy_compile
+from ..connstr import mask_value
 from ._common import Databag, split_list
 
 #: Keys a client writes to request things; a server echoes them back once acted upon.
@@ -32,6 +33,16 @@ class RequestError(ValueError):
     """A requested database, role or extension name is invalid (caller misuse)."""
 
 
+def quoted_name(value: str, limit: Optional[int] = None) -> str:
+    """A requested name quoted for an error message, a secret it holds masked.
+
+    A name with mangled separators (``mydb,password=s3cret``) is refused, and its message must
+    not echo the password (:func:`pgsql.connstr.mask_value`, the one masking rule).
+    """
+    masked = mask_value(value)
+    return repr(masked if limit is None else masked[:limit])
+
+
 def parse_extension(item: str) -> Tuple[str, Optional[str]]:
     """Split an extension request item into ``(name, schema)``.
 
@@ -48,7 +59,7 @@ def parse_extension(item: str) -> Tuple[str, Optional[str]]:
     m = _EXTENSION.match(item)
     if m is None:
         raise RequestError(
-            f"invalid extension {item!r}: expected name, name:schema or name(schema)"
+            f"invalid extension {quoted_name(item)}: expected name, name:schema or name(schema)"
         )
     return m.group("name"), m.group("colon") or m.group("paren")
 
@@ -72,9 +83,9 @@ def _check_name(kind: str, value: object) -> str:
     if not isinstance(value, str):
         raise RequestError(f"{kind} must be a str, not {type(value).__name__}")
     if not value or value != value.strip():
-        raise RequestError(f"{kind} {value!r} is empty or has surrounding whitespace")
+        raise RequestError(f"{kind} {quoted_name(value)} is empty or has surrounding whitespace")
     if _NAME_FORBIDDEN.search(value):
-        raise RequestError(f"{kind} {value!r} contains a comma, newline or NUL")
+        raise RequestError(f"{kind} {quoted_name(value)} contains a comma, newline or NUL")
     return value
 
 

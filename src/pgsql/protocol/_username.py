@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, Optional
 
-from ._request import Request, RequestError
+from ._request import Request, RequestError, quoted_name
 
 if TYPE_CHECKING:  # pragma: no cover - imported where used: a requirer loads this module early
     from ._readiness import Reason
@@ -78,22 +78,22 @@ def check_username(username: str, interface: str) -> None:
         return
     if interface != "postgresql_client":
         raise RequestError(
-            f"username {username!r}: a user name can be requested only on the "
+            f"username {quoted_name(username)}: a user name can be requested only on the "
             "postgresql_client interface (PostgreSQL 16); pgsql servers choose the user"
         )
     if username in SYSTEM_USERS:
         raise RequestError(
-            f"username {username!r} is a user of PostgreSQL 16 itself (it refuses "
+            f"username {quoted_name(username)} is a user of PostgreSQL 16 itself (it refuses "
             f"{', '.join(SYSTEM_USERS)} and any existing user): choose the application's own"
         )
     if username.startswith(RESERVED_PREFIX):
         raise RequestError(
-            f"username {username!r}: PostgreSQL reserves role names starting with "
+            f"username {quoted_name(username)}: PostgreSQL reserves role names starting with "
             f"{RESERVED_PREFIX!r}"
         )
     if len(username.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
         raise RequestError(
-            f"username {username[:20]!r}... is too long: PostgreSQL accepts at most "
+            f"username {quoted_name(username, 20)}... is too long: PostgreSQL accepts at most "
             f"{_MAX_IDENTIFIER_BYTES} bytes"
         )
 
