@@ -213,3 +213,8 @@ def test_connection_strings_parse_and_mask_with_lazy_patterns() -> None:
     assert (cs.dbname, cs.uri) == ("my db", "postgresql://u:p@10.0.0.1/my%20db")
     assert "hunter2" not in connstr.mask_value("dbname=x|password=hunter2")
     assert "hunter2" not in repr(connstr.ConnectionString("password=hunter2"))
+
+
+def test_dir_of_the_protocol_lists_its_names_not_the_typing_it_imports() -> None:
+    public = [n for n in dir(protocol) if not n.startswith("_")]
+    assert sorted(public) == sorted(protocol.__all__)

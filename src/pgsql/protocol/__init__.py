@@ -317,5 +317,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+_MODULE_PLUMBING = frozenset({"Any", "Dict", "List", "TYPE_CHECKING", "annotations", "importlib"})
+
+
 def __dir__() -> List[str]:
-    return sorted({*globals(), *_LAZY})
+    # the public names and this package's modules, not the typing names it imports for itself
+    return sorted({*globals(), *_LAZY} - _MODULE_PLUMBING)

@@ -1,12 +1,28 @@
-"""Scratch probes of review #18 (House II): 1.x and public-API users against the restructure."""
+"""Whole lifecycles in pgsql.testing.Model: a declared request, a 1.x charm and two requirers of
+DatabaseProvider through leader moves, StoredState loss, unit removal and scale-down."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Dict, Optional
 
-import fix_data_interfaces as di_fix
 import ops
+import ops.testing
 import pytest
+
+if sys.version_info < (3, 10):
+    pytest.skip(
+        "data_interfaces v0 LIBPATCH 58 imports only on Python >= 3.10 (see "
+        "test_interop_data_interfaces.py)",
+        allow_module_level=True,
+    )
+if getattr(ops.testing, "Context", None) is None:
+    pytest.skip(
+        f"ops {ops.__version__}: pgsql.testing.Model needs ops.testing.Context (ops >= 2.17)",
+        allow_module_level=True,
+    )
+
+import fix_data_interfaces as di_fix  # after the skips: imports only on 3.10+
 from test_roundtrip import SERVER_CONFIG, SERVER_META, ServerCharm
 
 import pgsql
