@@ -7,7 +7,7 @@ hooks matter. A made-up interface proves nothing else needs to know it.
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, List, Mapping, Optional
+from typing import ClassVar, Dict, List, Mapping, Optional, Union
 
 import ops
 import ops.charm
@@ -69,7 +69,7 @@ class Charm(ops.charm.CharmBase):
 def test_a_made_up_interface_is_served_through_its_wire_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    wires: Dict[str, type] = {**_client.WIRES, "made_up_db": MadeUpWire}
+    wires: Dict[str, Union[type, str]] = {**_client.WIRES, "made_up_db": MadeUpWire}
     monkeypatch.setattr(_client, "WIRES", wires)
     monkeypatch.setattr(MadeUpWire, "published", [])
     harness: Harness[Charm] = Harness(Charm, meta=META)

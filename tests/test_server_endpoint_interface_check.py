@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Callable
 
 import ops
+import ops.charm
+import ops.framework
 import pytest
 from ops.testing import Harness
 
@@ -30,12 +32,12 @@ requires:
     interface: postgresql_client
 """
 
-Serve = Callable[[ops.CharmBase, str], object]
+Serve = Callable[[ops.charm.CharmBase, str], object]
 
 
 def _begin(serve: Serve, endpoint: str) -> None:
-    class Server(ops.CharmBase):
-        def __init__(self, framework: ops.Framework):
+    class Server(ops.charm.CharmBase):
+        def __init__(self, framework: ops.framework.Framework):
             super().__init__(framework)
             self.served = serve(self, endpoint)
 

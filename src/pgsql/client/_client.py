@@ -50,7 +50,6 @@ if TYPE_CHECKING:  # pragma: no cover - loaded with a relation's first evaluatio
 
 __all__ = ["ENDPOINT_CONFLICT", "NotLeaderError", "PostgreSQLClient", "WIRES"]
 
-RelationArg = Optional[Relation]
 
 #: The interfaces a client endpoint may speak (its ``interface:`` in the charm's metadata).
 PGSQL = "pgsql"
@@ -292,7 +291,7 @@ class PostgreSQLClient(ops.framework.Object):
         """The interface a relation of this client speaks: ``pgsql`` or ``postgresql_client``."""
         return self._session.wire(relation).interface
 
-    def readiness(self, relation: RelationArg = None) -> Optional[Readiness]:
+    def readiness(self, relation: Optional[Relation] = None) -> Optional[Readiness]:
         """The verdict for a relation (default: the only one), or None when there is none.
 
         It needs no event and keeps nothing: call it from collect-status (``ops >= 2.5``)::
@@ -311,27 +310,27 @@ class PostgreSQLClient(ops.framework.Object):
         rel = relation if relation is not None else self.relation()
         return None if rel is None else self.readiness_of(rel)
 
-    def master(self, relation: RelationArg = None) -> Optional[ConnectionString]:
+    def master(self, relation: Optional[Relation] = None) -> Optional[ConnectionString]:
         """The master connection string of a relation (default: the only one), or None."""
         r = self.readiness(relation)
         return None if r is None else r.master
 
-    def standbys(self, relation: RelationArg = None) -> List[ConnectionString]:
+    def standbys(self, relation: Optional[Relation] = None) -> List[ConnectionString]:
         """The standby connection strings of a relation (default: the only one)."""
         r = self.readiness(relation)
         return [] if r is None else list(r.standbys)
 
-    def version(self, relation: RelationArg = None) -> Optional[str]:
+    def version(self, relation: Optional[Relation] = None) -> Optional[str]:
         """The PostgreSQL version published on a relation (default: the only one), or None."""
         r = self.readiness(relation)
         return None if r is None else r.version
 
-    def is_ready(self, relation: RelationArg = None) -> bool:
+    def is_ready(self, relation: Optional[Relation] = None) -> bool:
         """Whether a relation (default: the only one) provides a usable master database."""
         r = self.readiness(relation)
         return r is not None and r.ready
 
-    def tls_ca(self, relation: RelationArg = None) -> Optional[str]:
+    def tls_ca(self, relation: Optional[Relation] = None) -> Optional[str]:
         """The CA certificate (PEM) the server published (``postgresql_client``), or None."""
         r = self.readiness(relation)
         return None if r is None else r.tls_ca
