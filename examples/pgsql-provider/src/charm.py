@@ -12,9 +12,12 @@ requested on ``db``, those the ``plugin-<name>-enable`` options turn on for ``da
 identifiers quoted by psycopg) and publishes the connection details: on ``db`` in
 the unit and application bags, on ``database`` in the application bag with the credentials in
 a Juju secret granted to the relation (in clear only where Juju has no secrets). It keeps each
-client's credentials in the peer application bag, so the password stays the same across
-re-provisioning and leader changes, and the other units publish exactly what the leader
-provisioned on ``db`` (``database`` is answered by the leader alone).
+client's credentials (:mod:`credentials`), so the password stays the same across re-provisioning
+and leader changes, and the other units publish exactly what the leader provisioned on ``db``
+(``database`` is answered by the leader alone): the password in a Juju secret of this
+application (``provider-credentials-<relation id>``, read by every unit, removed with the
+relation), the rest in the peer application bag. Where Juju has no secrets (2.9) the password
+is kept in that peer bag too, as nothing else outlives a hook.
 
 A request that cannot be provisioned (an unknown extension, an invalid name, an unreachable
 server) sets a Blocked status naming the problem, and nothing is published for that client:
@@ -29,6 +32,7 @@ from typing import Dict, List, Optional
 
 import ops
 import provision as prov
+from credentials import Credentials
 
 import pgsql
 
@@ -51,6 +55,7 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         self._stored.set_default(problems={})
         self.db = pgsql.PostgreSQLServer(self, "db")
         self.database = pgsql.DatabaseProvider(self, DATABASE)
+        self._credentials = Credentials(self.model, PEER, secrets=self.database.secrets_available)
         for server in (self.db, self.database):
             framework.observe(server.on.request_changed, self._on_request_changed)
             framework.observe(server.on.relation_broken, self._on_relation_broken)
@@ -81,7 +86,8 @@ class PostgreSQLProviderCharm(ops.CharmBase):
 
     def _on_relation_broken(self, event: ops.RelationEvent) -> None:
         # The role and the database are kept: the data is the operator's to drop. On
-        # ``database``, DatabaseProvider has already removed the relation's secrets.
+        # ``database``, DatabaseProvider has already removed the relation's secrets; the
+        # leader removes the secret keeping the relation's password with the peer entry.
         key = str(event.relation.id)
         if key in self._stored.problems:
             del self._stored.problems[key]
@@ -103,7 +109,7 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             None,
         )
         entry = self._load(relation_id) if relation is not None else None
-        if relation is None or not entry or "database" not in entry:
+        if relation is None or not entry or "database" not in entry or "password" not in entry:
             known = ", ".join(
                 f"{r.name}:{r.id}" for r in [*self.db.relations, *self.database.relations]
             )
@@ -154,7 +160,7 @@ class PostgreSQLProviderCharm(ops.CharmBase):
             if key in self._stored.problems:
                 del self._stored.problems[key]
         entry = self._load(relation.id)
-        if not entry or "database" not in entry:
+        if not entry or "database" not in entry or "password" not in entry:
             self._revoke(relation)
             return
         host = str(self.config["host"]) or self._ingress(relation)
@@ -293,21 +299,10 @@ class PostgreSQLProviderCharm(ops.CharmBase):
         return str(address) if address is not None else None
 
     def _load(self, relation_id: int) -> Optional[Dict[str, str]]:
-        peer = self.model.get_relation(PEER)
-        raw = peer.data[self.app].get(f"db-{relation_id}", "") if peer is not None else ""
-        if not raw:
-            return None
-        loaded: Dict[str, str] = json.loads(raw)
-        return loaded
+        return self._credentials.load(relation_id)
 
     def _save(self, relation_id: int, entry: Optional[Dict[str, str]]) -> None:
-        peer = self.model.get_relation(PEER)
-        if peer is None:
-            return
-        raw = json.dumps(entry, sort_keys=True) if entry else ""
-        key = f"db-{relation_id}"
-        if peer.data[self.app].get(key, "") != raw:
-            peer.data[self.app][key] = raw  # "" deletes the key
+        self._credentials.save(relation_id, entry)
 
     def _set_status(self) -> None:
         problems = [str(p) for p in self._stored.problems.values()]

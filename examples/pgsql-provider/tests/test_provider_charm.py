@@ -90,6 +90,7 @@ def _run(
     stored: Any = (),
     config: Optional[Dict[str, Any]] = None,
     unit_id: int = 0,
+    secrets: Any = (),
 ) -> Any:
     ctx = testing.Context(
         ProviderCharm,
@@ -106,6 +107,7 @@ def _run(
         config=config if config is not None else _config(postgres),
         relations={db, peer},
         stored_states=stored,
+        secrets=secrets,
     )
     return ctx.run(ctx.on.relation_changed(db, remote_unit=0), state)
 
@@ -231,18 +233,24 @@ def test_credentials_are_kept_across_requests_and_shared_with_other_units(
     peer_app = dict(first.get_relation(PEER_ID).local_app_data)
     entry = json.loads(peer_app["db-11"])
     master = ConnectionString(_published(first)["master"])
-    assert entry["password"] == master.password
+    # the password is kept in the application's secret, the peer bag naming it
+    assert "password" not in entry
+    kept = first.get_secret(label="provider-credentials-11")
+    assert (kept.owner, entry["secret-id"]) == ("app", kept.id)
+    assert kept.latest_content == {"password": master.password}
 
     # A second client unit joins: provisioned again, same password, both granted.
     grown = pgt.Client(app="steady", units=2, request=client.request)
-    second = _run(postgres, grown, peer_app=peer_app, stored=first.stored_states)
+    second = _run(
+        postgres, grown, peer_app=peer_app, stored=first.stored_states, secrets=first.secrets
+    )
     bag = _published(second)
     assert ConnectionString(bag["master"]) == master
     assert bag["allowed-units"] == "steady/0 steady/1"
     psycopg.connect(master.conn_str).close()  # the password still works
 
     # A non-leader unit publishes the leader's credentials in its own bag, not the app bag.
-    other = _run(postgres, grown, leader=False, peer_app=peer_app, unit_id=1)
+    other = _run(postgres, grown, leader=False, peer_app=peer_app, unit_id=1, secrets=first.secrets)
     assert ConnectionString(_published(other)["master"]) == master
     assert dict(other.get_relation(REL_ID).local_app_data) == {}
 
@@ -597,7 +605,9 @@ def test_rotate_password_on_database_updates_the_secret_and_the_server(
     # the bag stays as it was: the client learns of it through secret-changed
     assert dict(after.get_relation(DB_REL_ID).local_app_data) == bag
     entry = json.loads(after.get_relation(PEER_ID).local_app_data[f"db-{DB_REL_ID}"])
-    assert entry["password"] == new_password
+    kept = after.get_secret(label=f"provider-credentials-{DB_REL_ID}")
+    assert "password" not in entry
+    assert kept.latest_content == {"password": new_password}
     shown = [str(ctx.action_results), *ctx.action_logs]
     assert not any(p in text for p in (new_password, before["password"]) for text in shown)
 
