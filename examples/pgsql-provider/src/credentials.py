@@ -57,6 +57,9 @@ class Credentials:
         self._model = model
         self._peer = peer
         self._secrets = secrets
+        # What this hook wrote: Juju applies secret-set when the hook ends, and a secret-get in
+        # the same hook sees the new content only on recent Juju (3.1.7 and later).
+        self._written: Dict[int, str] = {}
 
     def load(self, relation_id: int) -> Optional[Dict[str, str]]:
         """The relation's entry (``user``, ``password``, ``database``, ...); None if none.
@@ -68,7 +71,9 @@ class Credentials:
             return None
         entry = {k: v for k, v in stored.items() if k not in _BOOKKEEPING}
         if PASSWORD not in entry and self._secrets:
-            password = self._read_password(relation_id, stored.get(SECRET_ID, ""))
+            password = self._written.get(relation_id) or self._read_password(
+                relation_id, stored.get(SECRET_ID, "")
+            )
             if password:
                 entry[PASSWORD] = password
         return entry
@@ -76,6 +81,7 @@ class Credentials:
     def save(self, relation_id: int, entry: Optional[Dict[str, str]]) -> None:
         """Keep the relation's entry (leader only); None forgets it, and removes its secret."""
         if entry is None and self._secrets:
+            self._written.pop(relation_id, None)
             self._remove_secret(relation_id)
         peer = self._model.get_relation(self._peer)
         if peer is None:
@@ -85,11 +91,16 @@ class Credentials:
         elif self._secrets and PASSWORD in entry:
             kept = {k: v for k, v in entry.items() if k != PASSWORD and k not in _BOOKKEEPING}
             previous = self._stored(relation_id) or {}
-            secret_id, changed = self._keep_password(
-                relation_id, entry[PASSWORD], previous.get(SECRET_ID, "")
-            )
+            if self._written.get(relation_id) == entry[PASSWORD] and previous.get(SECRET_ID):
+                # kept already in this hook (where Juju may not show that secret yet)
+                secret_id, changed = previous[SECRET_ID], False
+            else:
+                secret_id, changed = self._keep_password(
+                    relation_id, entry[PASSWORD], previous.get(SECRET_ID, "")
+                )
             serial = int(previous.get(SERIAL) or 0) + (1 if changed else 0)
             kept.update({SECRET_ID: secret_id, SERIAL: str(serial)})
+            self._written[relation_id] = entry[PASSWORD]
         else:  # no secrets on this Juju: the whole entry, in the bag only this app reads
             kept = dict(entry)
         raw = json.dumps(kept, sort_keys=True) if kept else ""
