@@ -78,20 +78,25 @@ def test_requirer_import_loads_no_provider_side_nor_helpers_nor_interface_rules(
 
 
 _README_CHARM = Path(__file__).resolve().parents[1] / "examples" / "postgresql-client-charm"
-
-
-@pytest.mark.skipif(
+#: a subprocess's ``ctx``: the README charm in ops.testing, on a postgresql_client endpoint
+_README_CHARM_CONTEXT = (
+    f"sys.path.insert(0, {str(_README_CHARM / 'src')!r})\n"
+    "import charm, ops\n"
+    "from ops import testing\n"
+    "meta = {'name': 'myapp', 'requires': {'database': {'interface': 'postgresql_client'}}}\n"
+    "ctx = testing.Context(charm.MyCharm, meta=meta)\n"
+)
+_needs_scenario = pytest.mark.skipif(
     getattr(ops.testing, "Context", None) is None, reason="ops.testing.Context needs ops >= 2.17"
 )
+
+
+@_needs_scenario
 def test_the_readme_charm_without_a_relation_builds_no_verdict_in_its_hooks() -> None:
     # the recommended style: a declared request, collect-status asking readiness() every hook
     loaded = _loaded_after(
-        f"sys.path.insert(0, {str(_README_CHARM / 'src')!r})\n"
-        "import charm, ops\n"
-        "from ops import testing\n"
-        "meta = {'name': 'myapp', 'requires': {'database': {'interface': 'postgresql_client'}}}\n"
-        "ctx = testing.Context(charm.MyCharm, meta=meta)\n"
-        "for event in (ctx.on.install(), ctx.on.start(), ctx.on.config_changed()):\n"
+        _README_CHARM_CONTEXT
+        + "for event in (ctx.on.install(), ctx.on.start(), ctx.on.config_changed()):\n"
         "    out = ctx.run(event, testing.State(leader=True))\n"
         "assert out.unit_status == ops.BlockedStatus('needs a database relation')"
     )
@@ -101,19 +106,12 @@ def test_the_readme_charm_without_a_relation_builds_no_verdict_in_its_hooks() ->
     assert _library_modules(loaded, ON_FIRST_EVALUATION[:-1]) == []
 
 
-@pytest.mark.skipif(
-    getattr(ops.testing, "Context", None) is None, reason="ops.testing.Context needs ops >= 2.17"
-)
+@_needs_scenario
 def test_a_postgresql_client_charm_never_loads_the_pgsql_wire_nor_its_rules() -> None:
     # the README charm related to a provider that answered nothing yet: its endpoint's wire and
     # rules load, never those of the interface it does not speak, nor the user-name helper
     loaded = _loaded_after(
-        f"sys.path.insert(0, {str(_README_CHARM / 'src')!r})\n"
-        "import charm, ops\n"
-        "from ops import testing\n"
-        "meta = {'name': 'myapp', 'requires': {'database': {'interface': 'postgresql_client'}}}\n"
-        "ctx = testing.Context(charm.MyCharm, meta=meta)\n"
-        "rel = testing.Relation('database', remote_app_name='postgresql')\n"
+        _README_CHARM_CONTEXT + "rel = testing.Relation('database', remote_app_name='postgresql')\n"
         "out = ctx.run(ctx.on.relation_changed(rel), testing.State(leader=True, relations={rel}))\n"
         "assert out.unit_status.name == 'waiting', out.unit_status"
     )

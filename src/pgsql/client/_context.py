@@ -52,13 +52,6 @@ class HookContext:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
         return f"HookContext({fields})"
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HookContext):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable attributes: not hashable
-
     @classmethod
     def from_environ(cls, environ: Optional[Mapping[str, str]] = None) -> HookContext:
         """The context of the running hook, from ``environ`` (default: ``os.environ``)."""

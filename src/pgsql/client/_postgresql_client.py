@@ -31,11 +31,6 @@ _REQUIRER_KEYS = (
 )
 
 
-def _secret_key(uri: str) -> str:
-    """The secret's ID in any of Juju's spellings (postgresql_client rules: loaded when used)."""
-    return protocol.secret_id(uri)
-
-
 class PostgresqlClientWire(Wire):
     """``postgresql_client``: :func:`pgsql.protocol.evaluate_client` over the provider's bag.
 
@@ -72,7 +67,7 @@ class PostgresqlClientWire(Wire):
         refs = protocol.secret_fields(app_bag)
         secrets: Dict[str, Optional[Dict[str, str]]] = {}
         for group, uri in refs.items():
-            key = _secret_key(uri)
+            key = protocol.secret_id(uri)
             kept = cast("Dict[str, Any]", rec.get("tls") or {})
             if (
                 group == "tls"
@@ -105,7 +100,7 @@ class PostgresqlClientWire(Wire):
         latest one.
         """
         host = self.host
-        key = _secret_key(uri)
+        key = protocol.secret_id(uri)
         if key in host.secrets:
             return host.secrets[key]
         content: Optional[Dict[str, str]]
@@ -144,7 +139,7 @@ class PostgresqlClientWire(Wire):
         if rel_app is None:
             return False
         uris = protocol.secret_fields(relation.data[rel_app]).values()
-        if not key or key not in {_secret_key(u) for u in uris}:
+        if not key or key not in {protocol.secret_id(u) for u in uris}:
             return False
         if key not in host.secrets:
             try:

@@ -317,9 +317,6 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-_MODULE_PLUMBING = frozenset({"Any", "Dict", "List", "TYPE_CHECKING", "annotations", "importlib"})
-
-
 def __dir__() -> List[str]:
-    # the public names and this package's modules, not the typing names it imports for itself
-    return sorted({*globals(), *_LAZY} - _MODULE_PLUMBING)
+    # what it exports (loaded or not) and its private names, not what it imports for itself
+    return sorted({*__all__, *_LAZY, *(name for name in globals() if name.startswith("_"))})
