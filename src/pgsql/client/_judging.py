@@ -63,9 +63,46 @@ class Judging:
         if not getattr(relation, "active", True) or str(relation.id) in s.state.gone:
             return broken_readiness()
         request = self.requested(relation)
-        readiness = self.served(relation, s.wire(relation).readiness(relation, request))
+        readiness = self.recalled(relation, request)
+        if readiness is None:
+            readiness = s.wire(relation).readiness(relation, request)
+        readiness = self.served(relation, readiness)
         s.evals[relation.id] = readiness
         return readiness
+
+    def judge(self, relation: Relation) -> Readiness:
+        """The verdict for a relation from live data (the one the charm is then told)."""
+        s = self.session
+        s.evals.pop(relation.id, None)
+        s.recalling = False
+        try:
+            return self.readiness_of(relation)
+        finally:
+            s.recalling = True
+
+    def recalled(self, relation: Relation, request: Optional[Request]) -> Optional[Readiness]:
+        """The verdict kept from an earlier hook, if it still holds (:mod:`._remembered`)."""
+        s = self.session
+        if not s.recalling or not s.wire(relation).verdict_lasts:
+            return None
+        kept = s.record(relation.id).get("verdict")
+        if kept is None:
+            return None
+        from ._remembered import recall  # loaded only where a verdict was kept
+
+        def load() -> Readiness:
+            with s.entered():
+                return self.served(relation, s.wire(relation).readiness(relation, request))
+
+        return recall(
+            kept,
+            request,
+            bool(relation.units),
+            s.context(),
+            relation.name,
+            relation.id,
+            load,
+        )
 
     def served(self, relation: Relation, readiness: Readiness) -> Readiness:
         """With several endpoints related at once, only the oldest relation is served."""

@@ -149,7 +149,7 @@ class Lifecycle:
         relations = s.relations()
         for relation in relations:
             rec = s.record(relation.id)
-            for key in ("remote", "egress", "req", "tls"):
+            for key in ("remote", "egress", "req", "tls", "verdict"):
                 rec.pop(key, None)
             s.put(relation.id, rec)
         if s.declared is None and s.model.unit.is_leader():

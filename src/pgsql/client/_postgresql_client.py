@@ -42,6 +42,7 @@ class PostgresqlClientWire(Wire):
     hooks = frozenset({"secret-changed"})
     leader_only = True
     rereads_under_harness = True
+    verdict_lasts = True
 
     def own_request(self, app_bag: Mapping[str, str]) -> Request:
         return protocol.requirer_request(app_bag)

@@ -64,8 +64,7 @@ class Telling:
     def update(self, relation: Relation, app: Optional[Application], unit: Optional[Unit]) -> None:
         """Evaluate the relation and emit what changed since the charm was last told."""
         s = self.session
-        s.evals.pop(relation.id, None)
-        readiness = self.judging.readiness_of(relation)
+        readiness = self.judging.judge(relation)
         wire = s.wire(relation)
         if s.declared is not None:
             wire.settle(relation, readiness, s.declared)
@@ -88,6 +87,15 @@ class Telling:
                 s.log.debug("relation %s not ready: %s", relation.id, ", ".join(codes))
             rec["codes"] = codes
         rec["snap"] = cur.to_dict()
+        if wire.verdict_lasts:
+            from ._remembered import remember
+
+            request = self.judging.requested(relation)
+            verdict = remember(readiness, request, bool(relation.units))
+            if verdict is None:
+                rec.pop("verdict", None)
+            else:
+                rec["verdict"] = verdict
         known = readiness.database
         unknown_request = s.declared is None and rec.get("req", {}) is None
         if known and unknown_request and rec.get("db") != known:

@@ -105,6 +105,10 @@ class Wire(abc.ABC):
     #: under Harness (one charm across events), a cached verdict is judged again on each read:
     #: secrets and the provider's bag may have changed without any of our handlers running
     rereads_under_harness = False
+    #: the verdict holds until the provider's data changes (a relation-changed, a
+    #: secret-changed), the request changes or the provider's units come or all go: it is kept
+    #: between hooks (without connection strings) rather than judged again in each
+    verdict_lasts = False
 
     def __init__(self, host: WireHost, external: bool = False):
         self.host = host

@@ -2,8 +2,8 @@
 """The seed charm's job on ``postgresql_client``, written the way this library recommends.
 
 A declarative request (every unit computes it, nothing to share or store), a handler for
-``master_changed`` and ``standby_changed`` that (re)configures the workload from the event, and
-collect-status with ``readiness()``. The workload's configuration is a file in the charm
+``database_changed`` (the master or the standbys changed: one event for either) that
+(re)configures the workload from the event, and collect-status with ``readiness()``. The workload's configuration is a file in the charm
 directory (``workload.json``: ``db_uri``, ``db_ro_uris``), which the benchmark compares with
 what the server published; the charm keeps no StoredState of its own.
 """
@@ -22,8 +22,7 @@ class MyCharm(ops.CharmBase):
     def __init__(self, framework):
         super().__init__(framework)
         self.db = pgsql.PostgreSQLClient(self, "db", database=DATABASE)
-        framework.observe(self.db.on.master_changed, self._on_database_changed)
-        framework.observe(self.db.on.standby_changed, self._on_database_changed)
+        framework.observe(self.db.on.database_changed, self._on_database_changed)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
 
     def _on_database_changed(self, event):
