@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, ClassVar, Dict, List, Optional, Set, Tuple, Type
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Set, Tuple, Type
 
 import ops
 import ops.charm
@@ -453,3 +453,48 @@ def answered_non_leader(ctx: Any, base: type = LearningSetter) -> Tuple[Any, int
     state, c = setter_changed(ctx, provide(state, rel_id, ANSWER), rel_id)
     assert "MasterAvailableEvent" in kinds(c)
     return state, rel_id
+
+
+class Looking(CaRecorder):
+    """Runs ``LOOK(charm)`` from collect-status, as a charm shows its status."""
+
+    LOOK: ClassVar[Optional[Callable[[Looking], object]]] = None
+
+    def _before_client(self, framework: ops.framework.Framework) -> None:
+        super()._before_client(framework)
+        framework.observe(self.on.collect_unit_status, self._look)
+
+    def _look(self, event: ops.CollectStatusEvent) -> None:
+        look = type(self).LOOK
+        if look is not None:
+            look(self)
+
+
+def count_reads(
+    ctx: Any, event: Any, state: Any, look: Optional[Callable[[Looking], object]] = None
+) -> Tuple[Any, Any, Dict[str, int]]:
+    """Run one hook counting the provider reads (relation-get of its app bag, secret-get).
+
+    ``look(charm)`` runs in the hook's collect-status.
+    """
+    calls: Dict[str, int] = {"relation-get": 0, "secret-get": 0}
+    Looking.LOOK = look
+    try:
+        with ctx(event, state) as mgr:
+            backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
+            real_rget, real_sget = backend.relation_get, backend.secret_get
+
+            def relation_get(relation_id: int, member_name: str, *args: Any, **kw: Any) -> Any:
+                if member_name == TLS_PROVIDER.name:
+                    calls["relation-get"] += 1
+                return real_rget(relation_id, member_name, *args, **kw)
+
+            def secret_get(*args: Any, **kw: Any) -> Any:
+                calls["secret-get"] += 1
+                return real_sget(*args, **kw)
+
+            backend.relation_get, backend.secret_get = relation_get, secret_get
+            out = mgr.run()
+            return out, mgr.charm, calls
+    finally:
+        Looking.LOOK = None

@@ -15,9 +15,11 @@ from fix_client_postgresql_client import (
     META,
     TLS_PROVIDER,
     LearningSetter,
+    Looking,
     answered,
     changed,
     charm_class,
+    count_reads,
     everything,
     kinds,
     no_password,
@@ -158,3 +160,41 @@ def test_last_unit_departing_is_master_gone_and_a_unit_rejoining_is_master_avail
     assert r is not None
     assert r.ready
     no_password(everything(ctx, state, c))
+
+
+def test_the_last_provider_unit_departing_reads_neither_the_bag_nor_a_secret() -> None:
+    """No provider unit: not ready whatever the provider's bag says, so nothing is read."""
+    ctx = testing.Context(Looking, meta=META, juju_version=JUJU_36)
+    state, rel_id, _ = answered(ctx)
+    rel = state.get_relation(rel_id)
+    gone = dataclasses.replace(rel, remote_units_data={})
+    state = dataclasses.replace(state, relations={gone})
+    seen: List[Any] = []
+    _out, charm, calls = count_reads(
+        ctx,
+        ctx.on.relation_departed(gone, remote_unit=0, departing_unit=0),
+        state,
+        lambda c: seen.append(c.db.readiness()),
+    )
+    assert "MasterGoneEvent" in kinds(charm)
+    assert [r.code for r in seen[0].reasons if r.blocking] == [protocol.NO_REMOTE]
+    assert calls == {"relation-get": 0, "secret-get": 0}
+
+
+def test_before_any_provider_unit_joins_the_unit_waits_for_one_reading_nothing() -> None:
+    ctx = testing.Context(Looking, meta=META, juju_version=JUJU_36)
+    rel = testing.Relation(
+        "database",
+        interface="postgresql_client",
+        remote_app_name="postgresql",
+        remote_units_data={},
+    )
+    seen: List[Any] = []
+    _out, _charm, calls = count_reads(
+        ctx,
+        ctx.on.relation_created(rel),
+        testing.State(leader=True, relations={rel}),
+        lambda c: seen.append(c.db.readiness()),
+    )
+    assert seen[0].why.startswith("the provider has no units in the relation (none joined yet")
+    assert calls == {"relation-get": 0, "secret-get": 0}

@@ -10,7 +10,7 @@ the relation again.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List
 
 import ops
 import ops.framework
@@ -20,8 +20,9 @@ from fix_client_postgresql_client import (
     META,
     ROTATED_CA,
     TLS_PROVIDER,
-    CaRecorder,
+    Looking,
     answered,
+    count_reads,
     everything,
     no_password,
     provide,
@@ -31,51 +32,6 @@ from fix_client_postgresql_client import (
 from provider_double import NEW_CA, TLS_SECRET, Provider
 
 from pgsql import protocol
-
-
-class Looking(CaRecorder):
-    """Runs ``LOOK(charm)`` from collect-status, as a charm shows its status."""
-
-    LOOK: ClassVar[Optional[Callable[[Looking], object]]] = None
-
-    def _before_client(self, framework: ops.framework.Framework) -> None:
-        super()._before_client(framework)
-        framework.observe(self.on.collect_unit_status, self._look)
-
-    def _look(self, event: ops.CollectStatusEvent) -> None:
-        look = type(self).LOOK
-        if look is not None:
-            look(self)
-
-
-def _tools(
-    ctx: Any, event: Any, state: Any, look: Optional[Callable[[Looking], object]] = None
-) -> Tuple[Any, Any, Dict[str, int]]:
-    """Run one hook counting the provider reads (relation-get of its app bag, secret-get).
-
-    ``look(charm)`` runs in the hook's collect-status.
-    """
-    calls: Dict[str, int] = {"relation-get": 0, "secret-get": 0}
-    Looking.LOOK = look
-    try:
-        with ctx(event, state) as mgr:
-            backend = mgr.charm.model._backend  # pyright: ignore[reportPrivateUsage]
-            real_rget, real_sget = backend.relation_get, backend.secret_get
-
-            def relation_get(relation_id: int, member_name: str, *args: Any, **kw: Any) -> Any:
-                if member_name == TLS_PROVIDER.name:
-                    calls["relation-get"] += 1
-                return real_rget(relation_id, member_name, *args, **kw)
-
-            def secret_get(*args: Any, **kw: Any) -> Any:
-                calls["secret-get"] += 1
-                return real_sget(*args, **kw)
-
-            backend.relation_get, backend.secret_get = relation_get, secret_get
-            out = mgr.run()
-            return out, mgr.charm, calls
-    finally:
-        Looking.LOOK = None
 
 
 def _ctx(charm: Any = None) -> Any:
@@ -106,7 +62,7 @@ def test_a_hook_that_brings_no_provider_data_shows_the_told_verdict_reading_noth
     else:
         event = ctx.on.update_status() if hook == "update-status" else ctx.on.config_changed()
     seen: List[Any] = []
-    state, _charm, calls = _tools(ctx, event, state, lambda c: seen.append(c.db.readiness()))
+    state, _charm, calls = count_reads(ctx, event, state, lambda c: seen.append(c.db.readiness()))
     assert seen[0].ready
     assert seen[0].why == "ready"
     assert seen[0].database == "mydbname"
@@ -125,7 +81,7 @@ def test_the_connection_strings_of_a_kept_verdict_are_read_on_first_use() -> Non
         assert r is not None
         got.extend([r.master, r.master, c.db.master(), r.standbys])
 
-    _state, _charm, calls = _tools(ctx, ctx.on.update_status(), state, look)
+    _state, _charm, calls = count_reads(ctx, ctx.on.update_status(), state, look)
     assert got[0] == told
     assert got[1] == told
     assert got[2] == told
@@ -138,13 +94,13 @@ def test_a_kept_verdict_equals_the_one_judged_live() -> None:
     state, rel_id, _ = answered(ctx)
     live: List[Any] = []
     kept: List[Any] = []
-    _tools(
+    count_reads(
         ctx,
         ctx.on.relation_changed(state.get_relation(rel_id), remote_unit=0),
         state,
         lambda c: live.append(c.db.readiness()),
     )
-    _tools(ctx, ctx.on.update_status(), state, lambda c: kept.append(c.db.readiness()))
+    count_reads(ctx, ctx.on.update_status(), state, lambda c: kept.append(c.db.readiness()))
     assert type(live[0]) is protocol.Readiness
     assert type(kept[0]) is not protocol.Readiness
     assert kept[0] == live[0]
@@ -191,7 +147,9 @@ def test_a_secret_changed_hook_judges_live_even_before_the_clients_handler() -> 
     ctx = _ctx(OwnHandlersFirst)
     state, _rel_id, _ = answered(ctx)
     state = rotate(state, TLS_PROVIDER, ROTATED_CA)
-    _, charm, _calls = _tools(ctx, ctx.on.secret_changed(state.get_secret(id=TLS_SECRET)), state)
+    _, charm, _calls = count_reads(
+        ctx, ctx.on.secret_changed(state.get_secret(id=TLS_SECRET)), state
+    )
     assert OwnHandlersFirst.OWN[-1] == (True, NEW_CA)
     no_password(everything(ctx, state, charm))
 
@@ -201,7 +159,7 @@ def test_a_changed_request_is_judged_live() -> None:
     state, _rel_id, _ = answered(ctx)
     other = _ctx(type("OtherDb", (Looking,), {"KW": {"database": "otherdb"}}))
     seen: List[Any] = []
-    _, _charm, calls = _tools(
+    _, _charm, calls = count_reads(
         other, other.on.update_status(), state, lambda c: seen.append(c.db.readiness())
     )
     assert not seen[0].ready
@@ -213,7 +171,7 @@ def test_the_provider_units_all_gone_is_judged_live() -> None:
     state, rel_id, _ = answered(ctx)
     state = _with_units(state, rel_id, {})
     seen: List[Any] = []
-    _tools(ctx, ctx.on.update_status(), state, lambda c: seen.append(c.db.readiness()))
+    count_reads(ctx, ctx.on.update_status(), state, lambda c: seen.append(c.db.readiness()))
     assert not seen[0].ready
     assert [r.code for r in seen[0].reasons if r.blocking] == [protocol.NO_REMOTE]
 
@@ -221,7 +179,7 @@ def test_the_provider_units_all_gone_is_judged_live() -> None:
 def test_upgrade_charm_judges_live() -> None:
     ctx = _ctx()
     state, _rel_id, _ = answered(ctx)
-    _, _charm, calls = _tools(ctx, ctx.on.upgrade_charm(), state, lambda c: c.db.readiness())
+    _, _charm, calls = count_reads(ctx, ctx.on.upgrade_charm(), state, lambda c: c.db.readiness())
     assert calls["relation-get"] >= 1
     assert calls["secret-get"] >= 1
 
@@ -240,7 +198,7 @@ def test_a_verdict_kept_by_another_version_is_judged_live() -> None:
         stored.append(dataclasses.replace(s, content=content))
     state = dataclasses.replace(state, stored_states=stored)
     seen: List[Any] = []
-    _, _charm, calls = _tools(
+    _, _charm, calls = count_reads(
         ctx, ctx.on.update_status(), state, lambda c: seen.append(c.db.readiness())
     )
     assert seen[0].ready
@@ -252,7 +210,7 @@ def test_a_provider_that_is_not_ready_is_kept_too() -> None:
     ctx = _ctx()
     state, rel_id, _ = answered(ctx, Provider(database="otherdb"))  # serves another database
     seen: List[Any] = []
-    _, _charm, calls = _tools(
+    _, _charm, calls = count_reads(
         ctx, ctx.on.update_status(), state, lambda c: seen.append(c.db.readiness())
     )
     assert not seen[0].ready

@@ -32,6 +32,9 @@ def test_demo_client_units_give_one_reason_while_the_provider_has_not_answered(
         waiting.setdefault(step["unit"], set()).add(f"{readiness['why']} {blocking}")
     assert set(waiting) == {"myapp-modern/0", "myapp-modern/1"}  # leader and non-leader
     assert waiting["myapp-modern/0"] == waiting["myapp-modern/1"]
+    # at relation-created no provider unit has joined yet; then the answer is awaited
     assert waiting["myapp-modern/0"] == {
-        "the provider has not answered the request yet ['not-answered']"
+        "the provider has no units in the relation (none joined yet, scaled to zero, or the "
+        "relation is being removed) ['no-remote-units']",
+        "the provider has not answered the request yet ['not-answered']",
     }

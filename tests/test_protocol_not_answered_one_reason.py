@@ -38,3 +38,12 @@ def test_a_request_known_to_name_no_database_is_noted_with_its_advice() -> None:
     assert [r.code for r in notes] == [protocol.DATABASE_PENDING]
     assert notes[0].advice == "set event.database, or pass database=... to PostgreSQLClient"
     assert protocol.DATABASE_PENDING not in {r.code for r in _verdict(MYDB).reasons}
+
+
+def test_no_provider_unit_and_no_answer_is_one_reason_no_remote_units() -> None:
+    """Nobody can answer: the reason says so rather than "not answered yet"."""
+    r = protocol.evaluate_client(
+        protocol.Request("mydb"), {}, {}, {}, remote_app="postgresql", units_present=False
+    )
+    assert not r.ready
+    assert [x.code for x in r.reasons if x.blocking] == [protocol.NO_REMOTE]

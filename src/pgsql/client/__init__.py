@@ -26,6 +26,9 @@ and PgBouncer serve; any unit, any hook, nothing kept in the charm's own state):
             elif not readiness.ready:
                 event.add_status(ops.WaitingStatus(f"database: {readiness.why}"))
 
+A charm that uses the standbys too observes ``database_changed`` instead of ``master_changed``:
+it comes once when the master, the standbys or both changed, and carries both.
+
 The same declarative request serves a ``pgsql`` endpoint (PostgreSQL 14 and older, PgBouncer's
 ``db``). A 1.x charm keeps its way (the leader requests from ``database_relation_joined``)::
 

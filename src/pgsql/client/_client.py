@@ -294,7 +294,7 @@ class PostgreSQLClient(ops.framework.Object):
     def readiness(self, relation: Optional[Relation] = None) -> Optional[Readiness]:
         """The verdict for a relation (default: the only one), or None when there is none.
 
-        It needs no event and keeps nothing: call it from collect-status (``ops >= 2.5``)::
+        It needs no event: call it from collect-status (``ops >= 2.5``)::
 
             def _on_collect_status(self, event: ops.CollectStatusEvent):
                 r = self.db.readiness()
@@ -306,6 +306,15 @@ class PostgreSQLClient(ops.framework.Object):
         ``why`` says what is missing: the server has not granted this unit's egress yet, it has
         not echoed the requested database or extensions yet, it ignores roles, it serves another
         database than requested, and so on; ``reasons`` has the codes.
+
+        On ``postgresql_client`` the verdict the charm was last told is kept between hooks,
+        without its connection strings (no password is stored): in a hook that brings no new
+        data from the provider (update-status, config-changed, another provider unit joining or
+        leaving) this reads nothing, and ``master`` and ``standbys`` are read when first used.
+        The relation's relation-changed, secret-changed, upgrade-charm, a changed request, the
+        provider's units appearing or all gone, and a secret still waiting for its grant judge
+        the relation again from live data. (Juju runs relation-changed for every change of the
+        provider's data, so between two of them the verdict stands.)
         """
         rel = relation if relation is not None else self.relation()
         return None if rel is None else self.readiness_of(rel)

@@ -57,9 +57,20 @@ class PostgresqlClientWire(Wire):
         """
         host = self.host
         rel_app = cast("Optional[Application]", relation.app)
+        rec = host.record(relation.id)
+        if not relation.units and not rec.get("sub"):
+            # No provider unit (none joined yet, scaled to zero): not ready whatever its bag
+            # says, and nothing read (a subordinate's unit bags are judged as they go)
+            return protocol.evaluate_client(
+                request,
+                {},
+                {},
+                {},
+                remote_app=rel_app.name if rel_app is not None else None,
+                units_present=False,
+            )
         app_bag: Dict[str, str] = dict(relation.data[rel_app]) if rel_app is not None else {}
         unit_bags: Dict[str, Dict[str, str]] = {}
-        rec = host.record(relation.id)
         subordinated = app_bag.get("subordinated", "").strip().lower() == "true"
         if subordinated:
             unit_bags = {u.name: dict(relation.data[u]) for u in relation.units}

@@ -92,7 +92,8 @@ def evaluate_client(
        the request still matches it (``request-changed``: blocking for the database, a note for
        ``extra-user-roles``, which providers fix at creation).
     3. **Provider units** (:func:`_provider_units`): the provider has units (``no-remote-units``:
-       scaled to zero, its bag outlives them); with ``subordinated: "true"`` (PgBouncer VM) some
+       none joined yet, or scaled to zero, its bag outlives them; without an answer either, it
+       is the one blocking reason); with ``subordinated: "true"`` (PgBouncer VM) some
        provider unit bag says ``state: ready`` (``subordinate-not-ready``).
     4. **Credentials** (:func:`_login`): each field from its group's
        secret when the bag references one (``secret-not-granted`` while unreadable, a note for
@@ -127,7 +128,7 @@ def evaluate_client(
     name = remote_app or _app_name(provider_unit_bags)
     bag = provider_app_bag
     if not _answered(bag):
-        return _unanswered(request, bag, name)
+        return _unanswered(request, bag, name, units_present)
     found = _Findings(_notes(request, name))
     database = _request_echo(request, bag, name, found)
     subordinate, units = _provider_units(bag, provider_unit_bags, units_present, name, found)
@@ -212,12 +213,17 @@ def _version(bag: Databag) -> Optional[str]:
     return bag.get("version", "").strip() or None
 
 
-def _unanswered(request: Optional[Request], bag: Databag, name: str) -> Readiness:
-    """Not ready: the provider has not answered (no ``endpoints``)."""
+def _unanswered(
+    request: Optional[Request], bag: Databag, name: str, units_present: Optional[bool]
+) -> Readiness:
+    """Not ready: the provider has not answered (no ``endpoints``), or has no unit to answer."""
     # One reason for every unit: what blocks is the provider's missing answer, which every
     # unit sees alike. Only a unit that knows the request (the leader) can tell that no
     # database was asked for: a note, as a unit that cannot know notes request-unknown.
-    why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
+    if units_present is False:  # nobody to answer: say why the answer cannot come
+        why = _no_units(name)
+    else:
+        why = Reason(NOT_ANSWERED, "the provider has not answered the request yet", name)
     notes = _notes(request, name)
     notes += _pending(request, bag, name)
     notes += roles_reasons(request, False, name)
@@ -339,17 +345,17 @@ def _provider_units(
     subordinate, verdicts, waiting = _subordinate(bag, unit_bags, name)
     found.block(waiting)
     if units_present is False:
-        found.block(
-            [
-                Reason(
-                    NO_REMOTE,
-                    "the provider has no units in the relation (scaled to zero, or the relation "
-                    "is being removed)",
-                    name,
-                )
-            ]
-        )
+        found.block([_no_units(name)])
     return subordinate, verdicts
+
+
+def _no_units(name: str) -> Reason:
+    return Reason(
+        NO_REMOTE,
+        "the provider has no units in the relation (none joined yet, scaled to zero, or the "
+        "relation is being removed)",
+        name,
+    )
 
 
 def _subordinate(
