@@ -17,6 +17,7 @@ appearing or all gone, or a verdict that waited for a secret's grant (a grant ru
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 
 from .. import protocol
@@ -137,44 +138,17 @@ class Recalled(Readiness):
         """The standby connection strings, read from the provider's data when first used."""
         return self._connections()[1]
 
-    def _fields(self) -> Tuple[Any, ...]:
-        return (
-            self.ready,
-            self.master,
-            self.standbys,
-            self.version,
-            self.database,
-            self.source,
-            self.reasons,
-            self.bags,
-            self.tls,
-            self.tls_ca,
-            self.databases,
-        )
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Readiness):
             return NotImplemented
-        theirs = other._fields() if isinstance(other, Recalled) else _fields_of(other)
-        return self._fields() == theirs
+        return _fields_of(self) == _fields_of(other)
 
     __hash__ = Readiness.__hash__
 
 
 def _fields_of(r: Readiness) -> Tuple[Any, ...]:
-    return (
-        r.ready,
-        r.master,
-        r.standbys,
-        r.version,
-        r.database,
-        r.source,
-        r.reasons,
-        r.bags,
-        r.tls,
-        r.tls_ca,
-        r.databases,
-    )
+    """What dataclass equality compares (a recalled verdict's connections read for it)."""
+    return tuple(getattr(r, f.name) for f in dataclasses.fields(Readiness))
 
 
 def _reason_dict(r: protocol.Reason) -> Dict[str, Any]:
