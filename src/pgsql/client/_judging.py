@@ -63,10 +63,9 @@ class Judging:
         if not getattr(relation, "active", True) or str(relation.id) in s.state.gone:
             return broken_readiness()
         request = self.requested(relation)
-        readiness = self.recalled(relation, request)
+        readiness = self.recalled(relation, request)  # served when it was judged
         if readiness is None:
-            readiness = s.wire(relation).readiness(relation, request)
-        readiness = self.served(relation, readiness)
+            readiness = self.served(relation, s.wire(relation).readiness(relation, request))
         s.evals[relation.id] = readiness
         return readiness
 

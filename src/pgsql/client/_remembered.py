@@ -100,8 +100,18 @@ def recall(
 class Recalled(Readiness):
     """A verdict from an earlier hook; its connection strings are read on first use.
 
-    Equal to a :class:`~pgsql.protocol.Readiness` with the same fields.
+    Equal to a :class:`~pgsql.protocol.Readiness` with the same fields. A copy, a pickle or
+    :func:`dataclasses.replace` of it is a plain :class:`~pgsql.protocol.Readiness` (its
+    connection strings read then): what it reads them with belongs to the hook.
     """
+
+    def __new__(cls, *args: Any, **fields: Any) -> Any:
+        if fields:  # dataclasses.replace(): a new verdict from every field, a plain one
+            return Readiness(**fields)
+        return super().__new__(cls)
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return Readiness, self._fields()
 
     def __init__(self, verdict: Mapping[str, Any], load: Callable[[], Readiness]):
         # Readiness is a frozen dataclass: its generated __init__ would set master and standbys
