@@ -614,3 +614,11 @@ def test_errors_do_not_echo_what_follows_a_password_inside_a_value(text: str):
         ConnectionString(text)
     assert MANGLED_SECRET not in str(info.value)
     assert "tail" not in str(info.value)
+
+
+def test_a_uri_without_its_scheme_is_refused_without_quoting_its_password() -> None:
+    with pytest.raises(ConnectionStringError) as info:
+        ConnectionString("relation-7:s3cr3t-Pa55@10.0.0.5:5432/mydb")
+    assert "s3cr3t-Pa55" not in str(info.value)
+    assert connstr.mask_value("u:s3cr3t-Pa55@h/db") == "********@h/db"
+    assert connstr.mask_value("user@server") == "user@server"  # a user name alone is shown

@@ -310,7 +310,9 @@ class PostgreSQLClient(ops.framework.Object):
         On ``postgresql_client`` the verdict the charm was last told is kept between hooks,
         without its connection strings (no password is stored): in a hook that brings no new
         data from the provider (update-status, config-changed, another provider unit joining or
-        leaving) this reads nothing, and ``master`` and ``standbys`` are read when first used.
+        leaving) this reads nothing, and ``master`` and ``standbys`` are read when first used
+        (None and empty if the provider withdrew its answer since, its relation-changed still
+        queued; :meth:`is_ready` reads the master, so it and :meth:`master` always agree).
         The relation's relation-changed, secret-changed, upgrade-charm, a changed request, the
         provider's units appearing or all gone, and a secret still waiting for its grant judge
         the relation again from live data. (Juju runs relation-changed for every change of the
@@ -337,7 +339,9 @@ class PostgreSQLClient(ops.framework.Object):
     def is_ready(self, relation: Optional[Relation] = None) -> bool:
         """Whether a relation (default: the only one) provides a usable master database."""
         r = self.readiness(relation)
-        return r is not None and r.ready
+        # a verdict kept from an earlier hook reads its master here: is_ready() and master()
+        # agree even if the provider withdrew its answer since (its relation-changed queued)
+        return r is not None and r.ready and r.master is not None
 
     def tls_ca(self, relation: Optional[Relation] = None) -> Optional[str]:
         """The CA certificate (PEM) the server published (``postgresql_client``), or None."""
@@ -346,7 +350,7 @@ class PostgreSQLClient(ops.framework.Object):
 
     @_entry
     def readiness_of(self, relation: Relation) -> Readiness:
-        """The verdict for a given relation, computed once per hook from cached databags."""
+        """The verdict for a given relation (see :meth:`readiness`)."""
         return self._judging.readiness_of(relation)
 
     @_entry

@@ -50,7 +50,7 @@ class Judging:
         return self.readiness_of(relation)
 
     def readiness_of(self, relation: Relation) -> Readiness:
-        """The verdict for a relation, computed once per hook."""
+        """The verdict for a relation: judged once per hook, or kept from an earlier hook."""
         s = self.session
         cached = s.evals.get(relation.id)
         if cached is not None:
@@ -91,7 +91,12 @@ class Judging:
 
         def load() -> Readiness:
             with s.entered():
-                return self.served(relation, s.wire(relation).readiness(relation, request))
+                live = self.served(relation, s.wire(relation).readiness(relation, request))
+            if not live.ready:
+                # the provider withdrew its answer since (its relation-changed is queued): the
+                # rest of this hook reads the live verdict
+                s.evals[relation.id] = live
+            return live
 
         return recall(
             kept,

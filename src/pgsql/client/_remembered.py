@@ -111,7 +111,7 @@ class Recalled(Readiness):
         return super().__new__(cls)
 
     def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
-        return Readiness, self._fields()
+        return Readiness, _fields_of(self)
 
     def __init__(self, verdict: Mapping[str, Any], load: Callable[[], Readiness]):
         # Readiness is a frozen dataclass: its generated __init__ would set master and standbys

@@ -23,6 +23,10 @@ SECRET_ASSIGNMENT = lazy_compile(
 # The password of a "scheme://user:password@" userinfo inside a value, up to the last "@" (a
 # password holding an "@" or a "/" stays hidden).
 _USERINFO_PASSWORD = lazy_compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
+# A value starting with "user:password@" (a URI whose scheme was lost, a mangled endpoints
+# entry): where the password starts is unsure, so the userinfo is hidden whole, up to the last
+# "@". A user name alone ("user@server") is shown.
+_LEADING_USERINFO = lazy_compile(r"[^:/?#@\s]*:(?!//).*@", re.DOTALL)
 
 
 def _shown_parts(value: str) -> List[str]:
@@ -31,8 +35,12 @@ def _shown_parts(value: str) -> List[str]:
     end = len(value) if secret is None else secret.start()
     parts: List[str] = []
     start = 0
+    last_at = value.rfind("@", 0, end) + 1
+    if _LEADING_USERINFO.match(value, 0, last_at) is not None:
+        parts.append("")
+        start = last_at - 1
     # Ending the search at the last "@" keeps it linear: no failed scan runs past it.
-    for m in _USERINFO_PASSWORD.finditer(value, 0, value.rfind("@", 0, end) + 1):
+    for m in _USERINFO_PASSWORD.finditer(value, start, last_at):
         parts.append(value[start : m.start(1)])
         start = m.end(1)
     if secret is None:
@@ -48,13 +56,16 @@ def mask_value(value: str, mask: str = MASK) -> str:
     A secret keyword (``password``, ``sslpassword``, ... in any case) followed by ``=`` anywhere
     in the value hides everything after the ``=``, to the end: the password of a string whose
     separators were mangled could hold separators itself. The password of a
-    ``scheme://user:password@`` userinfo is hidden too. Apply it to one value, not to a whole
+    ``scheme://user:password@`` userinfo is hidden too, and the whole ``user:password`` of a
+    value that starts with one (a URI without its scheme). Apply it to one value, not to a whole
     connection string (where it would also hide the keywords after a password).
 
     >>> mask_value("mydb|host=10.0.0.20|password=s3cret|port=5432")
     'mydb|host=10.0.0.20|password=********'
     >>> mask_value("see postgresql://u:s3cret@db/x")
     'see postgresql://u:********@db/x'
+    >>> mask_value("relation-7:s3cret@10.0.0.5:5432/mydb")
+    '********@10.0.0.5:5432/mydb'
     >>> mask_value("mydb")
     'mydb'
     """

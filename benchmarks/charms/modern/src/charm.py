@@ -3,9 +3,10 @@
 
 A declarative request (every unit computes it, nothing to share or store), a handler for
 ``database_changed`` (the master or the standbys changed: one event for either) that
-(re)configures the workload from the event, and collect-status with ``readiness()``. The workload's configuration is a file in the charm
-directory (``workload.json``: ``db_uri``, ``db_ro_uris``), which the benchmark compares with
-what the server published; the charm keeps no StoredState of its own.
+(re)configures the workload from the event, and collect-status with ``readiness()``. The
+workload's configuration is a file in the charm directory (``workload.json``: ``db_uri``,
+``db_ro_uris``), which the benchmark compares with what the server published; the charm keeps
+no StoredState of its own.
 """
 
 import json

@@ -22,9 +22,12 @@ import pytest
 import test_model_secrets as model_secrets
 from fix_client_postgresql_client import (
     JUJU_36,
+    META,
     META_BOTH,
+    Looking,
     answered,
     changed,
+    count_reads,
     pgsql_relation,
     provide,
     relation,
@@ -34,11 +37,6 @@ from fix_client_postgresql_client import (
     with_secret_content,
 )
 from provider_double import PASSWORD, USER_SECRET, Provider
-from test_client_verdict_kept_between_hooks import (  # its hook runner and counters
-    Looking,
-    _ctx,  # pyright: ignore[reportPrivateUsage]
-    _tools,  # pyright: ignore[reportPrivateUsage]
-)
 
 import pgsql
 import pgsql.client._remembered as remembered
@@ -68,8 +66,8 @@ def test_a_kept_verdict_of_the_relation_not_served_says_endpoint_conflict_once()
     def look(c: Looking) -> None:
         seen.append(c.db.readiness(c.model.get_relation("database")))
 
-    _tools(ctx, ctx.on.relation_changed(state.get_relation(9), remote_unit=0), state, look)
-    _tools(ctx, ctx.on.update_status(), state, look)
+    count_reads(ctx, ctx.on.relation_changed(state.get_relation(9), remote_unit=0), state, look)
+    count_reads(ctx, ctx.on.update_status(), state, look)
     live, kept = seen
     assert [r.code for r in kept.reasons] == [pgsql.client.ENDPOINT_CONFLICT]
     assert kept == live
@@ -79,7 +77,7 @@ def test_a_kept_verdict_of_the_relation_not_served_says_endpoint_conflict_once()
 
 
 def test_copies_pickles_and_replace_of_a_kept_verdict_are_plain_verdicts() -> None:
-    ctx = _ctx()
+    ctx = testing.Context(Looking, meta=META, juju_version=JUJU_36)
     state, _rel_id, _charm = answered(ctx)
     got: Dict[str, Any] = {}
 
@@ -92,7 +90,7 @@ def test_copies_pickles_and_replace_of_a_kept_verdict_are_plain_verdicts() -> No
         got["copied"] = copy.copy(r)
         got["deep"] = copy.deepcopy(r)
 
-    _tools(ctx, ctx.on.update_status(), state, look)
+    count_reads(ctx, ctx.on.update_status(), state, look)
     kept = got["kept"]
     assert type(kept) is not protocol.Readiness  # a kept verdict indeed
     for name in ("pickled", "copied", "deep"):
@@ -149,8 +147,8 @@ class _Configures(ops.charm.CharmBase):
         framework.observe(self.on.update_status, self._configure)
 
     def _configure(self, _: ops.EventBase) -> None:
-        master = self.db.master()
-        if self.db.is_ready():
+        if self.db.is_ready():  # the usual guard, then the master
+            master = self.db.master()
             assert master is not None, "is_ready() but no master()"
             self.unit.status = ops.ActiveStatus(f"on {master.host}")
         else:
@@ -172,18 +170,9 @@ def _withdrawing_model() -> pgt.Model:
     return model
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="a kept verdict says ready from its last relation-changed, and its master is read "
-    "live: when the provider withdrew its endpoints (or serves another database) and this "
-    "unit's relation-changed is still queued behind update-status, is_ready() is True and "
-    "master() None in one hook. A charm that uses master() after is_ready() fails, and Juju "
-    "retries that hook before the queued relation-changed (same kept verdict again)",
-)
 def test_is_ready_and_master_agree_while_the_providers_relation_changed_is_queued() -> None:
     model = _withdrawing_model()
-    assert model.unit("myapp/0").status == ops.ActiveStatus("on 10.0.0.5")
+    assert model.run("myapp/0", "update_status").status == ops.ActiveStatus("on 10.0.0.5")
     model.config("postgresql", withdraw=True, settle=False)
     model.run("postgresql/0", "config_changed")  # queues relation-changed on myapp/0
     run = model.run("myapp/0", "update_status")  # Juju may run it first
@@ -356,14 +345,8 @@ def test_through_a_models_life_kept_verdicts_read_as_verdicts_judged_live(
 # -- passwords ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a uris without its scheme (relation-7:<password>@host/db) is quoted unmasked in "
-    "the 'unusable uris' reason (connstr's token() masks only scheme://user:password@), and "
-    "the kept verdict now stores reason messages in StoredState",
-)
 def test_a_malformed_uris_leaves_no_password_in_stored_state() -> None:
-    ctx = _ctx()
+    ctx = testing.Context(Looking, meta=META, juju_version=JUJU_36)
     state, rel_id = started(ctx)
     state = provide(state, rel_id, Provider())
     broken_uris = {"uris": f"relation-7:{PASSWORD}@10.0.0.5:5432/mydbname"}
