@@ -20,11 +20,11 @@ from fix_client_pgsql import (
     PgsqlRecorder,
     bag_for,
     db_relation,
-    scenario,
     served_relation,
     server_answer,
     stored_content,
 )
+from needs import requires_scenario
 from ops.testing import Harness
 from test_client_support import EGRESS0, harness_for, server_bag
 from test_client_support import PASSWORD as SEED_PASSWORD
@@ -52,9 +52,7 @@ def test_app_bag_changed_before_any_unit_joined_emits_nothing() -> None:
 
 def test_changed_with_a_joined_unit_but_no_record_still_tells_joined() -> None:
     # lost StoredState (a replaced pod), or -changed before -joined: Juju lists a joined unit
-    testing = pytest.importorskip("ops.testing")
-    if not hasattr(testing, "Context"):
-        pytest.skip("ops.testing has no Scenario Context in this ops")
+    testing = requires_scenario()
     meta = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
     ctx = testing.Context(PgsqlRecorder, meta=meta, unit_id=0)
     rel = testing.Relation(
@@ -119,7 +117,7 @@ class _JoinedUnits(ops.charm.CharmBase):
 @pytest.mark.scenario
 @pytest.mark.parametrize("hook", ["upgrade_charm", "leader_elected", "update_status"])
 def test_joined_after_lost_state_names_a_remote_unit(hook: str) -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(_JoinedUnits, meta=META_PGSQL, unit_id=0)
     rel = db_relation(0, {0: bag_for("mydbname")}, {"database": "mydbname"})
     state = ctx.run(getattr(ctx.on, hook)(), testing.State(leader=True, relations={rel}))
@@ -132,7 +130,7 @@ def test_a_server_answering_in_its_app_bag_only_is_seen_ready() -> None:
     # Fixed: relation-changed always re-reads the server's application bag.
     # caught by test_chaos_client (app_bag_written): a server that publishes in its application
     # bag only (K8s PostgreSQL non-leaders write nothing) was never seen as ready
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(LeaderRequestsFirst, meta=META_PGSQL_PEERS, unit_id=0)
     rel = served_relation(
         testing,

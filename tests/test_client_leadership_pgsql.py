@@ -23,12 +23,12 @@ from fix_client_pgsql import (
     LeaderRequestsFirst,
     bag_for,
     db_relation,
-    scenario,
     served_relation,
     server_answer,
     stored_content,
     with_db_relation,
 )
+from needs import requires_scenario
 from test_client_support import harness_for
 
 import pgsql
@@ -63,7 +63,7 @@ class _LeaderSetsFromConfig(ops.charm.CharmBase):
 @pytest.mark.parametrize("first_leader", [True, False])
 def test_ex_leader_without_peer_follows_the_echo_like_any_non_leader(first_leader: bool) -> None:
     # Juju 4, no peer relation: nothing tells an ex-leader that leadership moved
-    testing = scenario()
+    testing = requires_scenario()
     config = {"options": {"database": {"type": "string", "default": "a"}}}
     unit = 0 if first_leader else 1
     ctx = testing.Context(_LeaderSetsFromConfig, meta=META_PGSQL, config=config, unit_id=unit)
@@ -156,7 +156,7 @@ def test_ex_leader_follows_the_new_leaders_request() -> None:
     # shared request (Juju 4 sends no leader-settings-changed when leadership moves).
     # caught by test_chaos_client (leader_changes, then request_changed_in_config): the ex-leader
     # reported ready for the old database while the application asked for another one
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(LeaderRequestsFirst, meta=META_PGSQL_PEERS, unit_id=0)
     rel = served_relation(testing, "first")
     peer = testing.PeerRelation("peers", interface="myapp-peers", id=1, peers_data={1: {}})
@@ -210,7 +210,7 @@ def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
     # mydbname -> otherdb -> mydbname): a unit that learnt "mydbname" from the peer bag, then as
     # leader shared "otherdb", saw the new leader's "mydbname" share as the very text it had
     # already read (A-B-A), skipped it and kept judging readiness against "otherdb"
-    testing = scenario()
+    testing = requires_scenario()
     config = {"options": {"database": {"type": "string", "default": "mydbname"}}}
     ctx = testing.Context(_LeaderConfigCharm, meta=META_PGSQL_PEERS, config=config, unit_id=1)
     share = {"pgsql-db": json.dumps({"5": {"database": "mydbname"}}, separators=(",", ":"))}

@@ -8,6 +8,7 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
+from needs import requires_scenario
 from test_client_support import (
     EGRESS0,
     EGRESS1,
@@ -23,9 +24,7 @@ import pgsql
 import pgsql.client
 from pgsql import protocol
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 META: Dict[str, Any] = {"name": "myapp", "requires": {"db": {"interface": "pgsql", "limit": 1}}}
 META_PEER: Dict[str, Any] = {**META, "peers": {"replicas": {"interface": "myapp-peers"}}}
