@@ -38,6 +38,7 @@ def requires_scenario() -> Any:
     Returns:
         ``ops.testing``, typed loosely: its Scenario names exist on ops >= 2.17 only.
     """
+    __tracebackhide__ = True  # the skip is reported at the caller's line, one per module
     if not HAS_SCENARIO:
         pytest.skip(SCENARIO_REASON, allow_module_level=True)
     return ops.testing
@@ -45,5 +46,6 @@ def requires_scenario() -> Any:
 
 def requires_data_interfaces() -> None:
     """Skip the calling module (at import) where data_interfaces cannot be imported."""
+    __tracebackhide__ = True
     if not HAS_DATA_INTERFACES:
         pytest.skip(DATA_INTERFACES_REASON, allow_module_level=True)
