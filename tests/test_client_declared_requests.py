@@ -19,12 +19,15 @@ from fix_client_pgsql import (
     served_relation,
     stored_content,
 )
+from fix_client_pgsql_harness import Declared, DeclaredFromConfig
+from fix_client_pgsql_harness import relate as _relate
 from needs import requires_scenario
 from ops.testing import Harness
-from test_client_support import EGRESS0, EGRESS1, MASTER, harness_for, server_bag
+from test_client_support import CONFIG, EGRESS0, EGRESS1, MASTER, harness_for, server_bag
 from test_client_support import META as META_1X
 
 import pgsql
+from pgsql import protocol
 
 
 class _DeclaresInConfigChanged(ops.charm.CharmBase):
@@ -342,3 +345,42 @@ def test_set_request_emits_the_transition_it_causes() -> None:
         kinds = [e.handle.kind for e in ctx.emitted_events]
         assert "master_available" in kinds
         assert charm.told is not None
+
+
+@pytest.mark.parametrize("leader", [True, False])
+def test_declared_request_published_from_relation_created_on_every_unit(leader: bool) -> None:
+    harness = harness_for(DeclaredFromConfig, config=CONFIG, leader=leader)
+    rel_id = harness.add_relation("db", "postgresql")  # relation-created only
+    want = {"database": "mydb", "extensions": "citext"}
+    assert harness.get_relation_data(rel_id, "myapp/0") == want
+    assert harness.get_relation_data(rel_id, "myapp") == (want if leader else {})
+    harness.update_config({"database": "other"})
+    want["database"] = "other"
+    assert harness.get_relation_data(rel_id, "myapp/0") == want
+    assert harness.get_relation_data(rel_id, "myapp") == (want if leader else {})
+    harness.cleanup()
+
+
+def test_request_method_republishes_and_deletes_keys_no_longer_requested() -> None:
+    harness = harness_for(Declared, config=CONFIG)
+    rel_id = _relate(harness)
+    harness.charm.db.request(database="mydb", roles=["reader"])
+    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydb", "roles": "reader"}
+    unit_bag = harness.get_relation_data(rel_id, "myapp/0")
+    assert "extensions" not in unit_bag
+    assert unit_bag["roles"] == "reader"
+    with pytest.raises(protocol.RequestError):
+        harness.charm.db.request(database="bad,name")
+    harness.cleanup()
+
+
+def test_new_leader_publishes_the_declared_request_to_the_app_bag() -> None:
+    harness = harness_for(Declared, config=CONFIG, leader=False)
+    rel_id = _relate(harness)
+    assert harness.get_relation_data(rel_id, "myapp") == {}
+    harness.set_leader(True)
+    assert harness.get_relation_data(rel_id, "myapp") == {
+        "database": "mydb",
+        "extensions": "citext",
+    }
+    harness.cleanup()

@@ -10,6 +10,7 @@ from typing import Any
 import ops
 import ops.charm
 import ops.framework
+import ops.testing
 import pytest
 from fix_client_pgsql import (
     CLIENT_ADDRESSES,
@@ -24,12 +25,18 @@ from fix_client_pgsql import (
     server_answer,
     stored_content,
 )
-from needs import requires_scenario
+from fix_client_pgsql_scenario import Recorder
+from fix_client_pgsql_scenario import event as _event
+from fix_client_pgsql_scenario import relation as _relation
+from fix_client_pgsql_scenario import run as _run
+from needs import needs_scenario, requires_scenario
 from ops.testing import Harness
 from test_client_support import EGRESS0, harness_for, server_bag
 from test_client_support import PASSWORD as SEED_PASSWORD
 
 import pgsql
+
+testing: Any = ops.testing
 
 
 def test_app_bag_changed_before_any_unit_joined_emits_nothing() -> None:
@@ -148,3 +155,26 @@ def test_a_server_answering_in_its_app_bag_only_is_seen_ready() -> None:
         mgr.run()
         charm: LeaderRequestsFirst = mgr.charm  # type: ignore[assignment]
         assert charm.db.is_ready()
+
+
+@needs_scenario
+def test_changed_before_joined_emits_joined_first_and_does_not_defer() -> None:
+    rel = _relation({0: server_bag("mydb")})
+    out, seen = _run(
+        Recorder,
+        _event("changed", rel),
+        testing.State(leader=True, relations={rel}),
+    )
+    assert [n for n, _ in seen] == [
+        "DatabaseRelationJoinedEvent",
+        "MasterAvailableEvent",
+        "MasterChangedEvent",
+        "DatabaseAvailableEvent",
+        "DatabaseChangedEvent",
+    ]
+    assert not out.deferred
+    # and the next relation-changed with nothing new emits nothing
+    rel = out.get_relation(rel.id)
+    out2, seen2 = _run(Recorder, _event("changed", rel), out)
+    assert seen2 == []
+    assert not out2.deferred

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 import ops
 import ops.charm
 import ops.framework
+import ops.testing
 import pytest
 import yaml
 from fix_client_pgsql import (
@@ -28,11 +29,20 @@ from fix_client_pgsql import (
     stored_content,
     with_db_relation,
 )
-from needs import requires_scenario
-from test_client_support import harness_for
+from fix_client_pgsql_scenario import META_PEER, OneX
+from fix_client_pgsql_scenario import event as _event
+from fix_client_pgsql_scenario import local as _local
+from fix_client_pgsql_scenario import relation as _relation
+from fix_client_pgsql_scenario import replace as _replace
+from fix_client_pgsql_scenario import run as _run
+from fix_client_pgsql_scenario import with_remote as _with_remote
+from needs import needs_scenario, requires_scenario
+from test_client_support import EGRESS1, harness_for, server_bag
 
 import pgsql
 from pgsql import protocol
+
+testing: Any = ops.testing
 
 
 class _LeaderSetsFromConfig(ops.charm.CharmBase):
@@ -239,3 +249,39 @@ def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
         readiness = charm.db.readiness()
         assert readiness is not None
         assert readiness.ready, readiness
+
+
+@needs_scenario
+def test_leader_writes_the_peer_copy_and_a_non_leader_reads_it() -> None:
+    rel = _relation()
+    peer = testing.PeerRelation("replicas")
+    ctx = testing.Context(OneX, meta=META_PEER)
+    state = ctx.run(
+        ctx.on.relation_joined(rel, remote_unit=0),
+        testing.State(leader=True, relations={rel, peer}),
+    )
+    shared = state.get_relation(peer.id).local_app_data["pgsql-db"]
+    assert shared == f'{{"{rel.id}":{{"database":"mydb"}}}}'
+    # a non-leader with that peer data: mirrors the request, insists on its echo
+    peer2 = testing.PeerRelation("replicas", local_app_data={"pgsql-db": shared})
+    rel2 = _with_remote(
+        _local(rel, EGRESS1), {0: server_bag("otherdb", granted={"myapp/1": EGRESS1})}
+    )
+    out, seen = _run(
+        OneX,
+        _event("changed", rel2),
+        testing.State(relations={rel2, peer2}),
+        META_PEER,
+        unit_id=1,
+    )
+    assert out.get_relation(rel2.id).local_unit_data["database"] == "mydb"
+    assert seen == []  # otherdb != mydb: not ready
+    rel3 = _with_remote(rel2, {0: server_bag("mydb", granted={"myapp/1": EGRESS1})})
+    out, seen = _run(
+        OneX,
+        _event("changed", rel3),
+        _replace(out, rel3),
+        META_PEER,
+        unit_id=1,
+    )
+    assert seen == [("master", "10.0.0.20"), ("database", "mydb")]
