@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 import ops
 import ops.charm
 import ops.framework
-import pytest
+from needs import requires_scenario
 from test_client_support import EGRESS0, EGRESS1, MASTER, server_bag
 
 import pgsql
@@ -39,13 +39,6 @@ class PgsqlRecorder(ops.charm.CharmBase):
 META_PGSQL: Dict[str, Any] = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
 
 
-def scenario() -> Any:
-    testing = pytest.importorskip("ops.testing")
-    if not hasattr(testing, "Context"):
-        pytest.skip("ops.testing has no Scenario Context in this ops")
-    return testing
-
-
 def bag_for(database: str, units: Any = (0, 1)) -> Dict[str, str]:
     egress = {0: EGRESS0, 1: EGRESS1}
     return server_bag(
@@ -59,7 +52,7 @@ def bag_for(database: str, units: Any = (0, 1)) -> Dict[str, str]:
 def db_relation(
     unit: int, units: Dict[int, Dict[str, str]], local_app: Optional[Dict[str, str]] = None
 ) -> Any:
-    testing = scenario()
+    testing = requires_scenario()
     return testing.Relation(
         "db",
         interface="pgsql",

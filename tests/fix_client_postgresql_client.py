@@ -21,7 +21,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Set, Tuple, Ty
 import ops
 import ops.charm
 import ops.framework
-import pytest
+from needs import requires_scenario
 from provider_double import (
     CA,
     NEW_CA,
@@ -36,9 +36,7 @@ from provider_double import (
 import pgsql
 from pgsql import protocol
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 
 JUJU_36 = "3.6.4"

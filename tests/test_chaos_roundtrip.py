@@ -30,6 +30,7 @@ from conftest import scaled
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from needs import requires_scenario
 from test_chaos_client import CONFIG as CLIENT_CONFIG
 from test_chaos_client import META as CLIENT_META
 from test_chaos_client import ChaosCharm
@@ -40,9 +41,7 @@ from test_chaos_server import PW, ServerCharm
 import pgsql
 from pgsql import testing as pgt
 
-testing = pytest.importorskip("ops.testing")
-if not hasattr(testing, "Context"):  # ops < 2.17: no Scenario in ops.testing
-    pytest.skip("ops.testing has no Scenario Context in this ops", allow_module_level=True)
+testing = requires_scenario()
 
 pytestmark = [pytest.mark.scenario, pytest.mark.slow]
 

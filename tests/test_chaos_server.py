@@ -31,13 +31,12 @@ from conftest import scaled
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from needs import requires_scenario
 
 import pgsql
 from pgsql import protocol
 
-testing = pytest.importorskip("ops.testing")
-if not hasattr(testing, "Context"):  # ops < 2.17: no Scenario in ops.testing
-    pytest.skip("ops.testing has no Scenario Context in this ops", allow_module_level=True)
+testing = requires_scenario()
 
 pytestmark = [pytest.mark.scenario, pytest.mark.slow]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Dict, Generator, List, Set, Tuple
 
 import pytest
+from needs import needs_scenario
 
 from pgsql import cli
 
@@ -77,10 +77,7 @@ def _run_closing_stdout(command: List[str], tmpdir: Path, lines: int) -> Tuple[i
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
-    reason="the demo needs ops.testing.Context (ops >= 2.17)",
-)
+@needs_scenario  # the demo simulates Juju with ops.testing's Context
 @pytest.mark.parametrize(
     ("options", "lines"),
     [

@@ -416,3 +416,13 @@ def test_works_with_a_harness_built_from_meta_without_peers() -> None:
 
 def test_module_types_are_plain() -> None:
     assert isinstance(pgsql.client, types.ModuleType)
+
+
+@pytest.mark.filterwarnings("ignore:ops.lib is deprecated:DeprecationWarning")
+def test_seed_via_ops_lib_use_hands_out_the_same_classes() -> None:
+    lib = ops.lib.use("pgsql", 1, "postgresql-charmers@lists.launchpad.net")
+    assert lib.PostgreSQLClient is pgsql.PostgreSQLClient
+    assert lib.MasterChangedEvent is pgsql.MasterChangedEvent
+    assert lib.client is pgsql.client
+    assert pgsql.LIBAPI == 1
+    assert pgsql.LIBPATCH > 4

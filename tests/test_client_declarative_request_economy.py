@@ -20,13 +20,12 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
+from needs import requires_scenario
 from test_client_support import seed_charm
 
 import pgsql
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 META: Dict[str, Any] = {
     "name": "myapp",

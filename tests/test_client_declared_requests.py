@@ -16,15 +16,18 @@ from fix_client_pgsql import (
     ConfigSetter,
     bag_for,
     db_relation,
-    scenario,
     served_relation,
     stored_content,
 )
+from fix_client_pgsql_harness import Declared, DeclaredFromConfig
+from fix_client_pgsql_harness import relate as _relate
+from needs import requires_scenario
 from ops.testing import Harness
-from test_client_support import EGRESS0, EGRESS1, MASTER, harness_for, server_bag
+from test_client_support import CONFIG, EGRESS0, EGRESS1, MASTER, harness_for, server_bag
 from test_client_support import META as META_1X
 
 import pgsql
+from pgsql import protocol
 
 
 class _DeclaresInConfigChanged(ops.charm.CharmBase):
@@ -47,7 +50,7 @@ _CONFIG: Dict[str, Any] = {"options": {"database": {"type": "string", "default":
 
 @pytest.mark.scenario
 def test_leader_request_before_the_relation_exists_is_published_later() -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(_DeclaresInConfigChanged, meta=META_PGSQL, config=_CONFIG, unit_id=0)
     state = ctx.run(ctx.on.config_changed(), testing.State(leader=True))
     rel = testing.Relation(
@@ -61,7 +64,7 @@ def test_leader_request_before_the_relation_exists_is_published_later() -> None:
 
 @pytest.mark.scenario
 def test_non_leader_request_from_a_hook_judges_later_hooks() -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(_DeclaresInConfigChanged, meta=META_PGSQL, config=_CONFIG, unit_id=1)
     rel = testing.Relation(
         "db",
@@ -153,7 +156,7 @@ def _created_and_joined(testing: Any, ctx: Any) -> Any:
     "charm_cls", [_DeclaresInInit, _DeclaresInInitRegisteringFirst, _DeclaresInConstructor]
 )
 def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(charm_cls, meta=META_PGSQL, config=_CONFIG, unit_id=0)
     state = _created_and_joined(testing, ctx)
     with ctx(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state) as mgr:
@@ -171,7 +174,7 @@ def test_request_in_init_tells_the_config_change_to_the_handler(charm_cls: Any) 
 
 @pytest.mark.scenario
 def test_request_in_init_in_a_hook_the_client_does_not_observe_is_told_at_commit() -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(_DeclaresInInit, meta=META_PGSQL, config=_CONFIG, unit_id=0)
     state = _created_and_joined(testing, ctx)
     state = ctx.run(ctx.on.relation_changed(state.get_relation(4), remote_unit=0), state)
@@ -231,7 +234,7 @@ _RevisionTwo.__name__ = _RevisionTwo.__qualname__ = "MyCharm"
 
 @pytest.mark.scenario
 def test_constructor_declaration_does_not_outlive_its_revision() -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx1 = testing.Context(_RevisionOne, meta=META_PGSQL, unit_id=1)
     state = ctx1.run(ctx1.on.config_changed(), testing.State(leader=False))
     ctx2 = testing.Context(_RevisionTwo, meta=META_PGSQL, unit_id=1)
@@ -293,7 +296,7 @@ for _cls in (_RequestsInConfigChanged, _DeclaresB, _SetsB):
 
 @pytest.mark.scenario
 def test_request_of_two_revisions_ago_is_not_resurrected() -> None:
-    testing = scenario()
+    testing = requires_scenario()
     config = {"options": {"database": {"type": "string", "default": "a"}}}
     rel = db_relation(0, {0: bag_for("a")})
     state = testing.State(leader=True, relations={rel}, config={"database": "a"})
@@ -325,7 +328,7 @@ def test_set_request_emits_the_transition_it_causes() -> None:
     # Fixed: set_request() and request() emit the transitions their change causes.
     # caught by test_chaos_roundtrip (long profile): a seed-style charm whose leader switched
     # the database to one the server already served never got master_changed
-    testing = scenario()
+    testing = requires_scenario()
     meta = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
     config = {"options": {"database": {"type": "string", "default": "first"}}}
     ctx = testing.Context(ConfigSetter, meta=meta, config=config, unit_id=0)
@@ -342,3 +345,42 @@ def test_set_request_emits_the_transition_it_causes() -> None:
         kinds = [e.handle.kind for e in ctx.emitted_events]
         assert "master_available" in kinds
         assert charm.told is not None
+
+
+@pytest.mark.parametrize("leader", [True, False])
+def test_declared_request_published_from_relation_created_on_every_unit(leader: bool) -> None:
+    harness = harness_for(DeclaredFromConfig, config=CONFIG, leader=leader)
+    rel_id = harness.add_relation("db", "postgresql")  # relation-created only
+    want = {"database": "mydb", "extensions": "citext"}
+    assert harness.get_relation_data(rel_id, "myapp/0") == want
+    assert harness.get_relation_data(rel_id, "myapp") == (want if leader else {})
+    harness.update_config({"database": "other"})
+    want["database"] = "other"
+    assert harness.get_relation_data(rel_id, "myapp/0") == want
+    assert harness.get_relation_data(rel_id, "myapp") == (want if leader else {})
+    harness.cleanup()
+
+
+def test_request_method_republishes_and_deletes_keys_no_longer_requested() -> None:
+    harness = harness_for(Declared, config=CONFIG)
+    rel_id = _relate(harness)
+    harness.charm.db.request(database="mydb", roles=["reader"])
+    assert harness.get_relation_data(rel_id, "myapp") == {"database": "mydb", "roles": "reader"}
+    unit_bag = harness.get_relation_data(rel_id, "myapp/0")
+    assert "extensions" not in unit_bag
+    assert unit_bag["roles"] == "reader"
+    with pytest.raises(protocol.RequestError):
+        harness.charm.db.request(database="bad,name")
+    harness.cleanup()
+
+
+def test_new_leader_publishes_the_declared_request_to_the_app_bag() -> None:
+    harness = harness_for(Declared, config=CONFIG, leader=False)
+    rel_id = _relate(harness)
+    assert harness.get_relation_data(rel_id, "myapp") == {}
+    harness.set_leader(True)
+    assert harness.get_relation_data(rel_id, "myapp") == {
+        "database": "mydb",
+        "extensions": "citext",
+    }
+    harness.cleanup()

@@ -10,6 +10,7 @@ from typing import Any
 import ops
 import ops.charm
 import ops.framework
+import ops.testing
 import pytest
 from fix_client_pgsql import (
     CLIENT_ADDRESSES,
@@ -20,16 +21,22 @@ from fix_client_pgsql import (
     PgsqlRecorder,
     bag_for,
     db_relation,
-    scenario,
     served_relation,
     server_answer,
     stored_content,
 )
+from fix_client_pgsql_scenario import Recorder
+from fix_client_pgsql_scenario import event as _event
+from fix_client_pgsql_scenario import relation as _relation
+from fix_client_pgsql_scenario import run as _run
+from needs import needs_scenario, requires_scenario
 from ops.testing import Harness
 from test_client_support import EGRESS0, harness_for, server_bag
 from test_client_support import PASSWORD as SEED_PASSWORD
 
 import pgsql
+
+testing: Any = ops.testing
 
 
 def test_app_bag_changed_before_any_unit_joined_emits_nothing() -> None:
@@ -52,9 +59,7 @@ def test_app_bag_changed_before_any_unit_joined_emits_nothing() -> None:
 
 def test_changed_with_a_joined_unit_but_no_record_still_tells_joined() -> None:
     # lost StoredState (a replaced pod), or -changed before -joined: Juju lists a joined unit
-    testing = pytest.importorskip("ops.testing")
-    if not hasattr(testing, "Context"):
-        pytest.skip("ops.testing has no Scenario Context in this ops")
+    testing = requires_scenario()
     meta = {"name": "myapp", "requires": {"db": {"interface": "pgsql"}}}
     ctx = testing.Context(PgsqlRecorder, meta=meta, unit_id=0)
     rel = testing.Relation(
@@ -119,7 +124,7 @@ class _JoinedUnits(ops.charm.CharmBase):
 @pytest.mark.scenario
 @pytest.mark.parametrize("hook", ["upgrade_charm", "leader_elected", "update_status"])
 def test_joined_after_lost_state_names_a_remote_unit(hook: str) -> None:
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(_JoinedUnits, meta=META_PGSQL, unit_id=0)
     rel = db_relation(0, {0: bag_for("mydbname")}, {"database": "mydbname"})
     state = ctx.run(getattr(ctx.on, hook)(), testing.State(leader=True, relations={rel}))
@@ -132,7 +137,7 @@ def test_a_server_answering_in_its_app_bag_only_is_seen_ready() -> None:
     # Fixed: relation-changed always re-reads the server's application bag.
     # caught by test_chaos_client (app_bag_written): a server that publishes in its application
     # bag only (K8s PostgreSQL non-leaders write nothing) was never seen as ready
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(LeaderRequestsFirst, meta=META_PGSQL_PEERS, unit_id=0)
     rel = served_relation(
         testing,
@@ -150,3 +155,26 @@ def test_a_server_answering_in_its_app_bag_only_is_seen_ready() -> None:
         mgr.run()
         charm: LeaderRequestsFirst = mgr.charm  # type: ignore[assignment]
         assert charm.db.is_ready()
+
+
+@needs_scenario
+def test_changed_before_joined_emits_joined_first_and_does_not_defer() -> None:
+    rel = _relation({0: server_bag("mydb")})
+    out, seen = _run(
+        Recorder,
+        _event("changed", rel),
+        testing.State(leader=True, relations={rel}),
+    )
+    assert [n for n, _ in seen] == [
+        "DatabaseRelationJoinedEvent",
+        "MasterAvailableEvent",
+        "MasterChangedEvent",
+        "DatabaseAvailableEvent",
+        "DatabaseChangedEvent",
+    ]
+    assert not out.deferred
+    # and the next relation-changed with nothing new emits nothing
+    rel = out.get_relation(rel.id)
+    out2, seen2 = _run(Recorder, _event("changed", rel), out)
+    assert seen2 == []
+    assert not out2.deferred

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 import ops
 import ops.charm
 import ops.framework
+import ops.testing
 import pytest
 import yaml
 from fix_client_pgsql import (
@@ -23,16 +24,25 @@ from fix_client_pgsql import (
     LeaderRequestsFirst,
     bag_for,
     db_relation,
-    scenario,
     served_relation,
     server_answer,
     stored_content,
     with_db_relation,
 )
-from test_client_support import harness_for
+from fix_client_pgsql_scenario import META_PEER, OneX
+from fix_client_pgsql_scenario import event as _event
+from fix_client_pgsql_scenario import local as _local
+from fix_client_pgsql_scenario import relation as _relation
+from fix_client_pgsql_scenario import replace as _replace
+from fix_client_pgsql_scenario import run as _run
+from fix_client_pgsql_scenario import with_remote as _with_remote
+from needs import needs_scenario, requires_scenario
+from test_client_support import EGRESS1, harness_for, server_bag
 
 import pgsql
 from pgsql import protocol
+
+testing: Any = ops.testing
 
 
 class _LeaderSetsFromConfig(ops.charm.CharmBase):
@@ -63,7 +73,7 @@ class _LeaderSetsFromConfig(ops.charm.CharmBase):
 @pytest.mark.parametrize("first_leader", [True, False])
 def test_ex_leader_without_peer_follows_the_echo_like_any_non_leader(first_leader: bool) -> None:
     # Juju 4, no peer relation: nothing tells an ex-leader that leadership moved
-    testing = scenario()
+    testing = requires_scenario()
     config = {"options": {"database": {"type": "string", "default": "a"}}}
     unit = 0 if first_leader else 1
     ctx = testing.Context(_LeaderSetsFromConfig, meta=META_PGSQL, config=config, unit_id=unit)
@@ -156,7 +166,7 @@ def test_ex_leader_follows_the_new_leaders_request() -> None:
     # shared request (Juju 4 sends no leader-settings-changed when leadership moves).
     # caught by test_chaos_client (leader_changes, then request_changed_in_config): the ex-leader
     # reported ready for the old database while the application asked for another one
-    testing = scenario()
+    testing = requires_scenario()
     ctx = testing.Context(LeaderRequestsFirst, meta=META_PGSQL_PEERS, unit_id=0)
     rel = served_relation(testing, "first")
     peer = testing.PeerRelation("peers", interface="myapp-peers", id=1, peers_data={1: {}})
@@ -210,7 +220,7 @@ def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
     # mydbname -> otherdb -> mydbname): a unit that learnt "mydbname" from the peer bag, then as
     # leader shared "otherdb", saw the new leader's "mydbname" share as the very text it had
     # already read (A-B-A), skipped it and kept judging readiness against "otherdb"
-    testing = scenario()
+    testing = requires_scenario()
     config = {"options": {"database": {"type": "string", "default": "mydbname"}}}
     ctx = testing.Context(_LeaderConfigCharm, meta=META_PGSQL_PEERS, config=config, unit_id=1)
     share = {"pgsql-db": json.dumps({"5": {"database": "mydbname"}}, separators=(",", ":"))}
@@ -239,3 +249,39 @@ def test_unit_back_from_leadership_relearns_a_request_it_saw_before() -> None:
         readiness = charm.db.readiness()
         assert readiness is not None
         assert readiness.ready, readiness
+
+
+@needs_scenario
+def test_leader_writes_the_peer_copy_and_a_non_leader_reads_it() -> None:
+    rel = _relation()
+    peer = testing.PeerRelation("replicas")
+    ctx = testing.Context(OneX, meta=META_PEER)
+    state = ctx.run(
+        ctx.on.relation_joined(rel, remote_unit=0),
+        testing.State(leader=True, relations={rel, peer}),
+    )
+    shared = state.get_relation(peer.id).local_app_data["pgsql-db"]
+    assert shared == f'{{"{rel.id}":{{"database":"mydb"}}}}'
+    # a non-leader with that peer data: mirrors the request, insists on its echo
+    peer2 = testing.PeerRelation("replicas", local_app_data={"pgsql-db": shared})
+    rel2 = _with_remote(
+        _local(rel, EGRESS1), {0: server_bag("otherdb", granted={"myapp/1": EGRESS1})}
+    )
+    out, seen = _run(
+        OneX,
+        _event("changed", rel2),
+        testing.State(relations={rel2, peer2}),
+        META_PEER,
+        unit_id=1,
+    )
+    assert out.get_relation(rel2.id).local_unit_data["database"] == "mydb"
+    assert seen == []  # otherdb != mydb: not ready
+    rel3 = _with_remote(rel2, {0: server_bag("mydb", granted={"myapp/1": EGRESS1})})
+    out, seen = _run(
+        OneX,
+        _event("changed", rel3),
+        _replace(out, rel3),
+        META_PEER,
+        unit_id=1,
+    )
+    assert seen == [("master", "10.0.0.20"), ("database", "mydb")]

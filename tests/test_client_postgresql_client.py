@@ -19,6 +19,7 @@ import ops.charm
 import ops.framework
 import pytest
 import yaml
+from needs import requires_scenario
 from provider_double import (
     CA,
     NEW_CA,
@@ -40,9 +41,7 @@ from test_client_support import seed_charm
 import pgsql
 from pgsql import protocol
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 META: Dict[str, Any] = {
     "name": "myapp",

@@ -15,10 +15,10 @@ from fix_client_pgsql import (
     META_PGSQL,
     bag_for,
     db_relation,
-    scenario,
     stored_content,
     with_db_relation,
 )
+from needs import requires_scenario
 from test_client_support import EGRESS0, EGRESS1, MASTER, harness_for, seed_charm, server_bag
 from test_client_support import META as META_1X
 
@@ -110,7 +110,7 @@ class _BusyCharm(ops.charm.CharmBase):
 
 @pytest.mark.scenario
 def test_gone_and_broken_events_deferred_at_broken_run_later() -> None:
-    testing = scenario()
+    testing = requires_scenario()
     config = {"options": {"busy": {"type": "boolean", "default": False}}}
     ctx = testing.Context(_BusyCharm, meta=META_PGSQL, config=config, unit_id=0)
     rel = db_relation(0, {0: {"ingress-address": "10.0.0.20"}})

@@ -8,22 +8,18 @@ helper's removal, and the requests refused loudly.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any, ClassVar, Dict, List, Tuple
 
 import ops
 import ops.charm
 import ops.framework
 import pytest
+from needs import needs_scenario
 
 import pgsql
 from pgsql import protocol
 
-# Scenario (ops.testing.Context) came with ops 2.17; the oldest supported ops (2.0) has none
-pytestmark = pytest.mark.skipif(
-    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
-    reason="needs ops.testing.Context (ops >= 2.17)",
-)
+pytestmark = needs_scenario
 
 testing: Any = pytest.importorskip("ops.testing")
 

@@ -17,13 +17,12 @@ import ops.charm
 import ops.framework
 import pytest
 import yaml
+from needs import requires_scenario
 
 import pgsql
 from pgsql import protocol
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 VECTORS = yaml.safe_load(
     (Path(__file__).resolve().parent / "data/provider-databags.yaml").read_text()

@@ -11,18 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-import ops.testing
 import pytest
+from needs import needs_scenario
 
 from pgsql import ConnectionString, cli, demo
 from pgsql import testing as pgt
 
 pytestmark = [
     pytest.mark.postgres,
-    # The demo simulates Juju with ops.testing's Context (ops >= 2.17, the demo's floor).
-    pytest.mark.skipif(
-        getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
-    ),
+    needs_scenario,  # the demo simulates Juju with ops.testing's Context
 ]
 
 ROOT = Path(__file__).resolve().parents[1]

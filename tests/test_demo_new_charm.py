@@ -9,17 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import ops.testing
 import pytest
+from needs import needs_scenario
 
 from pgsql import cli
 from pgsql import testing as pgt
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
-    ),
+    needs_scenario,  # the demo simulates Juju with ops.testing's Context
 ]
 
 ROOT = Path(__file__).resolve().parents[1]

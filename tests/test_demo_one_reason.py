@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Dict, List, Set
 
 import pytest
+from needs import needs_scenario
 
 from pgsql import cli
 
-# Scenario (ops.testing.Context) came with ops 2.17; the oldest supported ops (2.0) has none
-pytestmark = pytest.mark.skipif(
-    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
-    reason="needs ops.testing.Context (ops >= 2.17)",
-)
+pytestmark = needs_scenario
 
 
 @pytest.mark.postgres

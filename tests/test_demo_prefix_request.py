@@ -14,18 +14,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List
 
-import ops.testing
 import pytest
+from needs import needs_scenario
 
 from pgsql import cli
 from pgsql.demo import _steps
 from pgsql.demo._output import Printer
 
 ROOT = Path(__file__).resolve().parents[1]
-# the demo simulates Juju with ops.testing's Context (ops >= 2.17) and needs a real server
-needs_demo = pytest.mark.skipif(
-    getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
-)
 
 
 def _demo(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -52,7 +48,7 @@ def _check_prefix_part(prefix: Dict[str, Any]) -> None:
 
 
 @pytest.mark.postgres
-@needs_demo
+@needs_scenario  # the demo simulates Juju with ops.testing's Context
 def test_demo_prefix_request_gets_the_matching_databases_and_connects_to_the_first(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -71,7 +67,7 @@ def test_demo_prefix_request_gets_the_matching_databases_and_connects_to_the_fir
 
 
 @pytest.mark.postgres
-@needs_demo
+@needs_scenario  # the demo simulates Juju with ops.testing's Context
 def test_demo_walk_through_shows_the_prefix_request_and_each_joined_event_once(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

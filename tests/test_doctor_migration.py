@@ -11,7 +11,6 @@ relation (the lower relation id) and reports the other ``endpoint-conflict``. Th
 from __future__ import annotations
 
 import copy
-import importlib
 from typing import Any, Dict, List, Tuple
 
 import ops
@@ -19,17 +18,14 @@ import ops.charm
 import ops.framework
 import pytest
 import yaml
+from needs import needs_scenario
 from test_doctor_support import DATA, codes, doctor_json, dump, run_doctor
 
 import pgsql
 from pgsql import doctor, protocol
 from pgsql.client import ENDPOINT_CONFLICT
 
-# Scenario (ops.testing.Context) came with ops 2.17; the oldest supported ops (2.0) has none
-pytestmark = pytest.mark.skipif(
-    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
-    reason="needs ops.testing.Context (ops >= 2.17)",
-)
+pytestmark = needs_scenario
 
 testing: Any = pytest.importorskip("ops.testing")
 

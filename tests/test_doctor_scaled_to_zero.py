@@ -10,7 +10,6 @@ never advise an option that was given.
 from __future__ import annotations
 
 import copy
-import importlib
 from typing import Any, Dict, List, Tuple
 
 import ops
@@ -18,16 +17,13 @@ import ops.charm
 import ops.framework
 import pytest
 import yaml
+from needs import needs_scenario
 from test_doctor_support import DATA, build, codes, doctor_json, dump, run_doctor, unit_result
 
 import pgsql
 from pgsql import protocol
 
-# Scenario (ops.testing.Context) came with ops 2.17; the oldest supported ops (2.0) has none
-pytestmark = pytest.mark.skipif(
-    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
-    reason="needs ops.testing.Context (ops >= 2.17)",
-)
+pytestmark = needs_scenario
 
 testing: Any = pytest.importorskip("ops.testing")
 

@@ -32,6 +32,7 @@ from chaos_support import chaos_settings, time_limit
 from conftest import scaled
 from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
+from needs import requires_scenario
 from psycopg.conninfo import conninfo_to_dict
 
 from pgsql import ConnectionString, ConnectionStringError, protocol
@@ -647,9 +648,7 @@ def _fuzz_charm() -> Any:
 @chaos_settings(scaled(20, 300, 5000))
 @given(view=relation_views(), leader=st.booleans())
 def test_client_charm_survives_any_remote_bags(view: Dict[str, Any], leader: bool) -> None:
-    testing = pytest.importorskip("ops.testing")
-    if not hasattr(testing, "Context"):
-        pytest.skip("ops.testing has no Scenario Context in this ops")
+    testing = requires_scenario()
     units = {
         i: {k: v for k, v in bag.items() if "\x00" not in k + v}
         for i, bag in enumerate(view["units"].values())

@@ -17,26 +17,15 @@ which installs everywhere but imports only on Python >= 3.10.
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-import ops
-import ops.testing
 import pytest
+from needs import requires_data_interfaces, requires_scenario
 
-OLD_PYTHON = sys.version_info < (3, 10)
-if OLD_PYTHON:
-    pytest.skip(
-        f"Python {sys.version_info[0]}.{sys.version_info[1]}: data_interfaces v0 LIBPATCH 58 "
-        "(postgresql-charms-single-kernel 16.3.20) evaluates 'X | Y' annotations at import, "
-        "which needs Python >= 3.10; the noxfile installs it from 3.10 on",
-        allow_module_level=True,
-    )
-if getattr(ops.testing, "Context", None) is None:
-    pytest.skip(
-        f"ops {ops.__version__}: pgsql.testing.Model needs ops.testing.Context (ops >= 2.17)",
-        allow_module_level=True,
-    )
+from pgsql import testing as pgt
+
+requires_data_interfaces()
+requires_scenario()  # pgsql.testing.Model runs on ops.testing's Context
 
 from fix_data_interfaces import (  # noqa: E402 (after the skips: imports only on 3.10+)
     DATABASE,
@@ -55,8 +44,6 @@ from fix_data_interfaces import (  # noqa: E402 (after the skips: imports only o
     di,
     di_view,
 )
-
-from pgsql import testing as pgt  # noqa: E402
 
 # data_interfaces asks ops' deprecated JujuVersion.from_environ() whether secrets exist (ops 3
 # warns); pytest turns warnings into errors, and that one is the library's, not ours

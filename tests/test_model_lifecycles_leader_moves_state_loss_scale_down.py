@@ -3,30 +3,20 @@ DatabaseProvider through leader moves, StoredState loss, unit removal and scale-
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Dict, Optional
 
 import ops
-import ops.testing
 import pytest
-
-if sys.version_info < (3, 10):
-    pytest.skip(
-        "data_interfaces v0 LIBPATCH 58 imports only on Python >= 3.10 (see "
-        "test_interop_data_interfaces.py)",
-        allow_module_level=True,
-    )
-if getattr(ops.testing, "Context", None) is None:
-    pytest.skip(
-        f"ops {ops.__version__}: pgsql.testing.Model needs ops.testing.Context (ops >= 2.17)",
-        allow_module_level=True,
-    )
-
-import fix_data_interfaces as di_fix  # after the skips: imports only on 3.10+
-from test_roundtrip import SERVER_CONFIG, SERVER_META, ServerCharm
+from needs import requires_data_interfaces, requires_scenario
 
 import pgsql
 from pgsql import testing as pgt
+
+requires_data_interfaces()
+requires_scenario()  # pgsql.testing.Model runs on ops.testing's Context
+
+import fix_data_interfaces as di_fix  # noqa: E402 (after the skips: imports only on 3.10+)
+from test_roundtrip import SERVER_CONFIG, SERVER_META, ServerCharm  # noqa: E402
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Harness is deprecated:PendingDeprecationWarning"),

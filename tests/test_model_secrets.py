@@ -13,13 +13,12 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
+from needs import requires_scenario
 
 import pgsql
 from pgsql import testing as pgt
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 PROVIDER_META: Dict[str, Any] = {
     "name": "postgresql",

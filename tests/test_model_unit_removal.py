@@ -12,13 +12,11 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 import ops
 import ops.charm
 import ops.framework
-import pytest
+from needs import requires_scenario
 
 from pgsql import testing as pgt
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 SERVER_META: Dict[str, Any] = {"name": "srv", "provides": {"db": {"interface": "x"}}}
 CLIENT_META: Dict[str, Any] = {"name": "cli", "requires": {"db": {"interface": "x"}}}

@@ -28,8 +28,8 @@ import zipfile
 from pathlib import Path
 from typing import Dict, Generator, List
 
-import ops.testing
 import pytest
+from needs import needs_scenario
 
 from pgsql import cli, demo
 
@@ -260,9 +260,7 @@ print(json.dumps({
 
 
 @pytest.mark.heavy
-@pytest.mark.skipif(
-    getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
-)
+@needs_scenario  # the demo simulates Juju with ops.testing's Context
 def test_installed_demo_finds_its_example_charms_from_any_directory(
     installed: Installed, tmp_path: Path
 ) -> None:
@@ -274,9 +272,7 @@ def test_installed_demo_finds_its_example_charms_from_any_directory(
 
 @pytest.mark.heavy
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    getattr(ops.testing, "Context", None) is None, reason="the demo needs ops >= 2.17"
-)
+@needs_scenario  # the demo simulates Juju with ops.testing's Context
 def test_installed_pgsql_demo_runs_from_any_directory(installed: Installed, tmp_path: Path) -> None:
     share = (installed.venv / SHARE).resolve()
     out = _run([str(installed.venv / "bin" / "pgsql"), "demo"], cwd=tmp_path)

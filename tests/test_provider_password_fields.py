@@ -16,6 +16,7 @@ import json
 from typing import Any, Dict, Tuple
 
 import pytest
+from needs import needs_scenario
 from test_server_postgresql_client import (
     JUJU_29,
     PASSWORD,
@@ -25,7 +26,6 @@ from test_server_postgresql_client import (
     _everything,  # pyright: ignore[reportPrivateUsage]
     _publish_again,  # pyright: ignore[reportPrivateUsage]
     _run,  # pyright: ignore[reportPrivateUsage]
-    needs_scenario,
     requirer_bag,
 )
 

@@ -12,18 +12,15 @@ import sys
 from typing import Any, Dict, List
 
 import ops
-import ops.testing
 import pytest
-
-if getattr(ops.testing, "Context", None) is None:
-    pytest.skip(
-        "pgsql.testing.Model needs ops.testing.Context (ops >= 2.17)", allow_module_level=True
-    )
+from needs import requires_scenario
 
 import pgsql
 from pgsql import protocol
 from pgsql import testing as pgt
 from pgsql.protocol import DatabaseRequest, provider_answer, read_database_request
+
+requires_scenario()
 
 JUJU = "3.6.4"
 PASSWORD = "Fr3sh-Pa55word-one"

@@ -14,13 +14,12 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
+from needs import requires_scenario
 
 import pgsql
 from pgsql.protocol import DatabaseRequest
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 PASSWORD = "Rev13w-Passw0rd-XYZ"
 JUJU_36 = "3.6.4"

@@ -14,14 +14,13 @@ from typing import Any, ClassVar, Dict, List, Tuple
 
 import ops
 import pytest
+from needs import requires_scenario
 
 import pgsql
 from pgsql import ConnectionString
 from pgsql import testing as pgt
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 PASSWORD = "Rem0val-Passw0rd-QRS"
 JUJU_36 = "3.6.4"

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Tuple
 
 import ops
 import pytest
+from needs import needs_scenario
 from ops.testing import Harness
 from test_server_postgresql_client import (
     JUJU_36,
@@ -24,7 +25,6 @@ from test_server_postgresql_client import (
     PASSWORD,
     ProviderCharm,
     _run,  # pyright: ignore[reportPrivateUsage]
-    needs_scenario,
     requirer_bag,
     testing,
 )

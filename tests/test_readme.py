@@ -16,6 +16,7 @@ from typing import Any, Dict, List
 
 import ops
 import pytest
+from needs import needs_scenario
 from ops.testing import Harness
 
 import pgsql
@@ -266,12 +267,6 @@ def _run_readme_test(root: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=120,
     )
-
-
-needs_scenario = pytest.mark.skipif(
-    getattr(importlib.import_module("ops.testing"), "Context", None) is None,
-    reason="the README's test uses ops.testing (Scenario), ops >= 2.17",
-)
 
 
 @pytest.mark.scenario

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import List
 from unittest import mock
 
-import ops.testing
 import pytest
+from needs import needs_scenario
 
 import pgsql
 from pgsql import _lazyre, connstr, protocol
@@ -86,12 +86,9 @@ _README_CHARM_CONTEXT = (
     "meta = {'name': 'myapp', 'requires': {'database': {'interface': 'postgresql_client'}}}\n"
     "ctx = testing.Context(charm.MyCharm, meta=meta)\n"
 )
-_needs_scenario = pytest.mark.skipif(
-    getattr(ops.testing, "Context", None) is None, reason="ops.testing.Context needs ops >= 2.17"
-)
 
 
-@_needs_scenario
+@needs_scenario
 def test_the_readme_charm_without_a_relation_builds_no_verdict_in_its_hooks() -> None:
     # the recommended style: a declared request, collect-status asking readiness() every hook
     loaded = _loaded_after(
@@ -106,7 +103,7 @@ def test_the_readme_charm_without_a_relation_builds_no_verdict_in_its_hooks() ->
     assert _library_modules(loaded, ON_FIRST_EVALUATION[:-1]) == []
 
 
-@_needs_scenario
+@needs_scenario
 def test_a_postgresql_client_charm_never_loads_the_pgsql_wire_nor_its_rules() -> None:
     # the README charm related to a provider that answered nothing yet: its endpoint's wire and
     # rules load, never those of the interface it does not speak, nor the user-name helper

@@ -13,15 +13,14 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 import ops
-import ops.testing
 import pytest
-
-if getattr(ops.testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17", allow_module_level=True)
+from needs import requires_scenario
 
 import pgsql
 from pgsql import ConnectionString, protocol
 from pgsql import testing as pgt
+
+requires_scenario()
 
 REL_ID = 7
 CLIENT_EVENTS = (*protocol.EVENT_NAMES, "database_relation_joined", "database_relation_broken")

@@ -19,6 +19,7 @@ import ops.charm
 import ops.framework
 import ops.testing
 import pytest
+from needs import needs_scenario
 from ops.testing import Harness
 
 import pgsql
@@ -35,10 +36,6 @@ from pgsql.server_postgresql_client import (
 pytestmark = pytest.mark.filterwarnings("ignore:Harness is deprecated:PendingDeprecationWarning")
 
 testing: Any = ops.testing
-needs_scenario = pytest.mark.skipif(
-    getattr(testing, "Context", None) is None,
-    reason="ops.testing.Context needs ops >= 2.17 (ops[testing])",
-)
 
 META: Dict[str, Any] = {
     "name": "pg",

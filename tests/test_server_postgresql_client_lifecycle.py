@@ -13,6 +13,7 @@ import ops.charm
 import ops.framework
 import ops.testing
 import pytest
+from needs import needs_scenario
 
 import pgsql
 from pgsql import protocol
@@ -23,10 +24,6 @@ from pgsql.protocol import (
 from pgsql.server_postgresql_client import secret_label
 
 testing: Any = ops.testing
-needs_scenario = pytest.mark.skipif(
-    getattr(testing, "Context", None) is None,
-    reason="ops.testing.Context needs ops >= 2.17 (ops[testing])",
-)
 PASSWORD = "Hv5qTz8LmW2rNc4K"
 NEW_PASSWORD = "Rt7yUi9OpA3sDf6G"
 CA = "-----BEGIN CERTIFICATE-----\nMIIBreviewCA\n-----END CERTIFICATE-----\n"

@@ -7,14 +7,13 @@ from typing import Any, Dict
 
 import ops
 import pytest
+from needs import requires_scenario
 
 import pgsql
 from pgsql import Request
 from pgsql import testing as pgt
 
-testing: Any = pytest.importorskip("ops.testing")
-if getattr(testing, "Context", None) is None:
-    pytest.skip("ops.testing.Context needs ops >= 2.17 (ops[testing])", allow_module_level=True)
+testing: Any = requires_scenario()
 
 MYDB = Request.build(database="mydb")
 

@@ -11,6 +11,7 @@ import ops
 import ops.testing
 import pytest
 from fix_no_scenario import run_without_scenario
+from needs import needs_scenario
 
 import pgsql
 from pgsql import Request, protocol
@@ -18,10 +19,6 @@ from pgsql import testing as pgt
 
 pytestmark = pytest.mark.filterwarnings("ignore:Harness is deprecated:PendingDeprecationWarning")
 
-HAS_SCENARIO = getattr(ops.testing, "Context", None) is not None
-needs_scenario = pytest.mark.skipif(
-    not HAS_SCENARIO, reason="ops.testing.Context needs ops >= 2.17 with ops[testing]"
-)
 
 REQUEST = Request.build(database="mydb", extensions=["citext"])
 

@@ -13,6 +13,7 @@ import ops
 import ops.charm
 import ops.framework
 import pytest
+from needs import needs_scenario
 
 import pgsql
 from pgsql import Request, protocol
@@ -89,9 +90,7 @@ def test_provider_answers_the_requested_user_and_postgresql_14_its_own() -> None
 # -- Scenario ----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
-)
+@needs_scenario
 def test_scenario_prefix_request_is_answered_from_the_existing_databases() -> None:
     charm, _ = _scenario(PrefixCharm, pgt.Provider(existing_databases=DATABASES))
     r = charm.db.readiness()
@@ -100,9 +99,7 @@ def test_scenario_prefix_request_is_answered_from_the_existing_databases() -> No
     assert r.master.dbname == "mydb_a"
 
 
-@pytest.mark.skipif(
-    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
-)
+@needs_scenario
 def test_scenario_user_request_is_answered_with_the_user_of_the_helper_secret() -> None:
     charm, out = _scenario(UserCharm, pgt.Provider())
     r = charm.db.readiness()
@@ -117,17 +114,13 @@ def test_scenario_user_request_is_answered_with_the_user_of_the_helper_secret() 
         assert mgr.charm.db.readiness().master.user == "app_user"
 
 
-@pytest.mark.skipif(
-    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
-)
+@needs_scenario
 def test_scenario_postgresql_14_ignoring_the_user_is_user_mismatch() -> None:
     charm, _ = _scenario(UserCharm, pgt.Provider(version="14.12"))
     assert protocol.USER_MISMATCH in [x.code for x in charm.db.readiness().reasons]
 
 
-@pytest.mark.skipif(
-    getattr(testing, "Context", None) is None, reason="needs ops.testing.Context (ops >= 2.17)"
-)
+@needs_scenario
 def test_scenario_provider_relation_answers_the_client_request_user() -> None:
     client = pgt.Client(request=Request.build("mydb", username="app_user"))
     rel, secrets = pgt.scenario_provider_relation(pgt.Provider(), client)

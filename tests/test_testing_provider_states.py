@@ -11,6 +11,7 @@ import ops.charm
 import ops.framework
 import ops.testing
 import pytest
+from needs import needs_scenario
 
 import pgsql
 import pgsql.testing as pgt
@@ -19,10 +20,6 @@ from pgsql.protocol import (
 )
 
 testing: Any = ops.testing
-needs_scenario = pytest.mark.skipif(
-    getattr(testing, "Context", None) is None,
-    reason="ops.testing.Context needs ops >= 2.17 (ops[testing])",
-)
 REQUEST = Request.build(database="mydb")
 CLIENT_META: Dict[str, Any] = {
     "name": "myapp",

@@ -24,13 +24,12 @@ from chaos_support import PASSWORD_MARK, chaos_settings
 from conftest import scaled
 from hypothesis import given
 from hypothesis import strategies as st
+from needs import requires_scenario
 
 import pgsql
 from pgsql import protocol
 
-testing = pytest.importorskip("ops.testing")
-if not hasattr(testing, "Context"):  # ops < 2.17: no Scenario in ops.testing
-    pytest.skip("ops.testing has no Scenario Context in this ops", allow_module_level=True)
+testing = requires_scenario()
 
 pytestmark = pytest.mark.scenario
 
