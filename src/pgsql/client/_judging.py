@@ -49,8 +49,11 @@ class Judging:
                 s.put(relation.id, rec)
         return self.readiness_of(relation)
 
-    def readiness_of(self, relation: Relation) -> Readiness:
-        """The verdict for a relation: judged once per hook, or kept from an earlier hook."""
+    def readiness_of(self, relation: Relation, recall: bool = True) -> Readiness:
+        """The verdict for a relation: judged once per hook, or kept from an earlier hook.
+
+        ``recall`` False judges from live data even where a kept verdict still holds.
+        """
         s = self.session
         cached = s.evals.get(relation.id)
         if cached is not None:
@@ -63,26 +66,25 @@ class Judging:
         if not getattr(relation, "active", True) or str(relation.id) in s.state.gone:
             return broken_readiness()
         request = self.requested(relation)
-        readiness = self.recalled(relation, request)  # served when it was judged
-        if readiness is None:
-            readiness = self.served(relation, s.wire(relation).readiness(relation, request))
+        readiness = self.recalled(relation, request) if recall else None
+        if readiness is None:  # (a kept verdict was served when it was judged)
+            readiness = self.live(relation, request)
         s.evals[relation.id] = readiness
         return readiness
 
     def judge(self, relation: Relation) -> Readiness:
         """The verdict for a relation from live data (the one the charm is then told)."""
-        s = self.session
-        s.evals.pop(relation.id, None)
-        s.recalling = False
-        try:
-            return self.readiness_of(relation)
-        finally:
-            s.recalling = True
+        self.session.evals.pop(relation.id, None)
+        return self.readiness_of(relation, recall=False)
+
+    def live(self, relation: Relation, request: Optional[Request]) -> Readiness:
+        """What the relation's wire reads and judges now, served or not."""
+        return self.served(relation, self.session.wire(relation).readiness(relation, request))
 
     def recalled(self, relation: Relation, request: Optional[Request]) -> Optional[Readiness]:
         """The verdict kept from an earlier hook, if it still holds (:mod:`._remembered`)."""
         s = self.session
-        if not s.recalling or not s.wire(relation).verdict_lasts:
+        if not s.wire(relation).verdict_lasts:
             return None
         kept = s.record(relation.id).get("verdict")
         if kept is None:
@@ -91,7 +93,7 @@ class Judging:
 
         def load() -> Readiness:
             with s.entered():
-                live = self.served(relation, s.wire(relation).readiness(relation, request))
+                live = self.live(relation, request)
             if not live.ready:
                 # the provider withdrew its answer since (its relation-changed is queued): the
                 # rest of this hook reads the live verdict

@@ -70,7 +70,6 @@ class Session:
         self.declared: Optional[Request] = None
         # Per-hook caches: every handler starts afresh (Harness keeps one charm across events).
         self.evals: Dict[int, Readiness] = {}
-        self.recalling = True  # False while judging from live data (a kept verdict ignored)
         self.emitting = 0
         self.handled = False  # has one of the client's handlers run in this process yet?
         # set while emitting: relation id -> (relation, request now, request before the setters)
