@@ -25,8 +25,11 @@ SECRET_ASSIGNMENT = lazy_compile(
 _USERINFO_PASSWORD = lazy_compile(r"://[^:/?#@]*:(.+)@", re.DOTALL)
 # A value starting with "user:password@" (a URI whose scheme was lost, a mangled endpoints
 # entry): where the password starts is unsure, so the userinfo is hidden whole, up to the last
-# "@". A user name alone ("user@server") is shown.
-_LEADING_USERINFO = lazy_compile(r"[^:/?#@\s]*:(?!//).*@", re.DOTALL)
+# "@". The user may hold an "@" (Azure's "user@server:password@host") and follow blanks; a
+# user name alone ("user@server") is shown, and so are a message "name: text ... a@b" (a ":"
+# then a blank starts no password: a reason's "bag: " prefix) and a target
+# "user@host:5432/db..." (a port then "/" starts no password).
+_LEADING_USERINFO = lazy_compile(r"\s*[^:/?#\s]*:(?!//|\s|\d+/).*@", re.DOTALL)
 
 
 def _shown_parts(value: str) -> List[str]:
