@@ -17,7 +17,9 @@ import yaml
 from test_doctor_support import DATA, dump, run_doctor
 
 from pgsql import protocol
+from pgsql.cli import main
 from pgsql.connstr import ConnectionString, ConnectionStringError, mask_value
+from pgsql.doctor._mask import target
 
 PW = "Zq8wLp3rTy6u"
 AZURE = f"myuser@myserver:{PW}@myserver.postgres.database.azure.com:5432/mydb"
@@ -84,15 +86,33 @@ def test_the_doctor_shows_the_text_of_a_malformed_uris_reason_without_the_passwo
     assert all("unusable uris" in line for line in lines), out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a URI whose user holds an unencoded '@' parses (as libpq does) with the password in "
-    "its port ('pw@host'): repr and masked() show it; needs a rule for a port holding an '@'",
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"postgresql://myuser@myserver:{PW}@db.example.com/mydb",  # the user's "@" unencoded
+        f"postgresql://u:{PW}@h1,v:{PW}@h2/mydb",  # a second userinfo in a multi-host list
+    ],
+    ids=["azure-user", "multi-host-userinfo"],
 )
-def test_a_uri_whose_user_holds_an_at_sign_never_shows_the_password_once_parsed() -> None:
-    cs = ConnectionString(f"postgresql://myuser@myserver:{PW}@db.example.com/mydb")
-    assert PW not in repr(cs)
-    assert PW not in cs.masked()
+def test_a_uri_whose_password_libpq_reads_as_the_port_never_shows_it(
+    uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cs = ConnectionString(uri)
+    assert PW in cs["port"]  # as libpq reads it: the password ends up in the port
+    for shown in (repr(cs), cs.masked(), cs.masked_uri(), target(cs)):
+        assert PW not in shown
+    for flags in ([], ["--uri"], ["--json"]):
+        assert main(["connstr", *flags, uri]) == 0
+        out, err = capsys.readouterr()
+        assert PW not in out + err
+        assert "myserver" in out or "h1" in out  # the host stays shown
+
+
+def test_a_numeric_port_is_shown() -> None:
+    assert mask_value("5432", keyword="port") == "5432"
+    assert ConnectionString("postgresql://u:pw@h:5432,g:5433/db").masked() == (
+        "dbname=db host=h,g password=******** port=5432,5433 user=u"
+    )
 
 
 def test_a_target_whose_database_holds_an_at_sign_stays_shown() -> None:

@@ -8,7 +8,7 @@ a secret keyword's assignment (``dbname=x|host=y|password=z`` is one dbname to l
 from __future__ import annotations
 
 import re
-from typing import List
+from typing import List, Optional
 
 from .._lazyre import lazy_compile
 from ._grammar import MASK, SECRET_KEYWORDS, WS
@@ -53,7 +53,7 @@ def _shown_parts(value: str) -> List[str]:
     return parts
 
 
-def mask_value(value: str, mask: str = MASK) -> str:
+def mask_value(value: str, mask: str = MASK, *, keyword: Optional[str] = None) -> str:
     """``value`` with any secret it holds replaced by ``mask``, for showing or logging it.
 
     A secret keyword (``password``, ``sslpassword``, ... in any case) followed by ``=`` anywhere
@@ -63,6 +63,10 @@ def mask_value(value: str, mask: str = MASK) -> str:
     value that starts with one (a URI without its scheme). Apply it to one value, not to a whole
     connection string (where it would also hide the keywords after a password).
 
+    ``keyword`` names the value's keyword: a ``port`` holding an ``@`` is hidden up to its last
+    ``@`` (a URI whose user holds an unencoded ``@``, ``postgresql://me@server:PW@host``, puts
+    the password there, as libpq reads it).
+
     >>> mask_value("mydb|host=10.0.0.20|password=s3cret|port=5432")
     'mydb|host=10.0.0.20|password=********'
     >>> mask_value("see postgresql://u:s3cret@db/x")
@@ -71,8 +75,13 @@ def mask_value(value: str, mask: str = MASK) -> str:
     '********@10.0.0.5:5432/mydb'
     >>> mask_value("mydb")
     'mydb'
+    >>> mask_value("s3cret@db.example.com", keyword="port")
+    '********@db.example.com'
     """
-    return mask.join(_shown_parts(value))
+    shown = mask.join(_shown_parts(value))
+    if keyword == "port" and "@" in shown:
+        return mask + shown[shown.rfind("@") :]
+    return shown
 
 
 def token(text: str) -> str:
