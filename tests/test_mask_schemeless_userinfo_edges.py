@@ -27,12 +27,21 @@ AZURE = f"myuser@myserver:{PW}@myserver.postgres.database.azure.com:5432/mydb"
 
 @pytest.mark.parametrize(
     "value",
-    [AZURE, f" relation-7:{PW}@10.0.0.5:5432/mydb", f"\trelation-7:{PW}@10.0.0.5"],
-    ids=["azure-user", "leading-blank", "leading-tab"],
+    [
+        AZURE,
+        f" relation-7:{PW}@10.0.0.5:5432/mydb",
+        f"\trelation-7:{PW}@10.0.0.5",
+        f"relation-7:9/{PW}@10.0.0.5",  # a password starting with digits then "/"
+        f"see postgresql://myuser@myserver:{PW}@db.example.com/mydb",  # a URI's user holds "@"
+    ],
+    ids=["azure-user", "leading-blank", "leading-tab", "digits-slash", "uri-user-with-at"],
 )
 def test_a_uri_without_its_scheme_never_shows_its_password(value: str) -> None:
     assert PW not in mask_value(value)
     assert mask_value(value).endswith("@" + value.rpartition("@")[2])  # the host stays shown
+    if "://" in value:  # a URI, parsed as libpq does: its repr hides the password
+        assert PW not in repr(ConnectionString(value.partition(" ")[2]))
+        return
     with pytest.raises(ConnectionStringError) as info:
         ConnectionString(value)
     assert PW not in str(info.value)
@@ -118,4 +127,5 @@ def test_a_numeric_port_is_shown() -> None:
 def test_a_target_whose_database_holds_an_at_sign_stays_shown() -> None:
     # what the doctor shows of a connection string: user@host:port/dbname
     assert mask_value("myuser@myserver:5432/db@x") == "myuser@myserver:5432/db@x"
-    assert mask_value("10.0.0.5:5432/db@x") == "10.0.0.5:5432/db@x"
+    uri = "postgresql://myuser@myserver:5432/db?application_name=a@b"
+    assert mask_value(uri) == uri
