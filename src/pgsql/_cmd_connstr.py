@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = cs.to_dict()
         if not show:
-            data = {k: MASK if k in SECRET_KEYWORDS else mask_value(v) for k, v in data.items()}
+            data = {
+                k: MASK if k in SECRET_KEYWORDS else mask_value(v, keyword=k)
+                for k, v in data.items()
+            }
         out = json.dumps(data, sort_keys=True)
     elif args.uri:
         out = cs.uri if show else cs.masked_uri()

@@ -156,6 +156,6 @@ def format_keyword_value(d: Mapping[str, str], mask: Optional[str] = None) -> st
     return " ".join(
         f"{k}={mask}"
         if k in SECRET_KEYWORDS
-        else f"{k}={quote_value(mask_value(v, mask), k in _LIST_KEYWORDS)}"
+        else f"{k}={quote_value(mask_value(v, mask, keyword=k), k in _LIST_KEYWORDS)}"
         for k, v in d.items()
     )

@@ -230,7 +230,7 @@ def format_uri(d: Mapping[str, str], mask: bool = False) -> str:
     # Masked, the secret values are the mask and the others hide what a secret in them holds
     # (mask_value); the mask needs no encoding, and libpq would read it back literally.
     if mask:
-        d = {k: v if k in SECRET_KEYWORDS else mask_value(v) for k, v in d.items()}
+        d = {k: v if k in SECRET_KEYWORDS else mask_value(v, keyword=k) for k, v in d.items()}
     query = {k: v for k, v in d.items() if k not in _URI_PLACED}
     userinfo = _userinfo(d, query, mask)
     authority = _authority(d, query, mask)

@@ -227,7 +227,8 @@ def _input_gaps(
     unknown: List[Reason] = []
     explained: Set[str] = set()
     if shown.app_bag is None:
-        explained |= blocking
+        # no provider unit: not ready whatever its bag says (the client reads none then)
+        explained |= blocking - ({NO_REMOTE} if shown.units_present is False else set())
         unknown.append(
             Reason(
                 SERVER_APP_BAG_NOT_VISIBLE,

@@ -25,7 +25,7 @@ def target(cs: ConnectionString) -> str:
     """
     user = f"{mask_value(cs.user)}@" if cs.user else ""
     host = mask_value(cs.host or cs.hostaddr or "localhost")
-    port = f":{mask_value(cs.port)}" if cs.port else ""
+    port = f":{mask_value(cs.port, keyword='port')}" if cs.port else ""
     db = f"/{mask_value(cs.dbname)}" if cs.dbname else ""
     return f"{user}{host}{port}{db}"
 
