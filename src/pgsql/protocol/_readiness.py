@@ -100,7 +100,9 @@ class Readiness:
 
     Attributes:
         ready: a master database is available to this unit (the server granted access and acted
-            on the request).
+            on the request). A client's verdict kept from an earlier hook (see
+            :meth:`pgsql.PostgreSQLClient.readiness`) says what the charm was last told: its
+            ``master`` is read when used, and is None if the server withdrew it since.
         master: the master connection string from the chosen bag, or None.
         standbys: the standby connection strings (possibly empty).
         version: the server's PostgreSQL version as published, or None.
