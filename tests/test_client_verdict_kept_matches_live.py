@@ -155,23 +155,65 @@ class _Configures(ops.charm.CharmBase):
             self.unit.status = ops.WaitingStatus("database")
 
 
-def _withdrawing_model() -> pgt.Model:
-    model = pgt.Model()
+def _model(
+    charm: type,
+    meta: Dict[str, Any] = model_secrets.CLIENT_META,
+    juju: Optional[str] = None,
+    units: int = 1,
+    relate: bool = True,
+) -> pgt.Model:
+    """The test provider (which can withdraw its answer) and ``charm`` as ``myapp``."""
+    model = pgt.Model(juju_version=juju)
     model.add_app(
         "postgresql",
         _Provider,
         meta=model_secrets.PROVIDER_META,
         config=_CONFIG,
         actions=model_secrets.PROVIDER_ACTIONS,
+        units=units,
     )
-    model.add_app("myapp", _Configures, meta=model_secrets.CLIENT_META)
+    model.add_app("myapp", charm, units=units, meta=meta)
     model.deploy()
-    model.relate("myapp:database", "postgresql:database")
+    if relate:
+        model.relate("myapp:database", "postgresql:database")
     return model
 
 
+class _ReadsTheVerdict(ops.charm.CharmBase):
+    """Looks at readiness() then its master in update-status, as charms do."""
+
+    SEEN: ClassVar[List[Tuple[Any, ...]]] = []
+
+    def __init__(self, framework: ops.framework.Framework) -> None:
+        super().__init__(framework)
+        self.db = pgsql.PostgreSQLClient(self, "database", database="mydb")
+        framework.observe(self.on.update_status, self._look)
+
+    def _look(self, _: ops.EventBase) -> None:
+        r = self.db.readiness()
+        assert r is not None
+        seen = (r.ready, r.master is not None, self.db.is_ready(), self.db.master())
+        type(self).SEEN.append(seen)
+
+
+def test_a_kept_ready_verdict_whose_provider_withdrew_has_no_master_until_changed_runs() -> None:
+    """The documented window: told ready, the provider withdrew its answer, its relation-changed
+    still queued. ``master`` is read live (None); ``is_ready()`` and ``master()`` agree."""
+    _ReadsTheVerdict.SEEN = []
+    model = _model(_ReadsTheVerdict)
+    model.run("myapp/0", "update_status")
+    assert _ReadsTheVerdict.SEEN[-1][:3] == (True, True, True)
+    model.config("postgresql", withdraw=True, settle=False)
+    model.run("postgresql/0", "config_changed")  # queues relation-changed on myapp/0
+    model.run("myapp/0", "update_status")  # Juju may run it first
+    assert _ReadsTheVerdict.SEEN[-1] == (True, False, False, None)
+    model.settle()  # the queued relation-changed tells the charm
+    model.run("myapp/0", "update_status")
+    assert _ReadsTheVerdict.SEEN[-1] == (False, False, False, None)
+
+
 def test_is_ready_and_master_agree_while_the_providers_relation_changed_is_queued() -> None:
-    model = _withdrawing_model()
+    model = _model(_Configures)
     assert model.run("myapp/0", "update_status").status == ops.ActiveStatus("on 10.0.0.5")
     model.config("postgresql", withdraw=True, settle=False)
     model.run("postgresql/0", "config_changed")  # queues relation-changed on myapp/0
@@ -262,17 +304,7 @@ _META_PEER: Dict[str, Any] = {
 
 def _life(charm: type, meta: Dict[str, Any], juju: Optional[str]) -> List[Tuple[Any, ...]]:
     _LOG.clear()
-    model = pgt.Model(juju_version=juju)
-    model.add_app(
-        "postgresql",
-        _Provider,
-        meta=model_secrets.PROVIDER_META,
-        config=_CONFIG,
-        actions=model_secrets.PROVIDER_ACTIONS,
-        units=2,
-    )
-    model.add_app("myapp", charm, units=2, meta=meta)
-    model.deploy()
+    model = _model(charm, meta, juju, units=2, relate=False)
 
     def update_status() -> None:
         for unit in ("myapp/0", "myapp/1"):
