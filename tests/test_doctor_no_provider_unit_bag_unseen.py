@@ -14,6 +14,7 @@ from typing import Any, Dict, Tuple
 
 import pytest
 import yaml
+from needs import needs_scenario
 from test_doctor_scaled_to_zero import charm_readiness
 from test_doctor_support import DATA, codes, doctor_json, dump, run_doctor, unit_result
 
@@ -34,6 +35,7 @@ def _juju4_no_provider_unit() -> Dict[str, Any]:
     return out
 
 
+@needs_scenario  # the oracle is the charm, run by ops.testing
 def test_the_charm_needs_no_provider_bag_to_be_not_ready_without_provider_units() -> None:
     answered = {"endpoints": "10.0.0.5:5432", "database": "mydb", "secret-user": "secret:x"}
     for bag in ({}, answered):  # whatever the provider's bag says (the oracle: the charm)
