@@ -75,7 +75,8 @@ def recall(
     """The kept verdict if it still holds in this hook, else None (judge the relation again).
 
     Args:
-        kept: what :func:`remember` returned in an earlier hook (None: nothing kept).
+        kept: what :func:`remember` returned in an earlier hook, as the relation's record hands
+            it back (plain dicts and lists; None: nothing kept).
         request: the request as known now.
         units_present: whether the provider has units in the relation now.
         context: the running hook.
@@ -89,7 +90,7 @@ def recall(
         return None
     verdict = cast("Mapping[str, Any]", kept)
     now = None if request is None else request.record()
-    if _plain(verdict.get("request")) != now or verdict.get("units") is not units_present:
+    if verdict.get("request") != now or verdict.get("units") is not units_present:
         return None
     try:
         return Recalled(verdict, load)
@@ -199,10 +200,3 @@ def _bag(raw: Mapping[str, Any]) -> protocol.BagVerdict:
 
 def _opt_str(value: Any) -> Optional[str]:
     return None if value is None else str(value)
-
-
-def _plain(value: Any) -> Optional[Dict[str, str]]:
-    """StoredState hands mappings back as its own type."""
-    if not isinstance(value, Mapping):
-        return None
-    return {str(k): str(v) for k, v in cast("Mapping[Any, Any]", value).items()}
